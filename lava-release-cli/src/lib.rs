@@ -1,0 +1,1 @@
+//! The release as a plan of stages.

@@ -1,0 +1,1 @@
+//! End-to-end tests: the `lava-release` binary against real tools.
