@@ -14,6 +14,11 @@
 #![warn(missing_docs)]
 
 mod error;
+mod gbp;
+mod message;
+mod oneline;
+mod parse;
+mod wrap;
 
 pub use error::{Error, Result};
 
@@ -42,7 +47,10 @@ pub struct Header {
     pub source: String,
     /// Full Debian version, e.g. `2024.05-1`.
     pub version: String,
-    /// Target distribution, e.g. `unstable`.
+    /// Target distribution, e.g. `unstable`. With [`Style::Gbp`] this is what
+    /// `debchange --release` starts from (the previous entry's distribution): an
+    /// `UNRELEASED` here becomes `unstable`, and a `~bpoNN+`/`+debNNu` version or an
+    /// `Upload to X`/`Rebuild for X` bullet overrides it, as debchange does.
     pub distribution: String,
     /// Urgency, e.g. `medium`.
     pub urgency: String,
@@ -63,13 +71,26 @@ pub struct Trailer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Style {
     /// `gbp dch --git-author --id-length=9 --release debian`, author blocks and all.
+    ///
+    /// Each commit is one bullet: `[id] subject`, plus the body's non-blank lines
+    /// for `Gbp-Dch: Full`, `Thanks to X` for `Thanks: X`, and `(Closes: #1, #2)` /
+    /// `(LP: #3)` for `Closes:`/`LP:` lines; `Gbp-Dch: Ignore` drops the commit.
+    /// Lines are never wrapped. Bullets are in commit order, oldest first, grouped
+    /// in `[ Author ]` blocks whenever an author other than the trailer's name
+    /// appears (see the crate's `gbp` module for debchange's exact rules). With no
+    /// commit left, the only bullet is gbp's `UNRELEASED`. The release manager's
+    /// [`GbpOptions::first_bullet`] comes first, followed by a blank line.
     #[default]
     Gbp,
-    /// `git log --no-merges --oneline`, wrapped at 71 columns.
+    /// `git log --no-merges --oneline`, one bullet per commit, newest first, each
+    /// wrapped as `fmt -s -w 71 -u` wraps it with continuation lines indented to
+    /// the text; [`GbpOptions::first_bullet`] is the first bullet, with no blank
+    /// line after it. With no bullet at all, the only one is `UNRELEASED`, as gbp.
     Oneline,
 }
 
-/// Options of the `gbp` style, mirroring `gbp dch`'s and `debchange`'s knobs.
+/// Options of the `gbp` style, mirroring `gbp dch`'s and `debchange`'s knobs
+/// ([`Style::Oneline`] only uses `first_bullet`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GbpOptions {
     /// `--id-length`: how many hex digits of the commit id prefix each bullet (0: none).
@@ -84,7 +105,11 @@ pub struct GbpOptions {
 
 impl Default for GbpOptions {
     fn default() -> Self {
-        Self { id_length: 9, multimaint_merge: false, first_bullet: None }
+        Self {
+            id_length: 9,
+            multimaint_merge: false,
+            first_bullet: None,
+        }
     }
 }
 
@@ -102,15 +127,30 @@ pub struct Entry<'a> {
 /// Renders the entry in `style`: header line, blank line, bullets, blank line, trailer,
 /// ending with a newline (no blank line after the trailer; see [`prepend`]).
 pub fn render(entry: &Entry<'_>, style: Style, gbp: &GbpOptions) -> String {
-    let _ = (entry, style, gbp);
-    String::new()
+    match style {
+        Style::Gbp => gbp::render(entry, gbp),
+        Style::Oneline => oneline::render(entry, gbp),
+    }
 }
 
 /// Formats a trailer date as `debchange` does (`date -R` in UTC):
 /// `Tue, 05 Mar 2024 14:03:09 +0000`.
 pub fn format_date(date: OffsetDateTime) -> String {
-    let _ = date;
-    String::new()
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let d = date.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
+        DAYS[d.weekday().number_days_from_monday() as usize],
+        d.day(),
+        MONTHS[usize::from(u8::from(d.month())) - 1],
+        d.year(),
+        d.hour(),
+        d.minute(),
+        d.second()
+    )
 }
 
 /// The name of gbp's Debian tag for `version` (`debian/%(version)s`, with `~` as `_`
@@ -126,20 +166,54 @@ pub struct TopEntry {
     pub source: String,
     /// Full Debian version string.
     pub version: String,
-    /// Distribution(s) as written.
+    /// Distribution(s), separated by one space (`Distribution:`).
     pub distribution: String,
-    /// Urgency value.
+    /// Urgency, lower-cased without its comment (`medium` for `MEDIUM (why)`), or
+    /// `unknown` when the header has none (`Urgency:`).
     pub urgency: String,
+    /// The trailer's `Name <email>` (`Maintainer:`).
+    pub maintainer: String,
+    /// The trailer's date as written, e.g. `Tue, 30 Jan 2024 10:11:12 +0100` (`Date:`).
+    pub date: String,
 }
 
-/// Parses the top entry's header line of changelog `text`.
+/// Parses the top entry of changelog `text`: its header line (after any blank
+/// lines) and its trailer line.
 pub fn parse_top(text: &str) -> Result<TopEntry> {
-    let _ = text;
-    Err(Error::BadHeader { line: 1, text: String::new() })
+    parse::parse_top(text)
 }
 
 /// Puts `entry` (as [`render`] returns it) on top of the existing changelog `text`,
 /// separated by one blank line.
 pub fn prepend(entry: &str, text: &str) -> String {
     format!("{entry}\n{text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use insta::assert_snapshot;
+    use time::macros::datetime;
+
+    #[test]
+    fn date_is_rfc2822_in_utc() {
+        assert_snapshot!(format_date(datetime!(2024-03-05 14:03:09 UTC)), @"Tue, 05 Mar 2024 14:03:09 +0000");
+        assert_snapshot!(format_date(datetime!(2024-01-01 00:30:00 +01:00)), @"Sun, 31 Dec 2023 23:30:00 +0000");
+    }
+
+    #[test]
+    fn debian_tag_mangles_like_gbp() {
+        assert_eq!(debian_tag("1:2024.05~rc1-1"), "debian/1%2024.05_rc1-1");
+    }
+
+    #[test]
+    fn prepend_separates_with_one_blank_line() {
+        assert_snapshot!(prepend("new\n\n -- x\n", "old\n"), @r"
+        new
+
+         -- x
+
+        old
+        ");
+    }
 }
