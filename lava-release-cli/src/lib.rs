@@ -1,1 +1,89 @@
-//! The release as a plan of stages.
+//! Cuts a LAVA release as a plan of stages that it prints, runs, journals and resumes.
+//!
+//! This crate composes the others: [`plan::plan`] turns the configuration and version into
+//! a [`plan::Plan`] of stages, [`run::run`] executes it against the world with a journal,
+//! and the `lava-release` binary is a thin clap front end over both. It is the only crate
+//! that reads the environment ([`Env::from_process`]), and the only one that turns errors
+//! into messages and exit codes. It holds no stage logic a second front end could not
+//! reuse: each stage calls one library crate.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod entry;
+pub mod journal;
+pub mod plan;
+pub mod run;
+pub mod stages;
+pub mod ui;
+pub mod version;
+
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::plan::Release;
+
+/// The environment variables lava-release reads, read once, at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// `DEBFULLNAME`: the changelog trailer's name.
+    pub debfullname: Option<String>,
+    /// `DEBEMAIL` (or `EMAIL`): the trailer's e-mail, possibly as `Name <email>`.
+    pub debemail: Option<String>,
+    /// `NO_COLOR` set to anything non-empty.
+    pub no_color: bool,
+    /// `SOURCE_DATE_EPOCH`: the trailer's date, for reproducible entries.
+    pub source_date_epoch: Option<i64>,
+    /// `LAVA_RELEASE_FAILPOINT`: where to simulate a crash (tests only).
+    pub failpoint: Option<String>,
+}
+
+impl Env {
+    /// Reads the variables of this process.
+    #[allow(clippy::disallowed_methods)] // The one place that reads the environment.
+    pub fn from_process() -> Self {
+        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            debfullname: get("DEBFULLNAME"),
+            debemail: get("DEBEMAIL").or_else(|| get("EMAIL")),
+            no_color: get("NO_COLOR").is_some(),
+            source_date_epoch: get("SOURCE_DATE_EPOCH").and_then(|v| v.parse().ok()),
+            failpoint: get("LAVA_RELEASE_FAILPOINT"),
+        }
+    }
+}
+
+/// Everything a stage sees: the repository, the configuration, the environment, the
+/// release and the time the run started.
+pub struct Context<'a> {
+    /// The repository the release is cut from.
+    pub repo: &'a lava_git::Repository,
+    /// The effective configuration.
+    pub config: &'a Config,
+    /// The environment, read once.
+    pub env: &'a Env,
+    /// What is released.
+    pub release: &'a Release,
+    /// When this run started (or `SOURCE_DATE_EPOCH`).
+    pub now: OffsetDateTime,
+}
+
+impl Context<'_> {
+    /// Simulates a crash here when `LAVA_RELEASE_FAILPOINT` names `point`: the process
+    /// exits at once, without cleaning up, as a kill would leave it. Used by tests of
+    /// resumption only.
+    pub fn failpoint(&self, point: &str) {
+        if self.env.failpoint.as_deref() == Some(point) {
+            eprintln!("lava-release: failpoint `{point}` reached; exiting as if killed");
+            std::process::exit(FAILPOINT_EXIT);
+        }
+    }
+}
+
+/// The exit status of a process stopped at a failpoint.
+pub const FAILPOINT_EXIT: i32 = 86;
+
+/// A mistake in how lava-release was called (a bad version, an unknown stage): the
+/// binary exits with status 2 and changes nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

@@ -1,1 +1,7 @@
 //! End-to-end tests: the `lava-release` binary against real tools.
+
+// Test code: a panic with the value is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod changelog;
+mod release;

@@ -1,1 +1,13 @@
 //! Fixtures and stand-ins shared by the end-to-end tests and `cargo xtask rehearse`.
+//!
+//! Everything here runs real tools (git, dpkg, gbp) in temporary directories; nothing
+//! here is shipped in `lava-release` itself.
+
+// Test fixtures and developer tasks read their environment freely; the ban is for the
+// shipped crates, where only lava-release-cli's `Env` may.
+#![allow(clippy::disallowed_methods)]
+
+pub mod bin;
+pub mod gitrepo;
+pub mod rehearsal;
+pub mod sandbox;

@@ -1,0 +1,352 @@
+//! `release.toml`: what a release of this project looks like, with LAVA's as the default.
+//!
+//! Every section has built-in defaults describing LAVA today, so the file is optional and
+//! only holds what differs. Unknown keys are an error naming the key (serde's
+//! `deny_unknown_fields`), so a typo never silently falls back to a default.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+/// The effective configuration: built-in defaults overlaid with `release.toml`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The project and its repository.
+    pub project: Project,
+    /// How the `debian/changelog` entry is written.
+    pub changelog: Changelog,
+    /// Signing keys.
+    pub signing: Signing,
+    /// The GitLab project whose CI builds the release.
+    pub gitlab: Gitlab,
+    /// The reprepro apt repository.
+    pub repo: Repo,
+    /// Container images promoted to Docker Hub.
+    pub docker: Docker,
+    /// The release announcement.
+    pub announce: Announce,
+}
+
+/// `[project]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Project {
+    /// The branch releases are cut from.
+    pub branch: String,
+    /// Files that hold the bare version (`YYYY.MM`) and are updated with the changelog.
+    pub version_files: Vec<String>,
+    /// Globs a release tag matches (`git describe --match`).
+    pub tag_match: Vec<String>,
+    /// Globs of tags that are never release tags (`git describe --exclude`).
+    pub tag_exclude: Vec<String>,
+    /// Message of the release commit; `{version}` is replaced.
+    pub commit_message: String,
+}
+
+impl Default for Project {
+    fn default() -> Self {
+        Self {
+            branch: "master".into(),
+            version_files: vec!["lava_common/VERSION".into()],
+            tag_match: vec!["[0-9][0-9][0-9][0-9].[0-9][0-9]*".into()],
+            tag_exclude: vec!["debian/*".into()],
+            commit_message: "LAVA Software {version} release".into(),
+        }
+    }
+}
+
+/// Which of the two historical entry styles to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangelogStyle {
+    /// `gbp dch --git-author --id-length=9 --release debian`, grouped by author.
+    #[default]
+    Gbp,
+    /// `git log --no-merges --oneline`, wrapped at 71 columns.
+    Oneline,
+}
+
+/// `[changelog]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Changelog {
+    /// The entry style.
+    pub style: ChangelogStyle,
+    /// Path filter of the `gbp` style (gbp dch's positional paths).
+    pub paths: Vec<String>,
+    /// The header's distribution.
+    pub distribution: String,
+    /// The header's urgency.
+    pub urgency: String,
+    /// `--id-length`: commit id digits before each `gbp` bullet.
+    pub id_length: usize,
+    /// One `[ Author ]` block per author (`--multimaint-merge`).
+    pub multimaint_merge: bool,
+    /// The first bullet the release manager adds; `{version}` is replaced. Empty: none.
+    pub first_bullet: String,
+}
+
+impl Default for Changelog {
+    fn default() -> Self {
+        Self {
+            style: ChangelogStyle::Gbp,
+            paths: vec!["debian".into()],
+            distribution: "unstable".into(),
+            urgency: "medium".into(),
+            id_length: 9,
+            multimaint_merge: false,
+            first_bullet: "LAVA Software {version} release".into(),
+        }
+    }
+}
+
+/// `[signing]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Signing {
+    /// Fingerprint of the release key (signs tags and the apt repository).
+    pub release_key: String,
+    /// A secret key file holding the release key; unset means the gpg-agent.
+    pub key_file: Option<PathBuf>,
+    /// Name of the environment variable holding the key file's passphrase.
+    pub passphrase_env: Option<String>,
+    /// A file holding the key file's passphrase.
+    pub passphrase_file: Option<PathBuf>,
+}
+
+impl Default for Signing {
+    fn default() -> Self {
+        Self {
+            release_key: "C87D63FD935535CFB0CAF5C2A791358F2E49B100".into(),
+            key_file: None,
+            passphrase_env: None,
+            passphrase_file: None,
+        }
+    }
+}
+
+/// `[gitlab]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Gitlab {
+    /// The GitLab instance.
+    pub url: String,
+    /// The project path (or numeric id).
+    pub project: String,
+    /// Name of the environment variable holding the API token.
+    pub token_env: String,
+    /// A file holding the API token.
+    pub token_file: Option<PathBuf>,
+    /// The token itself; prefer `token_env` or `token_file`. Never printed.
+    pub token: Option<Secret>,
+}
+
+impl Default for Gitlab {
+    fn default() -> Self {
+        Self {
+            url: "https://gitlab.com".into(),
+            project: "lava/lava".into(),
+            token_env: "GITLAB_TOKEN".into(),
+            token_file: None,
+            token: None,
+        }
+    }
+}
+
+/// `[repo]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Repo {
+    /// The suites the release is imported into.
+    pub suites: Vec<String>,
+}
+
+impl Default for Repo {
+    fn default() -> Self {
+        Self {
+            suites: vec!["bookworm".into(), "trixie".into()],
+        }
+    }
+}
+
+/// `[docker]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Docker {
+    /// Image names.
+    pub images: Vec<String>,
+    /// Architectures.
+    pub arches: Vec<String>,
+    /// Where CI pushed each image; `{arch}`, `{image}`, `{version}` are replaced.
+    pub source: String,
+    /// Per-arch target repository.
+    pub target: String,
+    /// Multi-arch manifest list repository.
+    pub manifest: String,
+}
+
+impl Default for Docker {
+    fn default() -> Self {
+        Self {
+            images: vec!["lava-dispatcher".into(), "lava-server".into()],
+            arches: vec!["amd64".into(), "aarch64".into()],
+            source: "registry.gitlab.com/lava/lava/{arch}/{image}:{version}".into(),
+            target: "lavasoftware/{arch}-{image}".into(),
+            manifest: "lavasoftware/{image}".into(),
+        }
+    }
+}
+
+/// `[announce]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Announce {
+    /// The list the announcement goes to.
+    pub to: String,
+    /// The subject; `{version}` is replaced.
+    pub subject: String,
+    /// SMTP password. Never printed.
+    pub smtp_password: Option<Secret>,
+}
+
+impl Default for Announce {
+    fn default() -> Self {
+        Self {
+            to: "lava-announce@lists.lavasoftware.org".into(),
+            subject: "LAVA Software {version} release".into(),
+            smtp_password: None,
+        }
+    }
+}
+
+/// A secret value: its `Debug` and its serialised form are `<redacted>`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+/// Where the configuration came from, for `lava-release config`.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// No file: built-in defaults.
+    Defaults,
+    /// This file, overlaid on the defaults.
+    File(PathBuf),
+}
+
+impl Config {
+    /// Reads `path` (which must exist) over the defaults.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+        Self::from_toml(&text).map_err(|e| {
+            // toml's message spans several lines with a source excerpt; keep its first
+            // line, which names the key, to stay one sentence.
+            let first = e
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("invalid TOML")
+                .to_owned();
+            let at = e
+                .span()
+                .map(|span| {
+                    let line = text[..span.start].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            anyhow::anyhow!("configuration file {}{at}: {first}", path.display())
+        })
+    }
+
+    /// Parses TOML text over the defaults.
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Finds and reads the configuration: `explicit` if given (it must exist), else
+    /// `release.toml` at the top of the repository if present, else the defaults.
+    pub fn discover(explicit: Option<&Path>, workdir: &Path) -> anyhow::Result<(Self, Source)> {
+        if let Some(path) = explicit {
+            return Ok((Self::from_file(path)?, Source::File(path.to_owned())));
+        }
+        let candidate = workdir.join("release.toml");
+        if candidate.is_file() {
+            return Ok((Self::from_file(&candidate)?, Source::File(candidate)));
+        }
+        Ok((Self::default(), Source::Defaults))
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("the configuration is plain data that TOML can represent")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_describe_lava() {
+        let c = Config::default();
+        assert_eq!(c.gitlab.project, "lava/lava");
+        assert_eq!(
+            c.signing.release_key,
+            "C87D63FD935535CFB0CAF5C2A791358F2E49B100"
+        );
+        assert_eq!(c.docker.images, ["lava-dispatcher", "lava-server"]);
+        assert_eq!(c.docker.arches, ["amd64", "aarch64"]);
+        assert_eq!(c.repo.suites, ["bookworm", "trixie"]);
+        assert_eq!(c.announce.to, "lava-announce@lists.lavasoftware.org");
+    }
+
+    #[test]
+    fn file_overrides_only_what_it_names() {
+        let c = Config::from_toml("[changelog]\nstyle = \"oneline\"\n").unwrap();
+        assert_eq!(c.changelog.style, ChangelogStyle::Oneline);
+        assert_eq!(c.changelog.urgency, "medium");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::from_toml("[gitlab]\nprojet = \"x\"\n").unwrap_err();
+        assert!(
+            err.message().contains("unknown field `projet`"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = Config::from_toml("[gitlab]\ntoken = \"glpat-very-secret\"\n").unwrap();
+        assert!(!c.to_toml().contains("very-secret"));
+        assert!(!format!("{c:?}").contains("very-secret"));
+        assert_eq!(
+            c.gitlab.token.as_ref().unwrap().expose(),
+            "glpat-very-secret"
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! The release as data: an ordered list of [`Stage`]s, each with its inputs, a
+//! read-only `check` and an `apply`.
+//!
+//! `lava-release plan` prints a [`Plan`] with every stage's observed [`Status`];
+//! `lava-release run` executes the same value one stage at a time (see [`crate::run`]).
+
+use serde::Serialize;
+
+use crate::Context;
+use crate::config::Config;
+use crate::stages::{changelog::ChangelogStage, preflight::Preflight};
+use crate::version::ReleaseVersion;
+
+/// What is being released.
+#[derive(Debug, Clone, Serialize)]
+pub struct Release {
+    /// The LAVA version, e.g. `2024.05`.
+    pub version: ReleaseVersion,
+    /// The Debian version, e.g. `2024.05-1`.
+    #[serde(serialize_with = "serialize_display")]
+    pub debian_version: debversion::Version,
+}
+
+fn serialize_display<S: serde::Serializer>(
+    v: &debversion::Version,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// The ordered stages of one release.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// What is released.
+    pub release: Release,
+    /// The stages, in the order they run.
+    pub stages: Vec<Stage>,
+}
+
+/// One step of the release.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    /// Short name used by `--from`, `--to`, `--only` and the journal.
+    pub name: &'static str,
+    /// What applying it does, for this release, in one line.
+    pub description: String,
+    /// Whether it publishes something that cannot be taken back (push, upload, mail):
+    /// such a stage asks for confirmation unless `--yes`.
+    pub irreversible: bool,
+    /// Whether it only checks (nothing to apply): its `done` means "passed".
+    pub check_only: bool,
+    /// The stage's inputs, and through them its behaviour.
+    #[serde(skip)]
+    pub action: Action,
+}
+
+/// The stage kinds and their inputs.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Checks that the release can start.
+    Preflight(Preflight),
+    /// Writes and commits the `debian/changelog` entry and version files.
+    Changelog(ChangelogStage),
+}
+
+/// What a stage's check observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Status {
+    /// Already done; `evidence` says how we know (a commit id, a digest, a URL).
+    Done {
+        /// How we know.
+        evidence: String,
+    },
+    /// Not done yet.
+    ToDo {
+        /// What is in place already, if anything (e.g. an uncommitted entry).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// Cannot be done now.
+    Blocked {
+        /// Why, in one sentence.
+        reason: String,
+    },
+}
+
+impl Status {
+    /// A to-do status with no detail.
+    pub fn todo() -> Self {
+        Status::ToDo { detail: None }
+    }
+
+    /// Short label for tables: `done`, `to do`, `blocked`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Status::Done { .. } => "done",
+            Status::ToDo { .. } => "to do",
+            Status::Blocked { .. } => "blocked",
+        }
+    }
+
+    /// The evidence, detail or reason, if any.
+    pub fn note(&self) -> Option<&str> {
+        match self {
+            Status::Done { evidence } => Some(evidence),
+            Status::ToDo { detail } => detail.as_deref(),
+            Status::Blocked { reason } => Some(reason),
+        }
+    }
+}
+
+impl Stage {
+    /// Observes whether the stage is done, without changing anything.
+    pub fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        match &self.action {
+            Action::Preflight(s) => s.check(ctx),
+            Action::Changelog(s) => s.check(ctx),
+        }
+    }
+
+    /// Does the stage's work and returns its evidence. The runner calls it only after
+    /// `check` said to do, and checks again afterwards.
+    pub fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+        match &self.action {
+            Action::Preflight(s) => s.apply(ctx),
+            Action::Changelog(s) => s.apply(ctx),
+        }
+    }
+}
+
+/// The plan for `release` under `config`: pure, no I/O.
+pub fn plan(config: &Config, release: &Release) -> Plan {
+    let preflight = Preflight::new(config, release);
+    let changelog = ChangelogStage::new(config, release);
+    let stages = vec![
+        Stage {
+            name: "preflight",
+            description: preflight.describe(),
+            irreversible: false,
+            check_only: true,
+            action: Action::Preflight(preflight),
+        },
+        Stage {
+            name: "changelog",
+            description: changelog.describe(),
+            irreversible: false,
+            check_only: false,
+            action: Action::Changelog(changelog),
+        },
+    ];
+    Plan {
+        release: release.clone(),
+        stages,
+    }
+}
+
+impl Plan {
+    /// The names of the stages, in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.stages.iter().map(|s| s.name).collect()
+    }
+
+    /// The index of stage `name`, or an error listing the stages.
+    pub fn position(&self, name: &str) -> Result<usize, crate::UsageError> {
+        self.stages
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| {
+                crate::UsageError(format!(
+                    "unknown stage `{name}`; the stages are: {}",
+                    self.names().join(", ")
+                ))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn release(v: &str) -> Release {
+        let version: ReleaseVersion = v.parse().unwrap();
+        Release {
+            version,
+            debian_version: crate::version::debian_version(version, None).unwrap(),
+        }
+    }
+
+    #[test]
+    fn default_plan_for_lava() {
+        let plan = plan(&Config::default(), &release("2024.05"));
+        let lines: Vec<String> = plan
+            .stages
+            .iter()
+            .map(|s| format!("{} [{}] {}", s.name, s.irreversible, s.description))
+            .collect();
+        insta::assert_snapshot!(lines.join("\n"), @r"
+        preflight [false] check that 2024.05 (Debian 2024.05-1) is newer than the last release, the working tree is clean and HEAD is on master
+        changelog [false] write the debian/changelog entry for 2024.05-1 (gbp style), set lava_common/VERSION to 2024.05 and commit them as `LAVA Software 2024.05 release`
+        ");
+    }
+
+    #[test]
+    fn unknown_stage_lists_the_stages() {
+        let plan = plan(&Config::default(), &release("2024.05"));
+        assert_eq!(
+            plan.position("changlog").unwrap_err().to_string(),
+            "unknown stage `changlog`; the stages are: preflight, changelog"
+        );
+    }
+}

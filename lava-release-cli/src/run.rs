@@ -1,0 +1,229 @@
+//! Runs a [`Plan`]: for each selected stage, check, then apply what is not done, check
+//! again, and journal the outcome.
+//!
+//! Because every apply is preceded by a check, a re-run after a failure or a crash
+//! continues where the last run stopped and never does a stage twice.
+
+use crate::Context;
+use crate::UsageError;
+use crate::journal::{Journal, Outcome};
+use crate::plan::{Plan, Stage, Status};
+
+/// Which stages to run, and how.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// First stage to run.
+    pub from: Option<String>,
+    /// Last stage to run.
+    pub to: Option<String>,
+    /// Run only this stage.
+    pub only: Option<String>,
+    /// Check every stage and say what each apply would do; change nothing.
+    pub dry_run: bool,
+    /// Do not ask before stages that cannot be undone.
+    pub yes: bool,
+}
+
+/// What happened to one stage, as a reporter is told.
+#[derive(Debug, Clone, Copy)]
+pub enum Report<'a> {
+    /// The check found it done.
+    AlreadyDone(&'a str),
+    /// A check-only stage passed.
+    Passed(&'a str),
+    /// Applied now, with this evidence.
+    Applied(&'a str),
+    /// Dry run: not done, would be applied (with what is in place already).
+    WouldApply(Option<&'a str>),
+    /// Blocked, with why.
+    Blocked(&'a str),
+    /// Failed, with the error.
+    Failed(&'a str),
+}
+
+/// Receives a run's progress: the terminal front end draws it, tests record it.
+pub trait Reporter {
+    /// A stage starts (its check, then maybe its apply).
+    fn started(&mut self, stage: &Stage);
+    /// A stage ended.
+    fn finished(&mut self, stage: &Stage, report: Report<'_>);
+    /// Asks whether to run an irreversible stage; `false` stops the run.
+    fn confirm(&mut self, stage: &Stage) -> bool;
+}
+
+/// Counts of what a run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Stages applied in this run.
+    pub applied: usize,
+    /// Stages found done already.
+    pub already_done: usize,
+    /// Check-only stages that passed.
+    pub passed: usize,
+    /// Stages a dry run would apply.
+    pub would_apply: usize,
+}
+
+/// A stage that could not run; the run stops there.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// The check says the stage cannot be done now.
+    #[error("stage `{stage}` is blocked: {reason}")]
+    Blocked {
+        /// The stage.
+        stage: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Applying failed.
+    #[error("stage `{stage}` failed")]
+    Failed {
+        /// The stage.
+        stage: &'static str,
+        /// What went wrong.
+        #[source]
+        source: anyhow::Error,
+    },
+    /// Applied, but the check afterwards does not see it done.
+    #[error("stage `{stage}` ran but is still not done: {status}")]
+    NotDone {
+        /// The stage.
+        stage: &'static str,
+        /// What the check said.
+        status: String,
+    },
+    /// An irreversible stage was not confirmed.
+    #[error("stage `{stage}` cannot be undone and was not confirmed; pass --yes to run it")]
+    NotConfirmed {
+        /// The stage.
+        stage: &'static str,
+    },
+}
+
+/// The stages `opts` selects, in plan order.
+pub fn select<'p>(plan: &'p Plan, opts: &RunOptions) -> Result<&'p [Stage], UsageError> {
+    if let Some(only) = &opts.only {
+        if opts.from.is_some() || opts.to.is_some() {
+            return Err(UsageError(
+                "--only cannot be combined with --from or --to".into(),
+            ));
+        }
+        let i = plan.position(only)?;
+        return Ok(&plan.stages[i..=i]);
+    }
+    let from = opts
+        .from
+        .as_deref()
+        .map(|s| plan.position(s))
+        .transpose()?
+        .unwrap_or(0);
+    let to = match opts.to.as_deref() {
+        Some(s) => plan.position(s)?,
+        None => plan.stages.len().saturating_sub(1),
+    };
+    if from > to {
+        return Err(UsageError(format!(
+            "--from {} comes after --to {} in the plan",
+            plan.stages[from].name, plan.stages[to].name
+        )));
+    }
+    Ok(&plan.stages[from..=to])
+}
+
+/// Runs the selected stages of `plan`. `journal` is `None` for a dry run.
+pub fn run(
+    plan: &Plan,
+    ctx: &Context<'_>,
+    mut journal: Option<&mut Journal>,
+    opts: &RunOptions,
+    reporter: &mut dyn Reporter,
+) -> anyhow::Result<Summary> {
+    let stages = select(plan, opts)?;
+    let mut summary = Summary::default();
+    for stage in stages {
+        reporter.started(stage);
+        let mut record = |outcome, note: Option<String>| -> anyhow::Result<()> {
+            match journal.as_deref_mut() {
+                Some(j) => j.record(stage.name, outcome, time::OffsetDateTime::now_utc(), note),
+                None => Ok(()),
+            }
+        };
+        let status = match stage.check(ctx) {
+            Ok(status) => status,
+            Err(e) => {
+                let msg = format!("{e:#}");
+                reporter.finished(stage, Report::Failed(&msg));
+                record(Outcome::Failed, Some(msg))?;
+                return Err(StageError::Failed {
+                    stage: stage.name,
+                    source: e,
+                }
+                .into());
+            }
+        };
+        match status {
+            Status::Done { evidence } if stage.check_only => {
+                reporter.finished(stage, Report::Passed(&evidence));
+                record(Outcome::Passed, Some(evidence))?;
+                summary.passed += 1;
+            }
+            Status::Done { evidence } => {
+                reporter.finished(stage, Report::AlreadyDone(&evidence));
+                record(Outcome::AlreadyDone, Some(evidence))?;
+                summary.already_done += 1;
+            }
+            Status::Blocked { reason } => {
+                reporter.finished(stage, Report::Blocked(&reason));
+                record(Outcome::Blocked, Some(reason.clone()))?;
+                return Err(StageError::Blocked {
+                    stage: stage.name,
+                    reason,
+                }
+                .into());
+            }
+            Status::ToDo { detail } if opts.dry_run => {
+                reporter.finished(stage, Report::WouldApply(detail.as_deref()));
+                summary.would_apply += 1;
+            }
+            Status::ToDo { .. } => {
+                if stage.irreversible && !opts.yes && !reporter.confirm(stage) {
+                    return Err(StageError::NotConfirmed { stage: stage.name }.into());
+                }
+                ctx.failpoint(&format!("before:{}", stage.name));
+                let applied = stage.apply(ctx).and_then(|evidence| {
+                    ctx.failpoint(&format!("applied:{}", stage.name));
+                    match stage.check(ctx)? {
+                        Status::Done { .. } => Ok(evidence),
+                        other => Err(StageError::NotDone {
+                            stage: stage.name,
+                            status: other.note().unwrap_or(other.label()).to_owned(),
+                        }
+                        .into()),
+                    }
+                });
+                match applied {
+                    Ok(evidence) => {
+                        reporter.finished(stage, Report::Applied(&evidence));
+                        record(Outcome::Applied, Some(evidence))?;
+                        summary.applied += 1;
+                        ctx.failpoint(&format!("after:{}", stage.name));
+                    }
+                    Err(e) => {
+                        let msg = format!("{e:#}");
+                        reporter.finished(stage, Report::Failed(&msg));
+                        record(Outcome::Failed, Some(msg))?;
+                        return Err(match e.downcast::<StageError>() {
+                            Ok(stage_error) => stage_error.into(),
+                            Err(e) => StageError::Failed {
+                                stage: stage.name,
+                                source: e,
+                            }
+                            .into(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(summary)
+}

@@ -1,0 +1,5 @@
+//! The stages of a release, one module each. A stage holds its inputs, describes itself in
+//! one line, checks the world read-only, and applies itself through one library crate.
+
+pub mod changelog;
+pub mod preflight;

@@ -1,0 +1,247 @@
+//! What a person sees: the plan and journal as text (coloured only on a terminal and
+//! never under `NO_COLOR`), a spinner while a stage works, and the confirmation prompt.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use console::Style;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::journal::{Journal, Outcome};
+use crate::plan::{Plan, Stage, Status};
+use crate::run::{Report, Reporter};
+
+/// Colours for the output, all plain when colour is off.
+#[derive(Debug, Clone)]
+pub struct Palette {
+    done: Style,
+    todo: Style,
+    bad: Style,
+    dim: Style,
+    bold: Style,
+}
+
+impl Palette {
+    /// Colour when `enabled`, plain text otherwise.
+    pub fn new(enabled: bool) -> Self {
+        let s = |style: Style| style.force_styling(enabled);
+        Self {
+            done: s(Style::new().green()),
+            todo: s(Style::new().yellow()),
+            bad: s(Style::new().red().bold()),
+            dim: s(Style::new().dim()),
+            bold: s(Style::new().bold()),
+        }
+    }
+
+    /// Colour for stdout: on a terminal, unless `NO_COLOR` or `TERM=dumb`.
+    pub fn for_stdout(no_color: bool) -> Self {
+        let term_ok = console::Term::stdout().features().colors_supported();
+        Self::new(!no_color && std::io::stdout().is_terminal() && term_ok)
+    }
+
+    fn status(&self, status: &Status) -> String {
+        let style = match status {
+            Status::Done { .. } => &self.done,
+            Status::ToDo { .. } => &self.todo,
+            Status::Blocked { .. } => &self.bad,
+        };
+        style.apply_to(format!("{:<7}", status.label())).to_string()
+    }
+}
+
+/// The plan as a table: each stage, what it will do, its observed status and evidence.
+pub fn render_plan(plan: &Plan, statuses: &[Status], workdir: &str, p: &Palette) -> String {
+    let mut out = String::new();
+    let r = &plan.release;
+    let _ = writeln!(
+        out,
+        "{} {} (Debian {}) in {workdir}\n",
+        p.bold.apply_to("Release plan for LAVA"),
+        r.version,
+        r.debian_version
+    );
+    let width = plan.stages.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for (i, (stage, status)) in plan.stages.iter().zip(statuses).enumerate() {
+        let mark = if stage.irreversible { "!" } else { " " };
+        let _ = writeln!(
+            out,
+            "{:>2}.{mark}{:<width$}  {}  {}",
+            i + 1,
+            stage.name,
+            p.status(status),
+            stage.description
+        );
+        if let Some(note) = status.note() {
+            let _ = writeln!(out, "    {:<width$}           {}", "", p.dim.apply_to(note));
+        }
+    }
+    if plan.stages.iter().any(|s| s.irreversible) {
+        let _ = writeln!(
+            out,
+            "\n! cannot be undone: asks for confirmation unless --yes"
+        );
+    }
+    out
+}
+
+/// The journal: the latest outcome of each stage, then the full history.
+pub fn render_journal(journal: &Journal, p: &Palette) -> String {
+    let mut out = String::new();
+    if journal.events().is_empty() {
+        let _ = writeln!(
+            out,
+            "no stage has run yet (journal {})",
+            journal.path().display()
+        );
+        return out;
+    }
+    let width = journal
+        .latest()
+        .iter()
+        .map(|e| e.stage.len())
+        .max()
+        .unwrap_or(0);
+    for e in journal.latest() {
+        let style = match e.outcome {
+            Outcome::Applied | Outcome::AlreadyDone | Outcome::Passed => &p.done,
+            Outcome::Blocked | Outcome::Failed => &p.bad,
+        };
+        let _ = writeln!(
+            out,
+            "{:<width$}  {}  {}  {}",
+            e.stage,
+            style.apply_to(format!("{:<12}", e.outcome.label())),
+            p.dim.apply_to(&e.at),
+            e.note.as_deref().unwrap_or("")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{} events in {}",
+        journal.events().len(),
+        journal.path().display()
+    );
+    out
+}
+
+/// Draws a run on the terminal: a spinner per stage on stderr (only when stderr is a
+/// terminal), and one line per finished stage on stdout.
+pub struct TerminalReporter {
+    palette: Palette,
+    spinner: Option<ProgressBar>,
+    spin: bool,
+    dry_run: bool,
+}
+
+impl TerminalReporter {
+    /// A reporter for this process's terminal.
+    pub fn new(palette: Palette, dry_run: bool) -> Self {
+        Self {
+            palette,
+            spinner: None,
+            spin: std::io::stderr().is_terminal(),
+            dry_run,
+        }
+    }
+}
+
+impl Reporter for TerminalReporter {
+    fn started(&mut self, stage: &Stage) {
+        if self.spin {
+            let bar = ProgressBar::new_spinner()
+                .with_message(format!("{}: {}", stage.name, stage.description));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .expect("the template is valid"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(100));
+            self.spinner = Some(bar);
+        }
+    }
+
+    fn finished(&mut self, stage: &Stage, report: Report<'_>) {
+        if let Some(bar) = self.spinner.take() {
+            bar.finish_and_clear();
+        }
+        let p = &self.palette;
+        let line = match report {
+            Report::AlreadyDone(e) => format!("{}  {}", p.done.apply_to("done   "), e),
+            Report::Passed(e) => format!("{}  {}", p.done.apply_to("passed "), e),
+            Report::Applied(e) => format!("{}  {}", p.done.apply_to("applied"), e),
+            Report::WouldApply(detail) => {
+                let what = if self.dry_run { "would  " } else { "to do  " };
+                match detail {
+                    Some(d) => format!("{}  {} ({d})", p.todo.apply_to(what), stage.description),
+                    None => format!("{}  {}", p.todo.apply_to(what), stage.description),
+                }
+            }
+            Report::Blocked(why) => format!("{}  {why}", p.bad.apply_to("blocked")),
+            Report::Failed(why) => format!("{}  {why}", p.bad.apply_to("failed ")),
+        };
+        println!("{:<10} {line}", stage.name);
+    }
+
+    fn confirm(&mut self, stage: &Stage) -> bool {
+        if let Some(bar) = &self.spinner {
+            bar.suspend(|| {});
+        }
+        if !std::io::stdin().is_terminal() {
+            return false;
+        }
+        let prompt = format!(
+            "Stage `{}` cannot be undone: {}. Continue? [y/N] ",
+            stage.name, stage.description
+        );
+        let term = console::Term::stderr();
+        let answer = self
+            .spinner
+            .as_ref()
+            .map(|bar| bar.suspend(|| ask(&term, &prompt)))
+            .unwrap_or_else(|| ask(&term, &prompt));
+        matches!(answer.trim(), "y" | "Y" | "yes")
+    }
+}
+
+fn ask(term: &console::Term, prompt: &str) -> String {
+    let _ = term.write_str(prompt);
+    term.read_line().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::plan::{Release, plan};
+
+    #[test]
+    fn plan_table() {
+        let version = "2024.05".parse().unwrap();
+        let release = Release {
+            version,
+            debian_version: crate::version::debian_version(version, None).unwrap(),
+        };
+        let plan = plan(&Config::default(), &release);
+        let statuses = [
+            Status::Done {
+                evidence: "2024.05-1 > 2024.01-1 in debian/changelog".into(),
+            },
+            Status::ToDo { detail: None },
+        ];
+        insta::assert_snapshot!(render_plan(&plan, &statuses, "/src/lava", &Palette::new(false)), @r"
+        Release plan for LAVA 2024.05 (Debian 2024.05-1) in /src/lava
+
+         1. preflight  done     check that 2024.05 (Debian 2024.05-1) is newer than the last release, the working tree is clean and HEAD is on master
+                                2024.05-1 > 2024.01-1 in debian/changelog
+         2. changelog  to do    write the debian/changelog entry for 2024.05-1 (gbp style), set lava_common/VERSION to 2024.05 and commit them as `LAVA Software 2024.05 release`
+        ");
+    }
+
+    #[test]
+    fn colour_only_when_enabled() {
+        let status = Status::Blocked { reason: "x".into() };
+        assert!(!Palette::new(false).status(&status).contains('\u{1b}'));
+        assert!(Palette::new(true).status(&status).contains('\u{1b}'));
+    }
+}

@@ -1,0 +1,445 @@
+//! The release plan end to end: the `lava-release` binary on a LAVA-shaped sandbox
+//! repository, with crashes, re-runs and bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use tests::sandbox::{RM_EMAIL, RM_NAME, Sandbox};
+
+const V: &str = "2024.02";
+
+fn lava_release(repo: &Path, args: &[&str]) -> Output {
+    Command::new(tests::bin::lava_release_bin())
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .env("DEBFULLNAME", RM_NAME)
+        .env("DEBEMAIL", RM_EMAIL)
+        .env_remove("LAVA_RELEASE_FAILPOINT")
+        .output()
+        .expect("lava-release runs")
+}
+
+fn with_failpoint(repo: &Path, args: &[&str], point: &str) -> Output {
+    Command::new(tests::bin::lava_release_bin())
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .env("DEBFULLNAME", RM_NAME)
+        .env("DEBEMAIL", RM_EMAIL)
+        .env("LAVA_RELEASE_FAILPOINT", point)
+        .output()
+        .expect("lava-release runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn sandbox() -> Sandbox {
+    Sandbox::new().unwrap().with_lava_history().unwrap()
+}
+
+fn entries_for(repo: &Path, debian_version: &str) -> usize {
+    let changelog = std::fs::read_to_string(repo.join("debian/changelog")).unwrap();
+    changelog
+        .matches(&format!("lava ({debian_version}) "))
+        .count()
+}
+
+#[test]
+fn release_commit_is_written_once_and_read_back_by_dpkg() {
+    let sb = sandbox();
+    let repo = sb.repo();
+    let out = lava_release(&repo, &["run", V, "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("1 stage(s) applied, 0 already done, 1 check(s) passed"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let parsed = Command::new("dpkg-parsechangelog")
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    let parsed = text(&parsed.stdout);
+    for line in [
+        "Source: lava",
+        "Version: 2024.02-1",
+        "Distribution: unstable",
+        "Urgency: medium",
+        "Maintainer: Rémi Release <rm@lavasoftware.example>",
+    ] {
+        assert!(
+            parsed.lines().any(|l| l == line),
+            "missing `{line}` in\n{parsed}"
+        );
+    }
+    assert!(
+        parsed
+            .lines()
+            .any(|l| l.starts_with("Date: ") && l.ends_with("+0000")),
+        "{parsed}"
+    );
+    assert_eq!(
+        sb.git(&["log", "-1", "--format=%s"], None).unwrap().trim(),
+        "LAVA Software 2024.02 release"
+    );
+    assert_eq!(sb.git(&["status", "--porcelain"], None).unwrap(), "");
+    assert_eq!(
+        std::fs::read_to_string(repo.join("lava_common/VERSION")).unwrap(),
+        "2024.02\n"
+    );
+
+    // The finished release: every stage done, with evidence, in text and JSON.
+    let plan = lava_release(&repo, &["plan", V, "--json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let stages = plan["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 2);
+    for stage in stages {
+        assert_eq!(stage["status"], "done", "{stage}");
+        assert!(
+            stage["evidence"].as_str().is_some_and(|e| !e.is_empty()),
+            "{stage}"
+        );
+    }
+    let head = sb.git(&["rev-parse", "--short=12", "HEAD"], None).unwrap();
+    assert!(
+        stages[1]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains(head.trim())
+    );
+}
+
+#[test]
+fn killed_after_the_changelog_stage_resumes_without_a_second_entry() {
+    let sb = sandbox();
+    let repo = sb.repo();
+    let out = with_failpoint(&repo, &["run", V, "--yes"], "after:changelog");
+    assert_eq!(out.status.code(), Some(86), "{}", text(&out.stderr));
+    let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
+
+    let out = lava_release(&repo, &["run", V, "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("0 stage(s) applied, 1 already done, 1 check(s) passed"),
+        "{stdout}"
+    );
+    assert_eq!(entries_for(&repo, "2024.02-1"), 1);
+    assert_eq!(
+        sb.git(&["rev-parse", "HEAD"], None).unwrap(),
+        head,
+        "no second commit"
+    );
+
+    let status = lava_release(&repo, &["status", V, "--json"]);
+    let journal: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let outcomes: Vec<(String, String)> = journal["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["stage"].as_str().unwrap().into(),
+                e["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("preflight", "passed"),
+        ("changelog", "applied"),
+        ("preflight", "passed"),
+        ("changelog", "already-done"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, b)| ((*a).into(), (*b).into()))
+        .collect();
+    assert_eq!(outcomes, expected);
+}
+
+#[test]
+fn killed_between_writing_and_committing_the_entry_commits_it_on_rerun() {
+    for point in [
+        "changelog:version-files-written",
+        "changelog:entry-written",
+        "applied:changelog",
+    ] {
+        let sb = sandbox();
+        let repo = sb.repo();
+        let out = with_failpoint(&repo, &["run", V, "--yes"], point);
+        assert_eq!(
+            out.status.code(),
+            Some(86),
+            "{point}: {}",
+            text(&out.stderr)
+        );
+
+        let plan = lava_release(&repo, &["plan", V]);
+        assert!(plan.status.success(), "{point}: {}", text(&plan.stderr));
+
+        let out = lava_release(&repo, &["run", V, "--yes"]);
+        assert!(out.status.success(), "{point}: {}", text(&out.stderr));
+        assert_eq!(entries_for(&repo, "2024.02-1"), 1, "{point}");
+        assert_eq!(
+            sb.git(&["status", "--porcelain"], None).unwrap(),
+            "",
+            "{point}"
+        );
+        assert_eq!(
+            sb.git(&["log", "-1", "--format=%s"], None).unwrap().trim(),
+            "LAVA Software 2024.02 release",
+            "{point}"
+        );
+        let releases = sb.git(&["log", "--format=%s"], None).unwrap();
+        assert_eq!(
+            releases.matches("LAVA Software 2024.02 release").count(),
+            1,
+            "{point}"
+        );
+    }
+}
+
+#[test]
+fn dry_run_checks_everything_and_changes_nothing() {
+    let sb = sandbox();
+    let repo = sb.repo();
+    let before = std::fs::read(repo.join("debian/changelog")).unwrap();
+    let out = lava_release(&repo, &["run", V, "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("would"), "{stdout}");
+    assert!(stdout.contains("nothing changed"), "{stdout}");
+    assert_eq!(
+        std::fs::read(repo.join("debian/changelog")).unwrap(),
+        before
+    );
+    assert!(
+        !repo
+            .join(".git/lava-release")
+            .join(format!("{V}.json"))
+            .exists(),
+        "no journal"
+    );
+}
+
+#[test]
+fn output_has_no_colour_off_a_terminal() {
+    let sb = sandbox();
+    let out = lava_release(&sb.repo(), &["plan", V]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
+    assert!(
+        stdout.contains("preflight") && stdout.contains("to do"),
+        "{stdout}"
+    );
+}
+
+/// One bad invocation: how to spoil the sandbox, the arguments, and what stderr must say.
+struct Bad {
+    name: &'static str,
+    setup: fn(&Sandbox),
+    args: &'static [&'static str],
+    code: i32,
+    says: &'static str,
+}
+
+fn nothing(_: &Sandbox) {}
+
+fn commit_all(sb: &Sandbox, message: &str) {
+    sb.git(&["add", "--all"], None).unwrap();
+    sb.git(&["commit", "--quiet", "-m", message], None).unwrap();
+}
+
+#[test]
+fn bad_input_is_one_sentence_and_changes_nothing() {
+    let cases = [
+        Bad {
+            name: "month without two digits",
+            setup: nothing,
+            args: &["run", "2024.2", "--yes"],
+            code: 2,
+            says: "the month must have two digits",
+        },
+        Bad {
+            name: "month 13",
+            setup: nothing,
+            args: &["plan", "2024.13"],
+            code: 2,
+            says: "the month must be 01 to 12",
+        },
+        Bad {
+            name: "not a version",
+            setup: nothing,
+            args: &["run", "latest", "--yes"],
+            code: 2,
+            says: "is not a LAVA version",
+        },
+        Bad {
+            name: "Debian version of another release",
+            setup: nothing,
+            args: &["run", V, "--debian-version", "2024.03-1", "--yes"],
+            code: 2,
+            says: "does not belong to release 2024.02",
+        },
+        Bad {
+            name: "not newer than the changelog",
+            setup: nothing,
+            args: &["run", "2024.01", "--yes"],
+            code: 1,
+            says: "is not newer than 2024.01-1 at the top of debian/changelog",
+        },
+        Bad {
+            name: "not newer than the last tag",
+            setup: |sb| {
+                sb.git(
+                    &["tag", "-a", "-m", "LAVA Software 2024.03", "2024.03"],
+                    None,
+                )
+                .unwrap();
+            },
+            args: &["run", V, "--yes"],
+            code: 1,
+            says: "is not newer than the last release tag `2024.03`",
+        },
+        Bad {
+            name: "dirty tree",
+            setup: |sb| {
+                std::fs::write(sb.repo().join("lava_server/settings.py"), "# edited\n").unwrap()
+            },
+            args: &["run", V, "--yes"],
+            code: 1,
+            says: "is not clean (lava_server/settings.py)",
+        },
+        Bad {
+            name: "wrong branch",
+            setup: |sb| {
+                sb.git(&["checkout", "--quiet", "-b", "topic"], None)
+                    .unwrap();
+            },
+            args: &["run", V, "--yes"],
+            code: 1,
+            says: "is on branch `topic`, not on the release branch `master`",
+        },
+        Bad {
+            name: "missing changelog",
+            setup: |sb| {
+                sb.git(&["rm", "--quiet", "debian/changelog"], None)
+                    .unwrap();
+                commit_all(sb, "drop changelog");
+            },
+            args: &["run", V, "--yes"],
+            code: 1,
+            says: "debian/changelog does not exist in commit",
+        },
+        Bad {
+            name: "unparsable changelog",
+            setup: |sb| {
+                std::fs::write(
+                    sb.repo().join("debian/changelog"),
+                    "this is not a changelog\n",
+                )
+                .unwrap();
+                commit_all(sb, "break changelog");
+            },
+            args: &["run", V, "--yes"],
+            code: 1,
+            says: "debian/changelog in commit",
+        },
+        Bad {
+            name: "unknown --since",
+            setup: nothing,
+            args: &["changelog", "--version", V, "--since", "2019.99"],
+            code: 2,
+            says: "`2019.99` (--since) is not a tag or commit",
+        },
+        Bad {
+            name: "unknown stage",
+            setup: nothing,
+            args: &["run", V, "--only", "changlog"],
+            code: 2,
+            says: "unknown stage `changlog`; the stages are: preflight, changelog",
+        },
+        Bad {
+            name: "--from after --to",
+            setup: nothing,
+            args: &["run", V, "--from", "changelog", "--to", "preflight"],
+            code: 2,
+            says: "--from changelog comes after --to preflight",
+        },
+        Bad {
+            name: "--only with --from",
+            setup: nothing,
+            args: &["run", V, "--only", "changelog", "--from", "preflight"],
+            code: 2,
+            says: "cannot be used with",
+        },
+        Bad {
+            name: "unknown config key",
+            setup: |sb| {
+                std::fs::write(sb.path().join("bad.toml"), "[changelog]\nstyel = \"gbp\"\n")
+                    .unwrap()
+            },
+            args: &["run", V, "--config", "../bad.toml", "--yes"],
+            code: 2,
+            says: "unknown field `styel`",
+        },
+        Bad {
+            name: "missing config file",
+            setup: nothing,
+            args: &["plan", V, "--config", "/nonexistent/release.toml"],
+            code: 2,
+            says: "cannot read configuration file /nonexistent/release.toml",
+        },
+    ];
+    for case in cases {
+        let sb = sandbox();
+        let repo = sb.repo();
+        (case.setup)(&sb);
+        let changelog = std::fs::read(repo.join("debian/changelog")).ok();
+        let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
+        let args: Vec<String> = case
+            .args
+            .iter()
+            .map(|a| {
+                a.replace(
+                    "../bad.toml",
+                    &sb.path().join("bad.toml").display().to_string(),
+                )
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = lava_release(&repo, &args);
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(case.code),
+            "{}: {stderr}",
+            case.name
+        );
+        assert!(stderr.contains(case.says), "{}: {stderr}", case.name);
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        // clap adds a usage hint under its own one-line error; ours are one line.
+        assert!(
+            lines.len() == 1 || lines[0].starts_with("error:"),
+            "{}: {stderr}",
+            case.name
+        );
+        assert_eq!(
+            std::fs::read(repo.join("debian/changelog")).ok(),
+            changelog,
+            "{}",
+            case.name
+        );
+        assert_eq!(
+            sb.git(&["rev-parse", "HEAD"], None).unwrap(),
+            head,
+            "{}",
+            case.name
+        );
+    }
+}

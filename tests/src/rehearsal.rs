@@ -1,0 +1,195 @@
+//! The rehearsal: a whole release, through the real `lava-release` binary and its real
+//! code paths, against stand-ins in a sandbox, then every artifact checked with the tool
+//! people use. `cargo xtask rehearse` prints its [`Report`]; the end-to-end tests assert
+//! on it.
+
+use std::fmt;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Context as _;
+
+use crate::sandbox::{self, RM_EMAIL, RM_NAME, Sandbox};
+
+/// The version rehearsed when none is given.
+pub const DEFAULT_VERSION: &str = "2024.02";
+
+/// What the rehearsal did and found.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The version rehearsed.
+    pub version: String,
+    /// Each stage's name, outcome and evidence, from the journal.
+    pub stages: Vec<(String, String, String)>,
+    /// The `debian/changelog` entry the release wrote.
+    pub entry: String,
+    /// Each check: what was checked, with which tool, whether it passed, and the detail.
+    pub checks: Vec<Check>,
+}
+
+/// One verification of an artifact.
+#[derive(Debug)]
+pub struct Check {
+    /// What is checked.
+    pub name: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What was seen.
+    pub detail: String,
+}
+
+impl Report {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.passed)
+    }
+
+    /// The check named `name`.
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+
+    fn record(&mut self, name: &str, passed: bool, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name: name.into(),
+            passed,
+            detail: detail.into(),
+        });
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Rehearsal of LAVA {}\n\nStages:", self.version)?;
+        for (stage, outcome, evidence) in &self.stages {
+            writeln!(f, "  {stage:<12} {outcome:<13} {evidence}")?;
+        }
+        writeln!(f, "\nEntry:")?;
+        for line in self.entry.lines() {
+            writeln!(f, "  | {line}")?;
+        }
+        writeln!(f, "\nChecks:")?;
+        for c in &self.checks {
+            let mark = if c.passed { "ok  " } else { "FAIL" };
+            writeln!(f, "  {mark} {:<40} {}", c.name, c.detail)?;
+        }
+        let failed = self.checks.iter().filter(|c| !c.passed).count();
+        writeln!(
+            f,
+            "\n{} passed, {} failed",
+            self.checks.len() - failed,
+            failed
+        )
+    }
+}
+
+/// Runs the rehearsal of `version` with the `lava-release` binary at `bin`.
+pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
+    let sandbox = Sandbox::new()?.with_lava_history()?;
+    let repo = sandbox.repo();
+    let mut report = Report {
+        version: version.to_owned(),
+        ..Report::default()
+    };
+    let lava_release = |args: &[&str]| {
+        let mut cmd = Command::new(bin);
+        cmd.arg("-C").arg(&repo).args(args);
+        cmd.env("DEBFULLNAME", RM_NAME)
+            .env("DEBEMAIL", RM_EMAIL)
+            .env("NO_COLOR", "1");
+        cmd
+    };
+
+    sandbox::run(lava_release(&["run", version, "--yes"]), None)
+        .with_context(|| format!("lava-release run {version} failed in {}", repo.display()))?;
+
+    let journal = sandbox::run(lava_release(&["status", version, "--json"]), None)?;
+    let journal: serde_json::Value = serde_json::from_slice(&journal.stdout)?;
+    for event in journal["events"].as_array().into_iter().flatten() {
+        let text = |key: &str| event[key].as_str().unwrap_or_default().to_owned();
+        report
+            .stages
+            .push((text("stage"), text("outcome"), text("note")));
+    }
+
+    let changelog = std::fs::read_to_string(repo.join("debian/changelog"))?;
+    report.entry = crate::gitrepo::top_entry(&changelog);
+    check_changelog(&mut report, &sandbox, version)?;
+
+    // A second run changes nothing: every stage is observed done.
+    let before = std::fs::read(repo.join("debian/changelog"))?;
+    let head = sandbox.git(&["rev-parse", "HEAD"], None)?;
+    let rerun = sandbox::run(lava_release(&["run", version, "--yes"]), None)?;
+    let rerun = String::from_utf8_lossy(&rerun.stdout).into_owned();
+    let unchanged = std::fs::read(repo.join("debian/changelog"))? == before
+        && sandbox.git(&["rev-parse", "HEAD"], None)? == head;
+    report.record(
+        "re-run does nothing (lava-release run)",
+        unchanged && rerun.contains("0 stage(s) applied"),
+        rerun.lines().last().unwrap_or_default(),
+    );
+
+    let plan = sandbox::run(lava_release(&["plan", version, "--json"]), None)?;
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout)?;
+    let stages = plan["stages"].as_array().cloned().unwrap_or_default();
+    let all_done = !stages.is_empty() && stages.iter().all(|s| s["status"] == "done");
+    report.record(
+        "plan shows every stage done (plan --json)",
+        all_done,
+        format!("{} stages", stages.len()),
+    );
+    Ok(report)
+}
+
+fn check_changelog(report: &mut Report, sandbox: &Sandbox, version: &str) -> anyhow::Result<()> {
+    let repo = sandbox.repo();
+    let mut cmd = Command::new("dpkg-parsechangelog");
+    cmd.current_dir(&repo).args(["-l", "debian/changelog"]);
+    let parsed = sandbox::run(cmd, None)?;
+    let parsed = String::from_utf8_lossy(&parsed.stdout).into_owned();
+    let field = |name: &str| {
+        parsed
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let expected = [
+        ("Source", "lava".to_owned()),
+        ("Version", format!("{version}-1")),
+        ("Distribution", "unstable".to_owned()),
+        ("Urgency", "medium".to_owned()),
+        ("Maintainer", format!("{RM_NAME} <{RM_EMAIL}>")),
+    ];
+    let wrong: Vec<String> = expected
+        .iter()
+        .filter(|(k, v)| field(k) != *v)
+        .map(|(k, v)| format!("{k} is `{}`, expected `{v}`", field(k)))
+        .collect();
+    report.record(
+        "changelog entry (dpkg-parsechangelog)",
+        wrong.is_empty() && !field("Date").is_empty(),
+        if wrong.is_empty() {
+            format!("lava {version}-1 unstable, {}", field("Date"))
+        } else {
+            wrong.join("; ")
+        },
+    );
+
+    let subject = sandbox.git(&["log", "-1", "--format=%s"], None)?;
+    let status = sandbox.git(&["status", "--porcelain"], None)?;
+    let want = format!("LAVA Software {version} release");
+    report.record(
+        "release commit, clean tree (git log, git status)",
+        subject.trim() == want && status.trim().is_empty(),
+        format!("HEAD `{}`", subject.trim()),
+    );
+
+    let file = std::fs::read_to_string(repo.join("lava_common/VERSION"))?;
+    report.record(
+        "lava_common/VERSION",
+        file == format!("{version}\n"),
+        file.trim().to_owned(),
+    );
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! A LAVA-shaped sandbox: a repository with realistic history, a previous release tag
+//! and a `debian/changelog`, in a temporary directory, built with the real `git`.
+//!
+//! Dates are pinned so the history (and so every commit id) is the same on every run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anyhow::{Context as _, bail};
+
+/// The release the sandbox's history ends with.
+pub const PREVIOUS_VERSION: &str = "2024.01";
+
+/// Release manager identity configured in the sandbox repository.
+pub const RM_NAME: &str = "Rémi Release";
+/// Release manager e-mail.
+pub const RM_EMAIL: &str = "rm@lavasoftware.example";
+
+/// A temporary directory holding the sandbox repositories; removed on drop.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+    clock: u64,
+}
+
+/// Authors of the sandbox history: non-ASCII names and one person with two spellings.
+const AUTHORS: &[(&str, &str)] = &[
+    ("Rémi Duraffort", "remi.duraffort@linaro.example"),
+    ("Stevan Radaković", "stevan@linaro.example"),
+    ("Antonio Terceiro", "antonio@linaro.example"),
+    ("Remi Duraffort", "remi.duraffort@linaro.example"),
+    ("Chase Qi", "chase@linaro.example"),
+];
+
+impl Sandbox {
+    /// An empty sandbox.
+    pub fn new() -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("lava-release-sandbox-")
+            .tempdir()?;
+        Ok(Self {
+            dir,
+            clock: 1_705_312_800,
+        }) // 2024-01-15 10:00 UTC
+    }
+
+    /// The sandbox directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The LAVA working repository.
+    pub fn repo(&self) -> PathBuf {
+        self.dir.path().join("lava")
+    }
+
+    /// Builds `lava/`: history up to the `2024.01` release (tagged, annotated), then a
+    /// few months of work by several authors, with feature branches merged.
+    pub fn with_lava_history(mut self) -> anyhow::Result<Self> {
+        let repo = self.repo();
+        std::fs::create_dir_all(&repo)?;
+        self.git(&["init", "--quiet", "--initial-branch=master"], None)?;
+        self.git(&["config", "user.name", RM_NAME], None)?;
+        self.git(&["config", "user.email", RM_EMAIL], None)?;
+
+        self.write(
+            "README.md",
+            "# LAVA\n\nLinaro Automated Validation Architecture.\n",
+        )?;
+        self.write("debian/source/format", "3.0 (native)\n")?;
+        self.write(
+            "debian/control",
+            "Source: lava\nSection: net\nPriority: optional\nMaintainer: Debian LAVA team <pkg-linaro-lava-devel@lists.alioth.debian.org>\nBuild-Depends: debhelper-compat (= 13)\nStandards-Version: 4.6.2\n\nPackage: lava\nArchitecture: all\nDepends: ${misc:Depends}\nDescription: Linaro Automated Validation Architecture\n LAVA is a continuous integration system for deploying operating\n systems onto physical and virtual hardware for running tests.\n",
+        )?;
+        self.write(
+            "debian/changelog",
+            "lava (2023.12-1) unstable; urgency=medium\n\n  * LAVA Software 2023.12 release\n\n -- Rémi Release <rm@lavasoftware.example>  Tue, 19 Dec 2023 10:00:00 +0000\n",
+        )?;
+        self.write("lava_common/VERSION", "2023.12\n")?;
+        self.write("lava_dispatcher/actions/deploy.py", "# deploy actions\n")?;
+        self.write("lava_server/settings.py", "# settings\n")?;
+        self.write(
+            "lava_scheduler_app/tests/device-types/qemu.jinja2",
+            "{% extends 'base.jinja2' %}\n",
+        )?;
+        self.commit(AUTHORS[0], "Initial import", &[])?;
+
+        // The 2024.01 release, as the release manager cut it.
+        self.commit(
+            AUTHORS[1],
+            "lava_dispatcher: fix deploy timeout",
+            &[(
+                "lava_dispatcher/actions/deploy.py",
+                "# deploy actions\ntimeout = 30\n",
+            )],
+        )?;
+        self.commit(AUTHORS[0], "debian: depend on python3-jinja2", &[("debian/control", "Source: lava\nSection: net\nPriority: optional\nMaintainer: Debian LAVA team <pkg-linaro-lava-devel@lists.alioth.debian.org>\nBuild-Depends: debhelper-compat (= 13)\nStandards-Version: 4.6.2\n\nPackage: lava\nArchitecture: all\nDepends: ${misc:Depends}, python3-jinja2\nDescription: Linaro Automated Validation Architecture\n LAVA is a continuous integration system for deploying operating\n systems onto physical and virtual hardware for running tests.\n")])?;
+        let changelog = std::fs::read_to_string(repo.join("debian/changelog"))?;
+        let entry = format!(
+            "lava ({PREVIOUS_VERSION}-1) unstable; urgency=medium\n\n  * LAVA Software {PREVIOUS_VERSION} release\n\n  [ Rémi Duraffort ]\n  * [a1b2c3d4e] debian: depend on python3-jinja2\n\n -- {RM_NAME} <{RM_EMAIL}>  Mon, 29 Jan 2024 10:00:00 +0000\n\n{changelog}"
+        );
+        self.commit(
+            (RM_NAME, RM_EMAIL),
+            &format!("LAVA Software {PREVIOUS_VERSION} release"),
+            &[
+                ("debian/changelog", &entry),
+                ("lava_common/VERSION", &format!("{PREVIOUS_VERSION}\n")),
+            ],
+        )?;
+        self.tag(
+            PREVIOUS_VERSION,
+            &format!("LAVA Software {PREVIOUS_VERSION}"),
+        )?;
+
+        // A few months of work since.
+        self.commit(
+            AUTHORS[2],
+            "lava_server: paginate the job list",
+            &[("lava_server/settings.py", "# settings\nPAGE = 50\n")],
+        )?;
+        self.commit(
+            AUTHORS[0],
+            "debian: install the lava-coordinator unit\n\nCloses: #1042",
+            &[("debian/lava.install", "lava-coordinator.service\n")],
+        )?;
+        self.git(&["checkout", "--quiet", "-b", "feature/fastboot"], None)?;
+        self.commit(AUTHORS[1], "lava_dispatcher: support fastboot reboot to bootloader, which some boards need before flashing images", &[("lava_dispatcher/actions/boot.py", "# fastboot\n")])?;
+        self.commit(
+            AUTHORS[1],
+            "debian: recommend fastboot",
+            &[("debian/lava.recommends", "fastboot\n")],
+        )?;
+        self.git(&["checkout", "--quiet", "master"], None)?;
+        self.commit(
+            AUTHORS[3],
+            "debian: bump Standards-Version\nto 4.7.0",
+            &[("debian/compat.note", "4.7.0\n")],
+        )?;
+        self.merge(
+            "feature/fastboot",
+            "Merge branch 'feature/fastboot' into 'master'",
+        )?;
+        self.commit(
+            AUTHORS[4],
+            "lava_scheduler_app: add the rk3399 device type",
+            &[(
+                "lava_scheduler_app/tests/device-types/rk3399.jinja2",
+                "{% extends 'base-uboot.jinja2' %}\n",
+            )],
+        )?;
+        self.commit(
+            AUTHORS[2],
+            "debian: drop obsolete maintainer scripts\n\nThanks: Debian QA",
+            &[("debian/lava.postinst.old", "")],
+        )?;
+        self.commit(
+            AUTHORS[0],
+            "ci: lint with ruff\n\nGbp-Dch: Ignore",
+            &[("debian/ci.note", "ruff\n")],
+        )?;
+        Ok(self)
+    }
+
+    fn write(&self, path: &str, contents: &str) -> anyhow::Result<()> {
+        let path = self.repo().join(path);
+        std::fs::create_dir_all(path.parent().expect("a file path has a parent"))?;
+        std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    fn tick(&mut self) -> String {
+        self.clock += 3 * 3600 + 17;
+        format!("@{} +0000", self.clock)
+    }
+
+    fn commit(
+        &mut self,
+        author: (&str, &str),
+        message: &str,
+        files: &[(&str, &str)],
+    ) -> anyhow::Result<()> {
+        for (path, contents) in files {
+            self.write(path, contents)?;
+        }
+        self.git(&["add", "--all"], None)?;
+        let date = self.tick();
+        let mut cmd = self.git_cmd(&["commit", "--quiet", "--allow-empty", "-F", "-"]);
+        cmd.env("GIT_AUTHOR_NAME", author.0)
+            .env("GIT_AUTHOR_EMAIL", author.1)
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date);
+        run(cmd, Some(message))?;
+        Ok(())
+    }
+
+    fn merge(&mut self, branch: &str, message: &str) -> anyhow::Result<()> {
+        let date = self.tick();
+        let mut cmd = self.git_cmd(&["merge", "--quiet", "--no-ff", "-m", message, branch]);
+        cmd.env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date);
+        run(cmd, None)?;
+        Ok(())
+    }
+
+    fn tag(&mut self, name: &str, message: &str) -> anyhow::Result<()> {
+        let date = self.tick();
+        let mut cmd = self.git_cmd(&["tag", "--annotate", "-m", message, name]);
+        cmd.env("GIT_COMMITTER_DATE", &date);
+        run(cmd, None)?;
+        Ok(())
+    }
+
+    fn git_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("git");
+        cmd.current_dir(self.repo())
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1");
+        cmd
+    }
+
+    /// Runs git in the sandbox repository and returns its stdout.
+    pub fn git(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<String> {
+        let out = run(self.git_cmd(args), stdin)?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+/// Runs `cmd`, feeding `stdin`, and fails with its stderr unless it succeeds.
+pub fn run(mut cmd: Command, stdin: Option<&str>) -> anyhow::Result<Output> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(input.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,64 @@
+//! The Debian packages the tests and the rehearsal use, installed when missing.
+
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+/// What `cargo xtask ci` needs: the oracles and verifiers of the tests.
+pub const TEST_PACKAGES: &[&str] = &[
+    "git",
+    "git-buildpackage",
+    "devscripts",
+    "dpkg-dev",
+    "gnupg",
+    "gpgv",
+    "sqv",
+    "time",
+];
+
+/// What `cargo xtask rehearse` needs.
+pub const REHEARSAL_PACKAGES: &[&str] = &["git", "dpkg-dev", "devscripts", "gnupg", "gpgv"];
+
+/// Installs whichever of `packages` are missing (as root), or says the one command to run.
+pub fn ensure(packages: &[&str]) -> anyhow::Result<()> {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list = missing.join(" ");
+    if !is_root() {
+        bail!("missing Debian packages; run: sudo apt-get install -y {list}");
+    }
+    eprintln!("xtask: installing {list}");
+    let apt = |args: &[&str]| -> anyhow::Result<()> {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("cannot run apt-get")?;
+        if !status.success() {
+            bail!("apt-get {} failed with {status}", args.join(" "));
+        }
+        Ok(())
+    };
+    apt(&["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(&missing);
+    apt(&args)
+}
+
+fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|o| {
+            o.status.success() && String::from_utf8_lossy(&o.stdout).ends_with(" installed")
+        })
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}

@@ -1,0 +1,98 @@
+//! Repository invariants, checked by `cargo test` (as rust-analyzer's tidy does).
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    fn workspace() -> PathBuf {
+        crate::workspace()
+    }
+
+    /// The workspace members, from the root manifest.
+    fn members() -> Vec<PathBuf> {
+        let manifest = std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap();
+        let start = manifest
+            .find("members = [")
+            .expect("the workspace lists its members");
+        let end = start + manifest[start..].find(']').unwrap();
+        manifest[start..end]
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .map(|m| workspace().join(m))
+            .collect()
+    }
+
+    fn is_library(member: &Path) -> bool {
+        member.join("src/lib.rs").exists()
+            && !matches!(
+                member.file_name().and_then(|n| n.to_str()),
+                Some("tests" | "xtask")
+            )
+    }
+
+    #[test]
+    fn every_crate_root_says_what_it_is_for() {
+        for member in members() {
+            for root in ["src/lib.rs", "src/main.rs"] {
+                let path = member.join(root);
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                assert!(
+                    text.starts_with("//!"),
+                    "{} must open with a `//!` comment",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn libraries_warn_on_missing_docs_and_use_workspace_lints() {
+        for member in members().iter().filter(|m| is_library(m)) {
+            let lib = std::fs::read_to_string(member.join("src/lib.rs")).unwrap();
+            assert!(
+                lib.contains("#![warn(missing_docs)]"),
+                "{} lacks #![warn(missing_docs)]",
+                member.display()
+            );
+            let manifest = std::fs::read_to_string(member.join("Cargo.toml")).unwrap();
+            assert!(
+                manifest.contains("[lints]\nworkspace = true"),
+                "{} must use the workspace lints",
+                member.display()
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_cli_and_xtask_use_anyhow() {
+        for member in members().iter().filter(|m| is_library(m)) {
+            let name = member.file_name().unwrap().to_str().unwrap();
+            if name == "lava-release-cli" {
+                continue;
+            }
+            let manifest = std::fs::read_to_string(member.join("Cargo.toml")).unwrap();
+            let deps = manifest.split("[dev-dependencies]").next().unwrap();
+            assert!(
+                !deps.contains("anyhow"),
+                "{name} is a library: use thiserror, not anyhow"
+            );
+        }
+    }
+
+    #[test]
+    fn libraries_have_one_error_module() {
+        for member in members().iter().filter(|m| is_library(m)) {
+            let name = member.file_name().unwrap().to_str().unwrap();
+            if name == "lava-release-cli" {
+                continue;
+            }
+            assert!(
+                member.join("src/error.rs").exists(),
+                "{name} keeps its error enum in src/error.rs"
+            );
+        }
+    }
+}
