@@ -18,6 +18,10 @@ pub struct Config {
     pub project: Project,
     /// How the `debian/changelog` entry is written.
     pub changelog: Changelog,
+    /// Credentials for pushes.
+    pub git: Git,
+    /// The lava-lab repository that receives the device types.
+    pub lab: Lab,
     /// Signing keys.
     pub signing: Signing,
     /// The GitLab project whose CI builds the release.
@@ -44,6 +48,13 @@ pub struct Project {
     pub tag_exclude: Vec<String>,
     /// Message of the release commit; `{version}` is replaced.
     pub commit_message: String,
+    /// Message of the release tag; `{version}` is replaced.
+    pub tag_message: String,
+    /// The project's remote (name or URL) that master and the tag are pushed to.
+    pub remote: String,
+    /// The release manager's fork (name or URL) whose CI tests master first; unset:
+    /// no `fork-ci` stage.
+    pub fork: Option<String>,
 }
 
 impl Default for Project {
@@ -54,6 +65,9 @@ impl Default for Project {
             tag_match: vec!["[0-9][0-9][0-9][0-9].[0-9][0-9]*".into()],
             tag_exclude: vec!["debian/*".into()],
             commit_message: "LAVA Software {version} release".into(),
+            tag_message: "LAVA Software {version} release".into(),
+            remote: "origin".into(),
+            fork: None,
         }
     }
 }
@@ -115,6 +129,12 @@ pub struct Signing {
     pub passphrase_env: Option<String>,
     /// A file holding the key file's passphrase.
     pub passphrase_file: Option<PathBuf>,
+    /// The release key's public certificate, for checks that must not unlock the key
+    /// (default: read from the key file or the gpg-agent's keyring).
+    pub public_key: Option<PathBuf>,
+    /// The GnuPG home whose gpg-agent holds the key, when there is no key file
+    /// (default: GnuPG's own default).
+    pub gnupg_home: Option<PathBuf>,
 }
 
 impl Default for Signing {
@@ -124,6 +144,56 @@ impl Default for Signing {
             key_file: None,
             passphrase_env: None,
             passphrase_file: None,
+            public_key: None,
+            gnupg_home: None,
+        }
+    }
+}
+
+/// `[git]`: how pushes authenticate (ssh-agent is always tried first for ssh).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Git {
+    /// ssh user when the remote URL names none.
+    pub ssh_user: Option<String>,
+    /// A private key file tried after the ssh-agent.
+    pub ssh_key: Option<PathBuf>,
+    /// Name of the environment variable holding that key's passphrase.
+    pub ssh_key_passphrase_env: Option<String>,
+    /// Name of the environment variable holding a token for https remotes.
+    pub token_env: Option<String>,
+}
+
+/// `[lab]`: the device types handed over to lava-lab for review.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lab {
+    /// The lava-lab repository.
+    pub url: String,
+    /// Its branch the change is based on.
+    pub base: String,
+    /// The ref pushed for review (`git review` pushes to `refs/for/BRANCH`).
+    pub push_ref: String,
+    /// The device types in the LAVA repository.
+    pub source: String,
+    /// Where they go in lava-lab.
+    pub dest: String,
+    /// The local branch in the clone; `{version}` is replaced.
+    pub branch: String,
+    /// The commit message; `{version}` is replaced.
+    pub message: String,
+}
+
+impl Default for Lab {
+    fn default() -> Self {
+        Self {
+            url: "ssh://review.linaro.org:29418/lava/lava-lab".into(),
+            base: "master".into(),
+            push_ref: "refs/for/master".into(),
+            source: "lava_scheduler_app/tests/device-types".into(),
+            dest: "shared/device-types".into(),
+            branch: "lava-{version}-device-types".into(),
+            message: "Update device types from LAVA Software {version}".into(),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod entry;
 pub mod journal;
 pub mod plan;
 pub mod run;
+pub mod signing;
 pub mod stages;
 pub mod ui;
 pub mod version;
@@ -23,7 +24,7 @@ use crate::config::Config;
 use crate::plan::Release;
 
 /// The environment variables lava-release reads, read once, at start-up.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Env {
     /// `DEBFULLNAME`: the changelog trailer's name.
     pub debfullname: Option<String>,
@@ -35,6 +36,22 @@ pub struct Env {
     pub source_date_epoch: Option<i64>,
     /// `LAVA_RELEASE_FAILPOINT`: where to simulate a crash (tests only).
     pub failpoint: Option<String>,
+    /// Every variable, for those the configuration names (`signing.passphrase_env`,
+    /// `gitlab.token_env`). Their values may be secrets: `Debug` shows names only.
+    vars: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env")
+            .field("debfullname", &self.debfullname)
+            .field("debemail", &self.debemail)
+            .field("no_color", &self.no_color)
+            .field("source_date_epoch", &self.source_date_epoch)
+            .field("failpoint", &self.failpoint)
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Env {
@@ -48,6 +65,28 @@ impl Env {
             no_color: get("NO_COLOR").is_some(),
             source_date_epoch: get("SOURCE_DATE_EPOCH").and_then(|v| v.parse().ok()),
             failpoint: get("LAVA_RELEASE_FAILPOINT"),
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+
+    /// The value of variable `name`, if set and not empty.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// An environment with exactly these variables (tests).
+    pub fn with_vars<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self {
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            ..Self::default()
         }
     }
 }

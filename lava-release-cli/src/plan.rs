@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use crate::Context;
 use crate::config::Config;
-use crate::stages::{changelog::ChangelogStage, preflight::Preflight};
+use crate::stages::changelog::ChangelogStage;
+use crate::stages::git::{GitKind, GitStage};
+use crate::stages::preflight::Preflight;
 use crate::version::ReleaseVersion;
 
 /// What is being released.
@@ -61,6 +63,8 @@ pub enum Action {
     Preflight(Preflight),
     /// Writes and commits the `debian/changelog` entry and version files.
     Changelog(ChangelogStage),
+    /// Tags, pushes, hands over.
+    Git(GitStage),
 }
 
 /// What a stage's check observed.
@@ -116,6 +120,7 @@ impl Stage {
         match &self.action {
             Action::Preflight(s) => s.check(ctx),
             Action::Changelog(s) => s.check(ctx),
+            Action::Git(s) => s.check(ctx),
         }
     }
 
@@ -125,6 +130,7 @@ impl Stage {
         match &self.action {
             Action::Preflight(s) => s.apply(ctx),
             Action::Changelog(s) => s.apply(ctx),
+            Action::Git(s) => s.apply(ctx),
         }
     }
 }
@@ -149,6 +155,29 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
             action: Action::Changelog(changelog),
         },
     ];
+    let mut stages = stages;
+    let git = |name, kind, irreversible| {
+        let stage = GitStage::new(config, release, kind);
+        Stage {
+            name,
+            description: stage.describe(config),
+            irreversible,
+            check_only: false,
+            action: Action::Git(stage),
+        }
+    };
+    stages.push(git("local-tag", GitKind::LocalTag, false));
+    if config
+        .project
+        .fork
+        .as_deref()
+        .is_some_and(|f| !f.is_empty())
+    {
+        stages.push(git("fork-ci", GitKind::ForkCi, true));
+    }
+    stages.push(git("signed-tag", GitKind::SignedTag, false));
+    stages.push(git("push-tag", GitKind::PushTag, true));
+    stages.push(git("lab-sync", GitKind::LabSync, true));
     Plan {
         release: release.clone(),
         stages,

@@ -85,7 +85,9 @@ impl fmt::Display for Report {
 
 /// Runs the rehearsal of `version` with the `lava-release` binary at `bin`.
 pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
-    let sandbox = Sandbox::new()?.with_lava_history()?;
+    let sandbox = Sandbox::new()?
+        .with_lava_history()?
+        .with_remotes_and_keys()?;
     let repo = sandbox.repo();
     let mut report = Report {
         version: version.to_owned(),
@@ -93,7 +95,11 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
     };
     let lava_release = |args: &[&str]| {
         let mut cmd = Command::new(bin);
-        cmd.arg("-C").arg(&repo).args(args);
+        cmd.arg("-C")
+            .arg(&repo)
+            .arg("--config")
+            .arg(sandbox.config())
+            .args(args);
         cmd.env("DEBFULLNAME", RM_NAME)
             .env("DEBEMAIL", RM_EMAIL)
             .env("NO_COLOR", "1");
@@ -115,6 +121,7 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
     let changelog = std::fs::read_to_string(repo.join("debian/changelog"))?;
     report.entry = crate::gitrepo::top_entry(&changelog);
     check_changelog(&mut report, &sandbox, version)?;
+    check_git(&mut report, &sandbox, version)?;
 
     // A second run changes nothing: every stage is observed done.
     let before = std::fs::read(repo.join("debian/changelog"))?;
@@ -192,4 +199,104 @@ fn check_changelog(report: &mut Report, sandbox: &Sandbox, version: &str) -> any
         file.trim().to_owned(),
     );
     Ok(())
+}
+
+fn check_git(report: &mut Report, sandbox: &Sandbox, version: &str) -> anyhow::Result<()> {
+    // git verify-tag with GnuPG holding only the release key's public certificate.
+    let gnupg = tempfile::Builder::new()
+        .prefix("lr-gpg")
+        .tempdir_in("/tmp")?;
+    let (_, public) = sandbox.release_key();
+    let mut import = Command::new("gpg");
+    import
+        .arg("--homedir")
+        .arg(gnupg.path())
+        .args(["--batch", "--quiet", "--import"])
+        .arg(&public);
+    sandbox::run(import, None)?;
+    let mut verify = Command::new("git");
+    verify
+        .current_dir(sandbox.repo())
+        .args(["verify-tag", "--raw", version])
+        .env("GNUPGHOME", gnupg.path());
+    let verified = verify.output()?;
+    let status = String::from_utf8_lossy(&verified.stderr).into_owned();
+    let good = status
+        .lines()
+        .find(|l| l.contains("VALIDSIG"))
+        .unwrap_or_default()
+        .to_owned();
+    report.record(
+        "signed tag (git verify-tag)",
+        verified.status.success() && !good.is_empty(),
+        good.split_whitespace()
+            .last()
+            .map(|fpr| format!("valid signature by {fpr}"))
+            .unwrap_or(status),
+    );
+    stop_agent(gnupg.path());
+
+    let ls = |remote: &std::path::Path| -> anyhow::Result<String> {
+        let mut cmd = Command::new("git");
+        cmd.arg("ls-remote").arg(remote);
+        Ok(String::from_utf8_lossy(&sandbox::run(cmd, None)?.stdout).into_owned())
+    };
+    let head = sandbox.git(&["rev-parse", "HEAD"], None)?.trim().to_owned();
+    let tag = sandbox
+        .git(&["rev-parse", &format!("refs/tags/{version}")], None)?
+        .trim()
+        .to_owned();
+    let origin = ls(&sandbox.origin())?;
+    report.record(
+        "master and tag pushed (git ls-remote origin)",
+        origin.contains(&format!("{head}\trefs/heads/master"))
+            && origin.contains(&format!("{tag}\trefs/tags/{version}")),
+        format!("master {}, tag {}", &head[..12], &tag[..12]),
+    );
+    let fork = ls(&sandbox.fork())?;
+    report.record(
+        "master pushed to the fork (git ls-remote fork)",
+        fork.contains(&format!("{head}\trefs/heads/master")),
+        format!("master {}", &head[..12]),
+    );
+    let mut show = Command::new("git");
+    show.arg("--git-dir")
+        .arg(sandbox.lab())
+        .args(["show", "refs/for/master:shared/device-types/rk3399.jinja2"]);
+    let shown = show.output()?;
+    let mut subject = Command::new("git");
+    subject.arg("--git-dir").arg(sandbox.lab()).args([
+        "log",
+        "-1",
+        "--format=%s",
+        "refs/for/master",
+    ]);
+    let subject = String::from_utf8_lossy(&subject.output()?.stdout)
+        .trim()
+        .to_owned();
+    report.record(
+        "device types under review (git show lava-lab refs/for/master)",
+        shown.status.success() && subject.contains(version),
+        subject,
+    );
+    Ok(())
+}
+
+/// Stops the gpg-agent that `gpg` started for `home`, by its PID.
+pub fn stop_agent(home: &std::path::Path) {
+    let out = Command::new("gpg-connect-agent")
+        .arg("--homedir")
+        .arg(home)
+        .arg("--no-autostart")
+        .args(["getinfo pid", "/bye"])
+        .output();
+    let Ok(out) = out else { return };
+    let text = String::from_utf8_lossy(&out.stdout);
+    if let Some(pid) = text
+        .lines()
+        .find_map(|l| l.strip_prefix("D "))
+        .and_then(|p| p.trim().parse::<u32>().ok())
+    {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
 }

@@ -160,6 +160,102 @@ impl Sandbox {
         Ok(self)
     }
 
+    /// The project's bare remote.
+    pub fn origin(&self) -> PathBuf {
+        self.dir.path().join("remotes/lava.git")
+    }
+
+    /// The release manager's fork.
+    pub fn fork(&self) -> PathBuf {
+        self.dir.path().join("remotes/fork.git")
+    }
+
+    /// The lava-lab repository (a bare repository standing in for Gerrit).
+    pub fn lab(&self) -> PathBuf {
+        self.dir.path().join("remotes/lava-lab.git")
+    }
+
+    /// The configuration the sandbox release uses.
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("release.toml")
+    }
+
+    /// The throwaway release key's secret key file and public certificate.
+    pub fn release_key(&self) -> (PathBuf, PathBuf) {
+        (
+            self.dir.path().join("keys/release.key"),
+            self.dir.path().join("keys/release.pub"),
+        )
+    }
+
+    /// Adds the remotes (`origin` with the history so far, an empty fork, a lava-lab
+    /// with older device types), a throwaway release key, and `release.toml` naming them.
+    pub fn with_remotes_and_keys(self) -> anyhow::Result<Self> {
+        for bare in [self.origin(), self.fork()] {
+            let mut cmd = Command::new("git");
+            cmd.args(["init", "--quiet", "--bare", "--initial-branch=master"])
+                .arg(&bare);
+            run(cmd, None)?;
+        }
+        let origin = self.origin().display().to_string();
+        self.git(&["remote", "add", "origin", &origin], None)?;
+        self.git(&["push", "--quiet", "origin", "master", "--tags"], None)?;
+
+        // lava-lab: one device type already shared, in an older version.
+        let lab_work = self.dir.path().join("lab-work");
+        let mut cmd = Command::new("git");
+        cmd.args(["init", "--quiet", "--initial-branch=master"])
+            .arg(&lab_work);
+        run(cmd, None)?;
+        std::fs::create_dir_all(lab_work.join("shared/device-types"))?;
+        std::fs::write(
+            lab_work.join("shared/device-types/qemu.jinja2"),
+            "{# old #}\n",
+        )?;
+        std::fs::write(lab_work.join("README"), "lava-lab\n")?;
+        let lab = |args: &[&str]| -> anyhow::Result<()> {
+            let mut cmd = Command::new("git");
+            cmd.current_dir(&lab_work)
+                .args(args)
+                .env("GIT_CONFIG_NOSYSTEM", "1");
+            cmd.env("GIT_AUTHOR_NAME", RM_NAME)
+                .env("GIT_AUTHOR_EMAIL", RM_EMAIL);
+            cmd.env("GIT_COMMITTER_NAME", RM_NAME)
+                .env("GIT_COMMITTER_EMAIL", RM_EMAIL);
+            run(cmd, None).map(drop)
+        };
+        lab(&["add", "--all"])?;
+        lab(&["commit", "--quiet", "-m", "lava-lab"])?;
+        let mut cmd = Command::new("git");
+        cmd.args(["clone", "--quiet", "--bare"])
+            .arg(&lab_work)
+            .arg(self.lab());
+        run(cmd, None)?;
+        std::fs::remove_dir_all(&lab_work)?;
+
+        let (secret, public) = self.release_key();
+        std::fs::create_dir_all(secret.parent().expect("keys live in a directory"))?;
+        let created = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let key = lava_signing::keygen::KeySpec::new(
+            "LAVA Release (rehearsal)",
+            "release@lavasoftware.example",
+            created,
+        )
+        .generate()?;
+        key.write_secret_key(&secret)?;
+        key.write_public_key(&public)?;
+        let config = format!(
+            "[project]\nfork = {fork:?}\n\n[signing]\nrelease_key = \"{fpr}\"\nkey_file = {secret:?}\npublic_key = {public:?}\n\n[lab]\nurl = {lab:?}\n",
+            fork = self.fork().display().to_string(),
+            fpr = key.fingerprint().to_hex(),
+            secret = secret.display().to_string(),
+            public = public.display().to_string(),
+            lab = self.lab().display().to_string(),
+        );
+        std::fs::write(self.config(), config)?;
+        Ok(self)
+    }
+
     fn write(&self, path: &str, contents: &str) -> anyhow::Result<()> {
         let path = self.repo().join(path);
         std::fs::create_dir_all(path.parent().expect("a file path has a parent"))?;

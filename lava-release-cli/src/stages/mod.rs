@@ -2,4 +2,5 @@
 //! one line, checks the world read-only, and applies itself through one library crate.
 
 pub mod changelog;
+pub mod git;
 pub mod preflight;

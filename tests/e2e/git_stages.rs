@@ -1,0 +1,341 @@
+//! The git stages end to end: tags, pushes and the lava-lab hand-over against bare
+//! repositories, with keys made in the test, and the ways they must refuse.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+use tests::sandbox::{RM_EMAIL, RM_NAME, Sandbox};
+
+const V: &str = "2024.02";
+
+fn sandbox() -> Sandbox {
+    Sandbox::new()
+        .unwrap()
+        .with_lava_history()
+        .unwrap()
+        .with_remotes_and_keys()
+        .unwrap()
+}
+
+fn lava_release(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(tests::bin::lava_release_bin());
+    cmd.arg("-C")
+        .arg(sb.repo())
+        .arg("--config")
+        .arg(sb.config())
+        .args(args);
+    cmd.env("DEBFULLNAME", RM_NAME)
+        .env("DEBEMAIL", RM_EMAIL)
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("lava-release runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ls_remote(remote: &Path) -> String {
+    let out = Command::new("git")
+        .arg("ls-remote")
+        .arg(remote)
+        .output()
+        .unwrap();
+    text(&out.stdout)
+}
+
+/// Replaces the sandbox's release key with a new one made from `spec`.
+fn use_key(sb: &Sandbox, spec: lava_signing::keygen::KeySpec) -> String {
+    let key = spec.generate().unwrap();
+    let (secret, public) = sb.release_key();
+    key.write_secret_key(&secret).unwrap();
+    key.write_public_key(&public).unwrap();
+    let config = std::fs::read_to_string(sb.config()).unwrap();
+    let config: String = config
+        .lines()
+        .map(|l| {
+            if l.starts_with("release_key") {
+                format!("release_key = \"{}\"\n", key.fingerprint().to_hex())
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(sb.config(), config).unwrap();
+    key.fingerprint().to_hex()
+}
+
+#[test]
+fn a_tag_that_exists_elsewhere_blocks_and_is_never_moved() {
+    let sb = sandbox();
+    sb.git(&["tag", "-a", "-m", "somebody else's", V, "HEAD~1"], None)
+        .unwrap();
+    let before = sb
+        .git(&["rev-parse", &format!("refs/tags/{V}")], None)
+        .unwrap();
+    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("stage `local-tag` is blocked: tag `2024.02` already exists at"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("it is never moved"), "{stderr}");
+    assert_eq!(
+        sb.git(&["rev-parse", &format!("refs/tags/{V}")], None)
+            .unwrap(),
+        before
+    );
+    assert!(
+        !ls_remote(&sb.origin()).contains("refs/tags/2024.02"),
+        "nothing pushed"
+    );
+}
+
+#[test]
+fn a_different_tag_on_origin_blocks_before_anything_is_pushed() {
+    let sb = sandbox();
+    let origin = sb.origin().display().to_string();
+    sb.git(
+        &["push", "--quiet", &origin, &format!("HEAD~1:refs/tags/{V}")],
+        None,
+    )
+    .unwrap();
+    let remote_before = ls_remote(&sb.origin());
+    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .contains("stage `push-tag` is blocked: origin already has a different tag `2024.02`"),
+        "{stderr}"
+    );
+    assert_eq!(ls_remote(&sb.origin()), remote_before, "origin unchanged");
+    // The stages before it are done and stay done on a re-run.
+    let out = lava_release(&sb, &["run", V, "--yes", "--to", "signed-tag"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("0 stage(s) applied"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_rejected_push_names_the_remote_and_what_was_not_pushed() {
+    let sb = sandbox();
+    // Somebody pushed to origin's master meanwhile: our master is no longer a
+    // fast-forward, and lava-release never forces.
+    let clone = sb.path().join("other");
+    let status = Command::new("git")
+        .arg("clone")
+        .arg("--quiet")
+        .arg(sb.origin())
+        .arg(&clone)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let commit = Command::new("git")
+        .current_dir(&clone)
+        .args([
+            "-c",
+            "user.name=Other",
+            "-c",
+            "user.email=other@example.org",
+            "commit",
+            "--quiet",
+            "--allow-empty",
+            "-m",
+            "meanwhile",
+        ])
+        .status()
+        .unwrap();
+    assert!(commit.success());
+    assert!(
+        Command::new("git")
+            .current_dir(&clone)
+            .args(["push", "--quiet", "origin", "master"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let remote_before = ls_remote(&sb.origin());
+
+    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stage `push-tag` failed"), "{stderr}");
+    assert!(stderr.contains("origin"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let after = ls_remote(&sb.origin());
+    assert!(
+        after.contains(
+            remote_before
+                .lines()
+                .find(|l| l.ends_with("refs/heads/master"))
+                .unwrap()
+        ),
+        "master not moved: {after}"
+    );
+}
+
+#[test]
+fn git_verifies_the_signed_tag_and_a_rerun_does_nothing() {
+    let sb = sandbox();
+    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let gnupg = tempfile::Builder::new()
+        .prefix("lr-gpg")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let (_, public) = sb.release_key();
+    let imported = Command::new("gpg")
+        .arg("--homedir")
+        .arg(gnupg.path())
+        .args(["--batch", "--quiet", "--import"])
+        .arg(&public)
+        .status()
+        .unwrap();
+    assert!(imported.success());
+    let verify = Command::new("git")
+        .current_dir(sb.repo())
+        .args(["verify-tag", V])
+        .env("GNUPGHOME", gnupg.path())
+        .output()
+        .unwrap();
+    tests::rehearsal::stop_agent(gnupg.path());
+    assert!(verify.status.success(), "{}", text(&verify.stderr));
+    assert!(
+        text(&verify.stderr).contains("Good signature"),
+        "{}",
+        text(&verify.stderr)
+    );
+
+    let lab = Command::new("git")
+        .arg("--git-dir")
+        .arg(sb.lab())
+        .args(["show", "refs/for/master:shared/device-types/rk3399.jinja2"])
+        .output()
+        .unwrap();
+    assert!(lab.status.success(), "{}", text(&lab.stderr));
+    let review = Command::new("git")
+        .arg("--git-dir")
+        .arg(sb.lab())
+        .args(["rev-parse", "refs/for/master"])
+        .output()
+        .unwrap();
+
+    let again = lava_release(&sb, &["run", V, "--yes"], &[]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("0 stage(s) applied"),
+        "{}",
+        text(&again.stdout)
+    );
+    let review_again = Command::new("git")
+        .arg("--git-dir")
+        .arg(sb.lab())
+        .args(["rev-parse", "refs/for/master"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        review.stdout, review_again.stdout,
+        "lab-sync pushed nothing new"
+    );
+}
+
+fn keyspec() -> lava_signing::keygen::KeySpec {
+    lava_signing::keygen::KeySpec::new(
+        "LAVA Release (test)",
+        "release@lavasoftware.example",
+        SystemTime::now() - Duration::from_secs(7200),
+    )
+}
+
+#[test]
+fn an_expired_release_key_is_refused_naming_it_and_the_local_tag_stays() {
+    let sb = sandbox();
+    let fpr = use_key(&sb, keyspec().expires_after(Duration::from_secs(60)));
+    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stage `signed-tag` failed"), "{stderr}");
+    assert!(stderr.contains(&fpr), "{stderr}");
+    assert!(stderr.contains("expired"), "{stderr}");
+    let kind = sb
+        .git(&["cat-file", "-p", &format!("refs/tags/{V}")], None)
+        .unwrap();
+    assert!(
+        !kind.contains("BEGIN PGP SIGNATURE"),
+        "still the unsigned local tag"
+    );
+    assert!(
+        !ls_remote(&sb.origin()).contains("refs/tags/2024.02"),
+        "nothing pushed"
+    );
+}
+
+#[test]
+fn a_wrong_passphrase_is_refused_and_never_printed() {
+    let sb = sandbox();
+    let fpr = use_key(&sb, keyspec().passphrase("correct horse"));
+    let mut config = std::fs::read_to_string(sb.config()).unwrap();
+    config = config.replace(
+        "[signing]\n",
+        "[signing]\npassphrase_env = \"LAVA_RELEASE_PASSPHRASE\"\n",
+    );
+    std::fs::write(sb.config(), config).unwrap();
+    let out = lava_release(
+        &sb,
+        &["run", V, "--yes"],
+        &[("LAVA_RELEASE_PASSPHRASE", "battery staple")],
+    );
+    let stderr = text(&out.stderr);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&fpr) && stderr.to_lowercase().contains("passphrase"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("battery") && !stdout.contains("battery"),
+        "passphrase printed"
+    );
+    let journal =
+        std::fs::read_to_string(sb.repo().join(".git/lava-release/2024.02.json")).unwrap();
+    assert!(!journal.contains("battery"), "passphrase journaled");
+
+    let out = lava_release(
+        &sb,
+        &["run", V, "--yes"],
+        &[("LAVA_RELEASE_PASSPHRASE", "correct horse")],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn an_unknown_release_key_is_refused_naming_it() {
+    let sb = sandbox();
+    let config = std::fs::read_to_string(sb.config()).unwrap();
+    let config: String = config
+        .lines()
+        .map(|l| {
+            if l.starts_with("release_key") {
+                "release_key = \"C87D63FD935535CFB0CAF5C2A791358F2E49B100\"\n".to_owned()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(sb.config(), config).unwrap();
+    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("C87D63FD935535CFB0CAF5C2A791358F2E49B100"),
+        "{stderr}"
+    );
+}
