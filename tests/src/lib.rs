@@ -7,7 +7,12 @@
 // shipped crates, where only lava-release-cli's `Env` may.
 #![allow(clippy::disallowed_methods)]
 
+pub mod aptrepo;
 pub mod bin;
+pub mod gitlab;
 pub mod gitrepo;
+pub mod http;
+pub mod registry;
 pub mod rehearsal;
 pub mod sandbox;
+pub mod sshd;

@@ -18,7 +18,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-const USAGE: &str = "usage: cargo xtask <ci | rehearse [VERSION] | release VERSION [ARGS...] | bench changelog [ARGS...]>";
+const USAGE: &str = "usage: cargo xtask <ci | rehearse [VERSION] | release VERSION [ARGS...] | bench changelog|repo-sign [ARGS...]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,7 +31,8 @@ fn main() -> anyhow::Result<()> {
         "release" => release(rest),
         "bench" => match rest.split_first() {
             Some((name, args)) if name == "changelog" => bench::changelog(args),
-            Some((name, _)) => bail!("unknown benchmark `{name}`; benchmarks: changelog"),
+            Some((name, args)) if name == "repo-sign" => bench::repo_sign(args),
+            Some((name, _)) => bail!("unknown benchmark `{name}`; benchmarks: changelog, repo-sign"),
             None => bail!("usage: cargo xtask bench changelog"),
         },
         other => bail!("unknown task `{other}`; {USAGE}"),

@@ -1,0 +1,40 @@
+//! GitLab API v4 for the release: wait for CI pipelines, check and close the version's
+//! milestone, create or update the release notes, fetch and verify Debian build
+//! artifacts, and prune container-registry tags.
+//!
+//! Every operation comes as a read-only check ("is it done already?", with evidence such
+//! as a pipeline or release URL) and an apply, for `lava-release`'s stages. Requests go
+//! through the `gitlab` crate's endpoints and this crate's [`GitLab`] client, which
+//! retries 429 (honouring `Retry-After`), 5xx and dropped connections with bounded
+//! backoff and jitter, follows pagination to the end, and turns 401/403/404 into
+//! sentences naming the call and what is missing.
+//!
+//! It does not read the environment or files for the token (the caller passes a
+//! [`Token`]), render release notes (the caller passes the text), draw progress (it calls
+//! a [`Progress`]), or sign or import packages (`lava-repo-sign`, `lava-debian` do).
+#![warn(missing_docs)]
+
+mod artifacts;
+mod client;
+mod endpoints;
+mod error;
+mod milestone;
+mod pipeline;
+mod registry;
+mod release;
+mod retry;
+
+pub use artifacts::{ArtifactsReport, ChangesArtifacts, extract_changes};
+pub use client::{Config, GitLab, Project, Token};
+pub use error::{Error, Result};
+pub use milestone::{Milestone, MilestoneReport, OpenItem};
+pub use pipeline::{
+    CiOutcome, CiSnapshot, CiTarget, FailedJob, Job, JobCounts, JobPipeline, Pipeline, PlainLines,
+    Progress, WaitCi, describe,
+};
+pub use registry::{PruneCandidate, PruneReport, PruneRequest, RegistryRepository, RegistryTag};
+pub use release::{Release, ReleaseAction, ReleaseLinks, ReleaseNotes, ReleaseState};
+pub use retry::{PollPolicy, RetryPolicy};
+
+/// The `gitlab` crate, for callers that query other endpoints through [`GitLab`].
+pub use gitlab;

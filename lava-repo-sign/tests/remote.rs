@@ -1,0 +1,136 @@
+//! The same flow against a real OpenSSH `sshd` on 127.0.0.1: the server hashes its
+//! indices, only Release files and signatures travel, ownership is kept.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::ops::ControlFlow;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::process::Command;
+
+use common::*;
+use lava_repo_sign::{Algorithm, Error, Layout, Location, Site, SshOptions};
+use tests::aptrepo::SUITES;
+use tests::http::HttpServer;
+use tests::sshd::Sshd;
+
+#[test]
+fn remote_import_sign_publish_keeps_ownership_and_apt_accepts() {
+    let f = Fixture::new(&["2024.01"]);
+    let sshd = Sshd::start().unwrap();
+    let location = Location::parse(&sshd.url(f.site.root())).unwrap();
+    assert!(matches!(location, Location::Ssh(_)));
+    let site = Site::new(
+        location,
+        SshOptions {
+            config: Some(sshd.ssh_config()),
+            ..SshOptions::default()
+        },
+        Layout::default(),
+    );
+    let suites: Vec<String> = SUITES.iter().map(|s| s.to_string()).collect();
+
+    // The CI runner's user owns the repository.
+    run(Command::new("chown")
+        .args(["-R", "4242:4343"])
+        .arg(f.site.base()));
+
+    let tree = site.current();
+    assert_eq!(tree.suites().unwrap(), suites);
+    let incoming = f.site.upload("2025.01").unwrap();
+    let changes = tree.find_changes(incoming.to_str().unwrap()).unwrap();
+    let plan = tree.import(&suites, &changes).unwrap();
+    assert!(plan.iter().all(|i| i.include));
+    assert_eq!(
+        tree.source_version("trixie", "lava").unwrap().as_deref(),
+        Some("2025.01")
+    );
+    // reprepro ran as root and rewrote Release; give it back to the runner.
+    run(Command::new("chown")
+        .args(["-R", "4242:4343"])
+        .arg(f.site.base()));
+    for suite in SUITES {
+        std::fs::set_permissions(
+            f.suite_dir(suite).join("Release"),
+            std::fs::Permissions::from_mode(0o664),
+        )
+        .unwrap();
+    }
+
+    // Tampering is seen by the server's sha256sum, before anything is signed.
+    let sources = f.suite_dir("bookworm").join("main/source/Sources");
+    let original = std::fs::read(&sources).unwrap();
+    let mut changed = original.clone();
+    changed[5] ^= 1;
+    std::fs::write(&sources, &changed).unwrap();
+    let err = tree
+        .sign(
+            &f.signer,
+            &f.keyring,
+            f.now(),
+            |_| ControlFlow::Continue(()),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Tampered { .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("main/source/Sources: SHA256"), "{message}");
+    assert!(message.contains("ssh://"), "{message}");
+    assert_eq!(signatures(&f.suite_dir("bookworm")), (None, None));
+    std::fs::write(&sources, &original).unwrap();
+
+    let signed = tree
+        .sign(
+            &f.signer,
+            &f.keyring,
+            f.now(),
+            |_| ControlFlow::Continue(()),
+        )
+        .unwrap();
+    assert!(signed.iter().all(|s| s.signed_now));
+    assert_eq!(
+        signed[0].algorithms,
+        vec![Algorithm::Sha256],
+        "reprepro lists no SHA512"
+    );
+    for suite in SUITES {
+        let dir = f.suite_dir(suite);
+        for name in ["Release.gpg", "InRelease"] {
+            let m = std::fs::metadata(dir.join(name)).unwrap();
+            assert_eq!(
+                (m.uid(), m.gid(), m.mode() & 0o7777),
+                (4242, 4343, 0o664),
+                "{suite}/{name}"
+            );
+        }
+        assert_gpgv_and_sqv_accept(&dir, &f);
+    }
+    // The local view agrees, with all hashes.
+    f.local_site()
+        .current()
+        .verify(&f.keyring, f.now())
+        .unwrap();
+    // A re-run signs nothing.
+    let again = tree
+        .sign(
+            &f.signer,
+            &f.keyring,
+            f.now(),
+            |_| ControlFlow::Continue(()),
+        )
+        .unwrap();
+    assert!(again.iter().all(|s| !s.signed_now && s.is_done()));
+
+    let published = site.publish("2025.01", &f.keyring, f.now()).unwrap();
+    assert!(published.switched);
+    assert_eq!(site.live().unwrap().version.as_deref(), Some("2025.01"));
+    let server = HttpServer::serve(f.site.root()).unwrap();
+    for suite in SUITES {
+        assert_apt_ok(&apt_update(
+            &server.url("release/"),
+            suite,
+            &f.public_binary(),
+        ));
+    }
+    drop(sshd);
+}

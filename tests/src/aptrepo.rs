@@ -1,0 +1,188 @@
+//! A real reprepro repository built in a temporary directory: tiny `lava` packages
+//! (a native source made with `dpkg-source`, an `all` binary and an `amd64`/`arm64`
+//! helper made with `dpkg-deb`) and a hand-written `.changes` for each version,
+//! imported by the real `reprepro` into two suites, bookworm and trixie, for amd64
+//! and arm64, with `.gz` and `.xz` indices.
+//!
+//! The directory is laid out as a publishing site: `current-release/` is the
+//! reprepro base, `incoming/VERSION/` holds each upload.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, ensure};
+
+/// The suites, as LAVA has them.
+pub const SUITES: [&str; 2] = ["bookworm", "trixie"];
+/// The binary architectures.
+pub const ARCHITECTURES: [&str; 2] = ["amd64", "arm64"];
+
+/// Fails, naming the Debian package, when a tool the repository needs is missing.
+pub fn require_tools() -> anyhow::Result<()> {
+    for (program, package) in [
+        ("reprepro", "reprepro"),
+        ("dpkg-deb", "dpkg"),
+        ("dpkg-source", "dpkg-dev"),
+        ("xz", "xz-utils"),
+        ("sha256sum", "coreutils"),
+    ] {
+        let found = Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {program}"))
+            .output()
+            .is_ok_and(|o| o.status.success());
+        ensure!(
+            found,
+            "`{program}` is needed to build the test repository; install it with `apt-get install {package}`"
+        );
+    }
+    Ok(())
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<String> {
+    let out = cmd
+        .env("SOURCE_DATE_EPOCH", "1735689600")
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    ensure!(
+        out.status.success(),
+        "{cmd:?} failed with {}:\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A site with a reprepro base; removed on drop.
+pub struct AptSite {
+    dir: tempfile::TempDir,
+}
+
+impl AptSite {
+    /// An empty site: `current-release/conf/distributions` for both suites.
+    pub fn new() -> anyhow::Result<AptSite> {
+        require_tools()?;
+        let dir = tempfile::Builder::new().prefix("lava-apt-").tempdir()?;
+        let conf = dir.path().join("current-release/conf");
+        std::fs::create_dir_all(&conf)?;
+        let mut distributions = String::new();
+        for suite in SUITES {
+            distributions.push_str(&format!(
+                "Origin: LAVA\nLabel: LAVA\nCodename: {suite}\nSuite: {suite}\nArchitectures: {} source\nComponents: main\nDescription: LAVA Software test repository\nDebIndices: Packages Release . .gz .xz\nDscIndices: Sources Release . .gz .xz\n\n",
+                ARCHITECTURES.join(" ")
+            ));
+        }
+        std::fs::write(conf.join("distributions"), distributions)?;
+        Ok(AptSite { dir })
+    }
+
+    /// The site root.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The reprepro base, `current-release`.
+    pub fn base(&self) -> PathBuf {
+        self.dir.path().join("current-release")
+    }
+
+    /// Builds the `lava` packages of `version` (no Debian revision: the source is
+    /// native) into `incoming/VERSION/` and returns that directory, which holds
+    /// `lava_VERSION_multi.changes` with `Distribution: unstable`.
+    pub fn upload(&self, version: &str) -> anyhow::Result<PathBuf> {
+        let out = self.dir.path().join("incoming").join(version);
+        std::fs::create_dir_all(&out)?;
+        let work = tempfile::tempdir()?;
+        let src = work.path().join(format!("lava-{version}"));
+        std::fs::create_dir_all(src.join("debian/source"))?;
+        std::fs::write(src.join("debian/source/format"), "3.0 (native)\n")?;
+        std::fs::write(
+            src.join("debian/control"),
+            "Source: lava\nSection: net\nPriority: optional\nMaintainer: LAVA Test <lava@example.invalid>\nStandards-Version: 4.6.2\n\nPackage: lava\nArchitecture: all\nDescription: LAVA test package\n Test.\n\nPackage: lava-helper\nArchitecture: any\nDescription: LAVA test helper\n Test.\n",
+        )?;
+        std::fs::write(
+            src.join("debian/changelog"),
+            format!(
+                "lava ({version}) unstable; urgency=medium\n\n  * Release {version}.\n\n -- LAVA Test <lava@example.invalid>  Wed, 01 Jan 2025 00:00:00 +0000\n"
+            ),
+        )?;
+        std::fs::write(
+            src.join("debian/rules"),
+            "#!/usr/bin/make -f\n%:\n\tdh $@\n",
+        )?;
+        std::fs::write(src.join("README"), format!("LAVA {version}\n"))?;
+        run(Command::new("dpkg-source")
+            .current_dir(work.path())
+            .args(["-b", &format!("lava-{version}")]))?;
+        let mut files = vec![
+            work.path().join(format!("lava_{version}.dsc")),
+            work.path().join(format!("lava_{version}.tar.xz")),
+        ];
+        for (package, arch) in [
+            ("lava", "all"),
+            ("lava-helper", "amd64"),
+            ("lava-helper", "arm64"),
+        ] {
+            let root = work.path().join(format!("{package}-{arch}"));
+            std::fs::create_dir_all(root.join("DEBIAN"))?;
+            std::fs::create_dir_all(root.join(format!("usr/share/doc/{package}")))?;
+            std::fs::write(
+                root.join(format!("usr/share/doc/{package}/README")),
+                format!("{package} {version} for {arch}\n"),
+            )?;
+            std::fs::write(
+                root.join("DEBIAN/control"),
+                format!(
+                    "Package: {package}\nSource: lava\nVersion: {version}\nArchitecture: {arch}\nMaintainer: LAVA Test <lava@example.invalid>\nSection: net\nPriority: optional\nDescription: LAVA test package\n Test.\n"
+                ),
+            )?;
+            let deb = work.path().join(format!("{package}_{version}_{arch}.deb"));
+            run(Command::new("dpkg-deb")
+                .args(["--root-owner-group", "-Zgzip", "--build"])
+                .arg(&root)
+                .arg(&deb))?;
+            files.push(deb);
+        }
+        let sum = |program: &str, file: &Path| -> anyhow::Result<String> {
+            let out = run(Command::new(program).arg(file))?;
+            Ok(out.split_whitespace().next().unwrap_or_default().to_owned())
+        };
+        let (mut md5, mut sha1, mut sha256) = (String::new(), String::new(), String::new());
+        for file in &files {
+            let name = file
+                .file_name()
+                .context("file name")?
+                .to_string_lossy()
+                .into_owned();
+            let size = std::fs::metadata(file)?.len();
+            md5.push_str(&format!(
+                " {} {size} net optional {name}\n",
+                sum("md5sum", file)?
+            ));
+            sha1.push_str(&format!(" {} {size} {name}\n", sum("sha1sum", file)?));
+            sha256.push_str(&format!(" {} {size} {name}\n", sum("sha256sum", file)?));
+            std::fs::copy(file, out.join(&name))?;
+        }
+        let changes = format!(
+            "Format: 1.8\nDate: Wed, 01 Jan 2025 00:00:00 +0000\nSource: lava\nBinary: lava lava-helper\nArchitecture: source all amd64 arm64\nVersion: {version}\nDistribution: unstable\nUrgency: medium\nMaintainer: LAVA Test <lava@example.invalid>\nChanged-By: LAVA Test <lava@example.invalid>\nDescription:\n lava - LAVA test package\n lava-helper - LAVA test helper\nChanges:\n lava ({version}) unstable; urgency=medium\n .\n   * Release {version}.\nChecksums-Sha1:\n{sha1}Checksums-Sha256:\n{sha256}Files:\n{md5}"
+        );
+        std::fs::write(out.join(format!("lava_{version}_multi.changes")), changes)?;
+        Ok(out)
+    }
+
+    /// Includes the upload of `version` (see [`AptSite::upload`]) into every suite with
+    /// `reprepro include`, as the release manager did by hand.
+    pub fn include(&self, version: &str) -> anyhow::Result<()> {
+        let dir = self.upload(version)?;
+        let changes = dir.join(format!("lava_{version}_multi.changes"));
+        for suite in SUITES {
+            run(Command::new("reprepro")
+                .arg("-b")
+                .arg(self.base())
+                .args(["--ignore=wrongdistribution", "include", suite])
+                .arg(&changes))?;
+        }
+        Ok(())
+    }
+}

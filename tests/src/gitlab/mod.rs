@@ -1,0 +1,582 @@
+//! A GitLab stand-in: a stateful HTTP server on 127.0.0.1 that answers the API v4
+//! endpoints lava-gitlab uses the way the GitLab documentation describes them (JSON
+//! shapes, offset pagination headers, `{"message": ...}` error bodies, PRIVATE-TOKEN and
+//! Bearer tokens), with scripted pipeline timelines, job logs and artifact zips,
+//! milestones with issues and merge requests, releases, a container registry, fault
+//! injection and a log of every request it got.
+//!
+//! Seed it with [`GitLabStandIn::builder`]; it stops when dropped.
+
+mod artifacts;
+mod routes;
+mod server;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use artifacts::DebianArtifacts;
+use server::Server;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `api` scope, Maintainer: reads and writes.
+    ReadWrite,
+    /// `read_api` scope: writes get 403.
+    ReadOnly,
+}
+
+/// A job of a scripted pipeline.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    pub(crate) name: String,
+    pub(crate) stage: String,
+    pub(crate) status: String,
+    pub(crate) allow_failure: bool,
+    pub(crate) trace: String,
+    pub(crate) artifacts: Option<Vec<u8>>,
+}
+
+impl JobSpec {
+    /// A job that ends in `success`.
+    pub fn new(name: &str, stage: &str) -> Self {
+        Self {
+            name: name.into(),
+            stage: stage.into(),
+            status: "success".into(),
+            allow_failure: false,
+            trace: format!("Running job {name}\nJob succeeded\n"),
+            artifacts: None,
+        }
+    }
+
+    /// Its status once the pipeline has finished.
+    pub fn ends(mut self, status: &str) -> Self {
+        self.status = status.into();
+        self
+    }
+
+    /// A failure that does not fail the pipeline.
+    pub fn allow_failure(mut self) -> Self {
+        self.allow_failure = true;
+        self
+    }
+
+    /// Its log.
+    pub fn trace(mut self, log: &str) -> Self {
+        self.trace = log.into();
+        self
+    }
+
+    /// Its artifacts archive (a zip).
+    pub fn artifacts(mut self, zip: Vec<u8>) -> Self {
+        self.artifacts = Some(zip);
+        self
+    }
+}
+
+/// A scripted pipeline: its status steps through `timeline`, one step each time a
+/// request reads it (list, show, or its jobs), staying at the last.
+#[derive(Debug, Clone)]
+pub struct PipelineSpec {
+    pub(crate) sha: String,
+    pub(crate) ref_name: String,
+    pub(crate) tag: bool,
+    pub(crate) timeline: Vec<String>,
+    pub(crate) hidden_for: u32,
+    pub(crate) jobs: Vec<JobSpec>,
+}
+
+impl PipelineSpec {
+    /// A tag pipeline: created, pending, running, success.
+    pub fn tag(tag: &str, sha: &str) -> Self {
+        Self {
+            sha: sha.into(),
+            ref_name: tag.into(),
+            tag: true,
+            timeline: ["created", "pending", "running", "success"]
+                .map(String::from)
+                .to_vec(),
+            hidden_for: 0,
+            jobs: Vec::new(),
+        }
+    }
+
+    /// A branch pipeline.
+    pub fn branch(branch: &str, sha: &str) -> Self {
+        Self {
+            tag: false,
+            ..Self::tag(branch, sha)
+        }
+    }
+
+    /// The statuses it goes through.
+    pub fn timeline(mut self, statuses: &[&str]) -> Self {
+        self.timeline = statuses.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// Not listed for the first `polls` list requests (pushed, CI not started yet).
+    pub fn appears_after(mut self, polls: u32) -> Self {
+        self.hidden_for = polls;
+        self
+    }
+
+    /// Adds a job.
+    pub fn job(mut self, job: JobSpec) -> Self {
+        self.jobs.push(job);
+        self
+    }
+}
+
+/// A milestone with issues and merge requests.
+#[derive(Debug, Clone)]
+pub struct MilestoneSpec {
+    pub(crate) title: String,
+    pub(crate) closed: bool,
+    pub(crate) open_issues: usize,
+    pub(crate) closed_issues: usize,
+    pub(crate) open_mrs: usize,
+    pub(crate) merged_mrs: usize,
+}
+
+impl MilestoneSpec {
+    /// An active milestone with nothing in it.
+    pub fn new(title: &str) -> Self {
+        Self {
+            title: title.into(),
+            closed: false,
+            open_issues: 0,
+            closed_issues: 0,
+            open_mrs: 0,
+            merged_mrs: 0,
+        }
+    }
+
+    /// Already closed.
+    pub fn closed(mut self) -> Self {
+        self.closed = true;
+        self
+    }
+
+    /// Issues still open, and issues closed.
+    pub fn issues(mut self, open: usize, closed: usize) -> Self {
+        self.open_issues = open;
+        self.closed_issues = closed;
+        self
+    }
+
+    /// Merge requests still open, and merged.
+    pub fn merge_requests(mut self, open: usize, merged: usize) -> Self {
+        self.open_mrs = open;
+        self.merged_mrs = merged;
+        self
+    }
+}
+
+/// A fault to inject into requests whose method and path match.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub(crate) method: Option<String>,
+    pub(crate) path_contains: String,
+    pub(crate) kind: FaultKind,
+    pub(crate) times: u32,
+}
+
+/// What a fault does.
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    /// 429 with `Retry-After: secs`.
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// An error status with an HTML body, as a proxy gives (502, 503, ...).
+    Status(u16),
+    /// Answer normally, after a delay.
+    Slow(Duration),
+    /// Close the connection without answering.
+    Drop,
+}
+
+impl Fault {
+    /// Matches requests whose path contains `path_contains`, any method, once.
+    pub fn on(path_contains: &str, kind: FaultKind) -> Self {
+        Self {
+            method: None,
+            path_contains: path_contains.into(),
+            kind,
+            times: 1,
+        }
+    }
+
+    /// Only for `method`.
+    pub fn method(mut self, method: &str) -> Self {
+        self.method = Some(method.into());
+        self
+    }
+
+    /// For the first `n` matching requests.
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = n;
+        self
+    }
+}
+
+/// One request the stand-in got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Path, percent-encoded as sent (e.g. `/api/v4/projects/lava%2Flava/releases`).
+    pub path: String,
+    /// Query string.
+    pub query: String,
+    /// Status answered; 0 for a dropped connection.
+    pub status: u16,
+    /// Which configured token was used, by its label (never the token itself), or how
+    /// authentication failed.
+    pub auth: String,
+    /// Request body (JSON or form), for asserting what was written.
+    pub body: String,
+}
+
+impl Recorded {
+    /// Not a GET.
+    pub fn is_write(&self) -> bool {
+        self.method != "GET" && self.method != "HEAD"
+    }
+}
+
+pub(crate) struct Token {
+    pub label: String,
+    pub value: String,
+    pub access: Access,
+}
+
+pub(crate) struct Job {
+    pub id: u64,
+    pub spec: JobSpec,
+}
+
+pub(crate) struct Pipeline {
+    pub id: u64,
+    pub spec: PipelineSpec,
+    pub step: usize,
+    pub hidden_for: u32,
+    pub jobs: Vec<Job>,
+}
+
+impl Pipeline {
+    pub fn status(&self) -> &str {
+        let t = &self.spec.timeline;
+        t.get(self.step.min(t.len().saturating_sub(1)))
+            .map_or("success", String::as_str)
+    }
+}
+
+pub(crate) struct Item {
+    pub id: u64,
+    pub iid: u64,
+    pub title: String,
+    pub state: String,
+    pub milestone: String,
+}
+
+pub(crate) struct Milestone {
+    pub id: u64,
+    pub iid: u64,
+    pub title: String,
+    pub state: String,
+}
+
+pub(crate) struct Release {
+    pub tag: String,
+    pub name: String,
+    pub description: String,
+}
+
+pub(crate) struct Repository {
+    pub id: u64,
+    pub name: String,
+    pub tags: Vec<String>,
+}
+
+pub(crate) struct State {
+    pub base: String,
+    pub project_id: u64,
+    pub project_path: String,
+    pub tokens: Vec<Token>,
+    pub pipelines: Vec<Pipeline>,
+    pub milestones: Vec<Milestone>,
+    pub issues: Vec<Item>,
+    pub mrs: Vec<Item>,
+    pub releases: Vec<Release>,
+    pub repositories: Vec<Repository>,
+    pub faults: VecDeque<Fault>,
+    pub log: Vec<Recorded>,
+    pub next_id: u64,
+}
+
+impl State {
+    pub fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn add_pipeline(&mut self, spec: PipelineSpec) -> u64 {
+        let id = self.id();
+        let jobs = spec
+            .jobs
+            .iter()
+            .cloned()
+            .map(|spec| Job {
+                id: self.id(),
+                spec,
+            })
+            .collect();
+        self.pipelines.push(Pipeline {
+            id,
+            hidden_for: spec.hidden_for,
+            spec,
+            step: 0,
+            jobs,
+        });
+        id
+    }
+
+    fn add_milestone(&mut self, spec: MilestoneSpec) {
+        let id = self.id();
+        let iid = self.milestones.len() as u64 + 1;
+        self.milestones.push(Milestone {
+            id,
+            iid,
+            title: spec.title.clone(),
+            state: if spec.closed { "closed" } else { "active" }.into(),
+        });
+        for (n, state) in [(spec.open_issues, "opened"), (spec.closed_issues, "closed")] {
+            for _ in 0..n {
+                let iid = self.issues.len() as u64 + 1;
+                let id = self.id();
+                self.issues.push(Item {
+                    id,
+                    iid,
+                    title: format!("Issue {iid} for {}", spec.title),
+                    state: state.into(),
+                    milestone: spec.title.clone(),
+                });
+            }
+        }
+        for (n, state) in [(spec.open_mrs, "opened"), (spec.merged_mrs, "merged")] {
+            for _ in 0..n {
+                let iid = self.mrs.len() as u64 + 1;
+                let id = self.id();
+                self.mrs.push(Item {
+                    id,
+                    iid,
+                    title: format!("Merge request {iid} for {}", spec.title),
+                    state: state.into(),
+                    milestone: spec.title.clone(),
+                });
+            }
+        }
+    }
+}
+
+/// Seeds a [`GitLabStandIn`].
+pub struct Builder {
+    state: State,
+}
+
+impl GitLabStandIn {
+    /// A stand-in for project `lava/lava` (id 1) with no tokens yet.
+    pub fn builder() -> Builder {
+        Builder {
+            state: State {
+                base: String::new(),
+                project_id: 1,
+                project_path: "lava/lava".into(),
+                tokens: Vec::new(),
+                pipelines: Vec::new(),
+                milestones: Vec::new(),
+                issues: Vec::new(),
+                mrs: Vec::new(),
+                releases: Vec::new(),
+                repositories: Vec::new(),
+                faults: VecDeque::new(),
+                log: Vec::new(),
+                next_id: 1000,
+            },
+        }
+    }
+}
+
+impl Builder {
+    /// The project's path and id.
+    pub fn project(mut self, path: &str, id: u64) -> Self {
+        self.state.project_path = path.into();
+        self.state.project_id = id;
+        self
+    }
+
+    /// Accepts `value` as a token; `label` names it in the request log.
+    pub fn token(mut self, label: &str, value: &str, access: Access) -> Self {
+        self.state.tokens.push(Token {
+            label: label.into(),
+            value: value.into(),
+            access,
+        });
+        self
+    }
+
+    /// A scripted pipeline.
+    pub fn pipeline(mut self, spec: PipelineSpec) -> Self {
+        self.state.add_pipeline(spec);
+        self
+    }
+
+    /// A milestone with its issues and merge requests.
+    pub fn milestone(mut self, spec: MilestoneSpec) -> Self {
+        self.state.add_milestone(spec);
+        self
+    }
+
+    /// An existing release.
+    pub fn release(mut self, tag: &str, name: &str, description: &str) -> Self {
+        self.state.releases.push(Release {
+            tag: tag.into(),
+            name: name.into(),
+            description: description.into(),
+        });
+        self
+    }
+
+    /// A container-registry repository (`name` under the project; "" for the root image).
+    pub fn registry_repository(mut self, name: &str, tags: &[&str]) -> Self {
+        let id = self.state.id();
+        self.state.repositories.push(Repository {
+            id,
+            name: name.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        });
+        self
+    }
+
+    /// A fault; faults match in the order given.
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.state.faults.push_back(fault);
+        self
+    }
+
+    /// Binds 127.0.0.1:0 and serves in background threads.
+    pub fn start(self) -> std::io::Result<GitLabStandIn> {
+        let state = Arc::new(Mutex::new(self.state));
+        let handler_state = state.clone();
+        let server = Server::start(Arc::new(move |request| {
+            routes::handle(&handler_state, request)
+        }))?;
+        let url = format!("http://{}", server.addr());
+        lock(&state).base = url.clone();
+        Ok(GitLabStandIn { server, state, url })
+    }
+}
+
+/// A running stand-in. Stops when dropped (or on [`GitLabStandIn::stop`]).
+pub struct GitLabStandIn {
+    server: Server,
+    state: Arc<Mutex<State>>,
+    url: String,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl GitLabStandIn {
+    /// The instance URL, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The project path.
+    pub fn project_path(&self) -> String {
+        lock(&self.state).project_path.clone()
+    }
+
+    /// Every request so far, in order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        lock(&self.state).log.clone()
+    }
+
+    /// Requests other than GET, in order.
+    pub fn writes(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(Recorded::is_write)
+            .collect()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_log(&self) {
+        lock(&self.state).log.clear();
+    }
+
+    /// Adds a pipeline while running (a push after the stand-in started).
+    pub fn add_pipeline(&self, spec: PipelineSpec) -> u64 {
+        lock(&self.state).add_pipeline(spec)
+    }
+
+    /// Adds a fault while running.
+    pub fn add_fault(&self, fault: Fault) {
+        lock(&self.state).faults.push_back(fault);
+    }
+
+    /// The releases now: `(tag, name, description)`.
+    pub fn releases(&self) -> Vec<(String, String, String)> {
+        lock(&self.state)
+            .releases
+            .iter()
+            .map(|r| (r.tag.clone(), r.name.clone(), r.description.clone()))
+            .collect()
+    }
+
+    /// A milestone's state (`active`, `closed`).
+    pub fn milestone_state(&self, title: &str) -> Option<String> {
+        lock(&self.state)
+            .milestones
+            .iter()
+            .find(|m| m.title == title)
+            .map(|m| m.state.clone())
+    }
+
+    /// The tags of a registry repository now.
+    pub fn registry_tags(&self, name: &str) -> Vec<String> {
+        lock(&self.state)
+            .repositories
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.tags.clone())
+            .unwrap_or_default()
+    }
+
+    /// A pipeline's status now, by id.
+    pub fn pipeline_status(&self, id: u64) -> Option<String> {
+        lock(&self.state)
+            .pipelines
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.status().to_owned())
+    }
+
+    /// Stops serving; idempotent.
+    pub fn stop(&mut self) {
+        self.server.stop();
+    }
+}
+
+pub(crate) fn json_body(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}

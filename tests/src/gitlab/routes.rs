@@ -1,0 +1,655 @@
+//! The API v4 endpoints, answered from [`State`] as GitLab documents them.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::server::{HttpRequest, Reply};
+use super::{Access, FaultKind, Pipeline, Recorded, Release, State, json_body, lock};
+
+const STAMP: &str = "2024-05-06T10:00:00.000Z";
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn json_answer(status: u16, v: Value) -> Answer {
+    Answer {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: json_body(&v),
+    }
+}
+
+fn message(status: u16, text: &str) -> Answer {
+    json_answer(status, json!({ "message": text }))
+}
+
+fn not_found(what: &str) -> Answer {
+    message(404, &format!("404 {what} Not Found"))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Some(Ok(b)) = s.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16)) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Query or form pairs.
+fn pairs(s: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(s.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// Fields of a JSON or form body.
+fn fields(request: &HttpRequest) -> Vec<(String, String)> {
+    let ct = request.header("content-type").unwrap_or("");
+    if ct.starts_with("application/json") {
+        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&request.body) {
+            return map
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (k, v)
+                })
+                .collect();
+        }
+        return Vec::new();
+    }
+    pairs(&String::from_utf8_lossy(&request.body))
+}
+
+pub(super) fn handle(state: &Mutex<State>, request: HttpRequest) -> Reply {
+    let (path, query) = match request.target.split_once('?') {
+        Some((p, q)) => (p.to_owned(), q.to_owned()),
+        None => (request.target.clone(), String::new()),
+    };
+    let mut st = lock(state);
+    let mut record = Recorded {
+        method: request.method.clone(),
+        path: path.clone(),
+        query: query.clone(),
+        status: 0,
+        auth: String::new(),
+        body: String::from_utf8_lossy(&request.body).into_owned(),
+    };
+
+    // Faults come first: a proxy in front of GitLab answers before GitLab checks anything.
+    let mut delay = Duration::ZERO;
+    let hit = st.faults.iter().position(|f| {
+        f.times > 0
+            && path.contains(&f.path_contains)
+            && f.method.as_deref().is_none_or(|m| m == request.method)
+    });
+    if let Some(i) = hit {
+        let kind = st.faults[i].kind.clone();
+        st.faults[i].times -= 1;
+        if st.faults[i].times == 0 {
+            st.faults.remove(i);
+        }
+        match kind {
+            FaultKind::Drop => {
+                record.auth = "fault: dropped".into();
+                st.log.push(record);
+                return Reply::Drop;
+            }
+            FaultKind::TooManyRequests { retry_after } => {
+                record.status = 429;
+                record.auth = "fault: 429".into();
+                st.log.push(record);
+                let mut a = message(429, "Retry later");
+                a.headers
+                    .push(("retry-after".into(), retry_after.to_string()));
+                return reply(a, delay);
+            }
+            FaultKind::Status(status) => {
+                record.status = status;
+                record.auth = format!("fault: {status}");
+                st.log.push(record);
+                return reply(
+                    Answer {
+                        status,
+                        headers: vec![("content-type".into(), "text/html".into())],
+                        body: format!(
+                            "<html><body><h1>{status}</h1>The server is busy.</body></html>"
+                        )
+                        .into_bytes(),
+                    },
+                    delay,
+                );
+            }
+            FaultKind::Slow(d) => delay = d,
+        }
+    }
+
+    let presented = request
+        .header("private-token")
+        .map(str::to_owned)
+        .or_else(|| {
+            request
+                .header("authorization")
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_owned)
+        });
+    let token = presented
+        .as_deref()
+        .and_then(|p| st.tokens.iter().find(|t| t.value == p))
+        .map(|t| (t.label.clone(), t.access));
+    let answer = match token {
+        None => {
+            record.auth = if presented.is_some() {
+                "unknown token"
+            } else {
+                "no token"
+            }
+            .into();
+            message(401, "401 Unauthorized")
+        }
+        Some((label, access)) => {
+            record.auth = label;
+            if access == Access::ReadOnly && request.method != "GET" {
+                json_answer(
+                    403,
+                    json!({ "message": "403 Forbidden", "error": "insufficient_scope" }),
+                )
+            } else {
+                route(&mut st, &request, &path, &query)
+            }
+        }
+    };
+    record.status = answer.status;
+    st.log.push(record);
+    reply(answer, delay)
+}
+
+fn reply(a: Answer, delay: Duration) -> Reply {
+    Reply::Answer {
+        status: a.status,
+        headers: a.headers,
+        body: a.body,
+        delay,
+    }
+}
+
+fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answer {
+    let segs: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let q = pairs(query);
+    let m = request.method.as_str();
+    let ["api", "v4", "projects", project, rest @ ..] = segs.as_slice() else {
+        return not_found("");
+    };
+    if *project != st.project_path && *project != st.project_id.to_string() {
+        return not_found("Project");
+    }
+    let page = |st: &State, items: Vec<Value>| paginate(st, path, &q, items);
+    match (m, rest) {
+        ("GET", []) => json_answer(200, project_json(st)),
+        ("GET", ["pipelines"]) => {
+            let sha = param(&q, "sha");
+            let r = param(&q, "ref");
+            let scope = param(&q, "scope");
+            let mut ids: Vec<usize> = Vec::new();
+            for (i, p) in st.pipelines.iter_mut().enumerate() {
+                let matches = sha.is_none_or(|s| s == p.spec.sha)
+                    && r.is_none_or(|r| r == p.spec.ref_name)
+                    && match scope {
+                        Some("tags") => p.spec.tag,
+                        Some("branches") => !p.spec.tag,
+                        _ => true,
+                    };
+                if !matches {
+                    continue;
+                }
+                if p.hidden_for > 0 {
+                    p.hidden_for -= 1;
+                    continue;
+                }
+                ids.push(i);
+            }
+            let desc = param(&q, "sort") != Some("asc");
+            ids.sort_by_key(|i| st.pipelines[*i].id);
+            if desc {
+                ids.reverse();
+            }
+            let items: Vec<Value> = ids
+                .iter()
+                .map(|i| pipeline_json(st, &st.pipelines[*i]))
+                .collect();
+            let answer = page(st, items);
+            // Only the pipelines on the answered page were "seen".
+            let shown = page_range(&q, ids.len());
+            for i in &ids[shown] {
+                advance(&mut st.pipelines[*i]);
+            }
+            answer
+        }
+        ("GET", ["pipelines", id]) => match find_pipeline(st, id) {
+            Some(i) => {
+                let v = pipeline_json(st, &st.pipelines[i]);
+                advance(&mut st.pipelines[i]);
+                json_answer(200, v)
+            }
+            None => not_found(""),
+        },
+        ("GET", ["pipelines", id, "jobs"]) => match find_pipeline(st, id) {
+            Some(i) => {
+                let p = &st.pipelines[i];
+                let mut items: Vec<Value> = p.jobs.iter().map(|j| job_json(st, p, j)).collect();
+                items.reverse();
+                let answer = page(st, items);
+                advance(&mut st.pipelines[i]);
+                answer
+            }
+            None => not_found(""),
+        },
+        ("GET", ["jobs", id, "trace"]) => match find_job(st, id) {
+            Some((_, job)) => Answer {
+                status: 200,
+                headers: vec![("content-type".into(), "text/plain".into())],
+                body: job.spec.trace.clone().into_bytes(),
+            },
+            None => not_found(""),
+        },
+        ("GET", ["jobs", id, "artifacts"]) => match find_job(st, id) {
+            Some((_, job)) => match &job.spec.artifacts {
+                Some(zip) => Answer {
+                    status: 200,
+                    headers: vec![
+                        ("content-type".into(), "application/zip".into()),
+                        (
+                            "content-disposition".into(),
+                            "attachment; filename=\"artifacts.zip\"".into(),
+                        ),
+                    ],
+                    body: zip.clone(),
+                },
+                None => not_found(""),
+            },
+            None => not_found(""),
+        },
+        ("GET", ["milestones"]) => {
+            let title = param(&q, "title");
+            let state = param(&q, "state");
+            let items = st
+                .milestones
+                .iter()
+                .filter(|m| title.is_none_or(|t| t == m.title))
+                .filter(|m| state.is_none_or(|s| s == m.state))
+                .map(|m| milestone_json(st, m))
+                .collect();
+            page(st, items)
+        }
+        ("PUT", ["milestones", id]) => {
+            let f = fields(request);
+            let Some(i) = st.milestones.iter().position(|m| m.id.to_string() == *id) else {
+                return not_found("");
+            };
+            match param(&f, "state_event") {
+                Some("close") => st.milestones[i].state = "closed".into(),
+                Some("activate") => st.milestones[i].state = "active".into(),
+                _ => {}
+            }
+            if let Some(t) = param(&f, "title") {
+                st.milestones[i].title = t.to_owned();
+            }
+            json_answer(200, milestone_json(st, &st.milestones[i]))
+        }
+        ("GET", [kind @ ("issues" | "merge_requests")]) => {
+            let list = if *kind == "issues" {
+                &st.issues
+            } else {
+                &st.mrs
+            };
+            let milestone = param(&q, "milestone");
+            let state = param(&q, "state");
+            let items = list
+                .iter()
+                .filter(|i| milestone.is_none_or(|m| m == i.milestone))
+                .filter(|i| state.is_none_or(|s| s == "all" || s == i.state))
+                .rev()
+                .map(|i| item_json(st, kind, i))
+                .collect();
+            page(st, items)
+        }
+        ("GET", ["releases"]) => {
+            let items = st
+                .releases
+                .iter()
+                .rev()
+                .map(|r| release_json(st, r))
+                .collect();
+            page(st, items)
+        }
+        ("GET", ["releases", tag]) => match st.releases.iter().find(|r| r.tag == *tag) {
+            Some(r) => json_answer(200, release_json(st, r)),
+            None => not_found(""),
+        },
+        ("POST", ["releases"]) => {
+            let f = fields(request);
+            let Some(tag) = param(&f, "tag_name").map(str::to_owned) else {
+                return json_answer(400, json!({ "error": "tag_name is missing" }));
+            };
+            if st.releases.iter().any(|r| r.tag == tag) {
+                return message(409, "Release already exists");
+            }
+            let r = Release {
+                name: param(&f, "name").unwrap_or(&tag).to_owned(),
+                description: param(&f, "description").unwrap_or("").to_owned(),
+                tag,
+            };
+            let v = release_json(st, &r);
+            st.releases.push(r);
+            json_answer(201, v)
+        }
+        ("PUT", ["releases", tag]) => {
+            let f = fields(request);
+            let Some(i) = st.releases.iter().position(|r| r.tag == *tag) else {
+                return not_found("");
+            };
+            if let Some(n) = param(&f, "name") {
+                st.releases[i].name = n.to_owned();
+            }
+            if let Some(d) = param(&f, "description") {
+                st.releases[i].description = d.to_owned();
+            }
+            json_answer(200, release_json(st, &st.releases[i]))
+        }
+        ("GET", ["registry", "repositories"]) => {
+            let items = st
+                .repositories
+                .iter()
+                .map(|r| repository_json(st, r))
+                .collect();
+            page(st, items)
+        }
+        ("GET", ["registry", "repositories", id, "tags"]) => {
+            match st.repositories.iter().find(|r| r.id.to_string() == *id) {
+                Some(r) => {
+                    let base = repository_location(st, r);
+                    let path = repository_path(st, r);
+                    let items = r
+                        .tags
+                        .iter()
+                        .map(|t| {
+                            json!({ "name": t, "path": format!("{path}:{t}"), "location": format!("{base}:{t}") })
+                        })
+                        .collect();
+                    page(st, items)
+                }
+                None => not_found(""),
+            }
+        }
+        ("DELETE", ["registry", "repositories", id, "tags", tag]) => {
+            match st.repositories.iter_mut().find(|r| r.id.to_string() == *id) {
+                Some(r) => match r.tags.iter().position(|t| t == tag) {
+                    Some(i) => {
+                        r.tags.remove(i);
+                        Answer {
+                            status: 200,
+                            headers: Vec::new(),
+                            body: Vec::new(),
+                        }
+                    }
+                    None => not_found("Tag"),
+                },
+                None => not_found(""),
+            }
+        }
+        _ => not_found(""),
+    }
+}
+
+fn advance(p: &mut Pipeline) {
+    if p.step + 1 < p.spec.timeline.len() {
+        p.step += 1;
+    }
+}
+
+fn find_pipeline(st: &State, id: &str) -> Option<usize> {
+    st.pipelines.iter().position(|p| p.id.to_string() == id)
+}
+
+fn find_job<'a>(st: &'a State, id: &str) -> Option<(&'a Pipeline, &'a super::Job)> {
+    st.pipelines.iter().find_map(|p| {
+        p.jobs
+            .iter()
+            .find(|j| j.id.to_string() == id)
+            .map(|j| (p, j))
+    })
+}
+
+fn web(st: &State) -> String {
+    format!("{}/{}", st.base, st.project_path)
+}
+
+fn project_json(st: &State) -> Value {
+    let name = st.project_path.rsplit('/').next().unwrap_or("");
+    json!({
+        "id": st.project_id,
+        "name": name,
+        "path": name,
+        "path_with_namespace": st.project_path,
+        "default_branch": "master",
+        "web_url": web(st),
+        "container_registry_enabled": true,
+    })
+}
+
+fn pipeline_json(st: &State, p: &Pipeline) -> Value {
+    json!({
+        "id": p.id,
+        "iid": p.id - 1000,
+        "project_id": st.project_id,
+        "sha": p.spec.sha,
+        "ref": p.spec.ref_name,
+        "tag": p.spec.tag,
+        "status": p.status(),
+        "source": "push",
+        "created_at": STAMP,
+        "updated_at": STAMP,
+        "web_url": format!("{}/-/pipelines/{}", web(st), p.id),
+    })
+}
+
+fn job_json(st: &State, p: &Pipeline, j: &super::Job) -> Value {
+    let pstatus = p.status();
+    let status = match pstatus {
+        "created" | "pending" | "running" | "waiting_for_resource" | "preparing" => pstatus,
+        _ => j.spec.status.as_str(),
+    };
+    let artifacts = j
+        .spec
+        .artifacts
+        .as_ref()
+        .map(|z| json!({ "filename": "artifacts.zip", "size": z.len() }));
+    json!({
+        "id": j.id,
+        "name": j.spec.name,
+        "stage": j.spec.stage,
+        "status": status,
+        "ref": p.spec.ref_name,
+        "tag": p.spec.tag,
+        "allow_failure": j.spec.allow_failure,
+        "created_at": STAMP,
+        "started_at": STAMP,
+        "finished_at": null,
+        "duration": null,
+        "web_url": format!("{}/-/jobs/{}", web(st), j.id),
+        "artifacts_file": artifacts,
+        "pipeline": {
+            "id": p.id,
+            "project_id": st.project_id,
+            "ref": p.spec.ref_name,
+            "sha": p.spec.sha,
+            "status": pstatus,
+        },
+    })
+}
+
+fn milestone_json(st: &State, m: &super::Milestone) -> Value {
+    json!({
+        "id": m.id,
+        "iid": m.iid,
+        "project_id": st.project_id,
+        "title": m.title,
+        "description": "",
+        "state": m.state,
+        "created_at": STAMP,
+        "updated_at": STAMP,
+        "due_date": null,
+        "start_date": null,
+        "expired": false,
+        "web_url": format!("{}/-/milestones/{}", web(st), m.iid),
+    })
+}
+
+fn item_json(st: &State, kind: &str, i: &super::Item) -> Value {
+    let m = st.milestones.iter().find(|m| m.title == i.milestone);
+    json!({
+        "id": i.id,
+        "iid": i.iid,
+        "project_id": st.project_id,
+        "title": i.title,
+        "state": i.state,
+        "milestone": m.map(|m| milestone_json(st, m)),
+        "web_url": format!("{}/-/{kind}/{}", web(st), i.iid),
+    })
+}
+
+fn release_json(st: &State, r: &Release) -> Value {
+    json!({
+        "tag_name": r.tag,
+        "name": r.name,
+        "description": r.description,
+        "created_at": STAMP,
+        "released_at": STAMP,
+        "upcoming_release": false,
+        "commit": { "id": "0".repeat(40) },
+        "milestones": [],
+        "assets": { "count": 0, "sources": [], "links": [] },
+        "_links": { "self": format!("{}/-/releases/{}", web(st), r.tag) },
+    })
+}
+
+fn repository_path(st: &State, r: &super::Repository) -> String {
+    if r.name.is_empty() {
+        st.project_path.clone()
+    } else {
+        format!("{}/{}", st.project_path, r.name)
+    }
+}
+
+fn repository_location(st: &State, r: &super::Repository) -> String {
+    let host = st.base.trim_start_matches("http://");
+    format!("{host}/{}", repository_path(st, r))
+}
+
+fn repository_json(st: &State, r: &super::Repository) -> Value {
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "path": repository_path(st, r),
+        "project_id": st.project_id,
+        "location": repository_location(st, r),
+        "created_at": STAMP,
+        "cleanup_policy_started_at": null,
+    })
+}
+
+fn per_page(q: &[(String, String)]) -> usize {
+    param(q, "per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20usize)
+        .clamp(1, 100)
+}
+
+fn page_no(q: &[(String, String)]) -> usize {
+    param(q, "page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1usize)
+        .max(1)
+}
+
+fn page_range(q: &[(String, String)], total: usize) -> std::ops::Range<usize> {
+    let per = per_page(q);
+    let start = ((page_no(q) - 1) * per).min(total);
+    start..(start + per).min(total)
+}
+
+/// Offset pagination as documented: x-page, x-per-page, x-next-page, x-prev-page,
+/// x-total, x-total-pages and a Link header with next/prev/first/last.
+fn paginate(st: &State, path: &str, q: &[(String, String)], items: Vec<Value>) -> Answer {
+    let total = items.len();
+    let per = per_page(q);
+    let page = page_no(q);
+    let pages = total.div_ceil(per).max(1);
+    let range = page_range(q, total);
+    let body: Vec<Value> = items[range].to_vec();
+    let link_to = |n: usize| {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in q.iter().filter(|(k, _)| k != "page" && k != "per_page") {
+            s.append_pair(k, v);
+        }
+        s.append_pair("page", &n.to_string())
+            .append_pair("per_page", &per.to_string());
+        format!("{}{path}?{}", st.base, s.finish())
+    };
+    let mut links = Vec::new();
+    if page < pages {
+        links.push(format!("<{}>; rel=\"next\"", link_to(page + 1)));
+    }
+    if page > 1 {
+        links.push(format!("<{}>; rel=\"prev\"", link_to(page - 1)));
+    }
+    links.push(format!("<{}>; rel=\"first\"", link_to(1)));
+    links.push(format!("<{}>; rel=\"last\"", link_to(pages)));
+    let next = if page < pages {
+        (page + 1).to_string()
+    } else {
+        String::new()
+    };
+    let prev = if page > 1 {
+        (page - 1).to_string()
+    } else {
+        String::new()
+    };
+    let mut a = json_answer(200, Value::Array(body));
+    a.headers.extend([
+        ("x-page".into(), page.to_string()),
+        ("x-per-page".into(), per.to_string()),
+        ("x-next-page".into(), next),
+        ("x-prev-page".into(), prev),
+        ("x-total".into(), total.to_string()),
+        ("x-total-pages".into(), pages.to_string()),
+        ("link".into(), links.join(", ")),
+    ]);
+    a
+}

@@ -1,0 +1,15 @@
+//! `cargo xtask bench <name>`: a capability of lava-release timed side by side with the
+//! tool it replaces, on a generated fixture cached under the target directory.
+
+mod changelog;
+mod repo_sign;
+
+/// `cargo xtask bench changelog [--iterations N] [--skip-gbp] [--regenerate]`.
+pub fn changelog(args: &[String]) -> anyhow::Result<()> {
+    changelog::run(args)
+}
+
+/// `cargo xtask bench repo-sign [ARGS]`.
+pub fn repo_sign(args: &[String]) -> anyhow::Result<()> {
+    repo_sign::run(args)
+}
