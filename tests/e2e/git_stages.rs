@@ -339,3 +339,56 @@ fn an_unknown_release_key_is_refused_naming_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn pushes_go_over_ssh_with_a_key_file_and_the_host_key_checked() {
+    let sb = sandbox();
+    let sshd = tests::sshd::Sshd::start().unwrap();
+    let url = sshd.url(&sb.origin());
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+    std::fs::copy(sshd.known_hosts(), home.path().join(".ssh/known_hosts")).unwrap();
+    let mut config = std::fs::read_to_string(sb.config()).unwrap();
+    config = config.replace("[project]\n", &format!("[project]\nremote = \"{url}\"\n"));
+    config.push_str(&format!(
+        "\n[git]\nssh_key = {:?}\n",
+        sshd.identity().display().to_string()
+    ));
+    std::fs::write(sb.config(), config).unwrap();
+
+    let mut cmd = Command::new(tests::bin::lava_release_bin());
+    cmd.arg("-C")
+        .arg(sb.repo())
+        .arg("--config")
+        .arg(sb.config())
+        .args(["run", V, "--yes", "--to", "push-tag"]);
+    cmd.env("DEBFULLNAME", RM_NAME)
+        .env("DEBEMAIL", RM_EMAIL)
+        .env("HOME", home.path())
+        .env_remove("SSH_AUTH_SOCK");
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let remote = ls_remote(&sb.origin());
+    assert!(remote.contains("refs/tags/2024.02"), "{remote}");
+    let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
+    assert!(
+        remote.contains(&format!("{}\trefs/heads/master", head.trim())),
+        "{remote}"
+    );
+
+    // An unknown host key is refused, naming the remote.
+    std::fs::write(home.path().join(".ssh/known_hosts"), "").unwrap();
+    let mut cmd = Command::new(tests::bin::lava_release_bin());
+    cmd.arg("-C")
+        .arg(sb.repo())
+        .arg("--config")
+        .arg(sb.config())
+        .args(["plan", V]);
+    cmd.env("HOME", home.path()).env_remove("SSH_AUTH_SOCK");
+    let out = cmd.output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("cannot list the refs of ssh://"),
+        "{stdout}"
+    );
+}

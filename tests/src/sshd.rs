@@ -135,6 +135,16 @@ impl Sshd {
         self.dir.path().join("ssh_config")
     }
 
+    /// The client's private key (authorized on the server).
+    pub fn identity(&self) -> PathBuf {
+        self.dir.path().join("id_ed25519")
+    }
+
+    /// A known_hosts file holding the server's host key.
+    pub fn known_hosts(&self) -> PathBuf {
+        self.dir.path().join("known_hosts")
+    }
+
     /// `ssh://USER@127.0.0.1:PORT` followed by the absolute `path`.
     pub fn url(&self, path: &Path) -> String {
         format!(

@@ -6,18 +6,40 @@ use anyhow::{Context as _, bail};
 
 /// What `cargo xtask ci` needs: the oracles and verifiers of the tests.
 pub const TEST_PACKAGES: &[&str] = &[
+    // Building: git2's ssh and https transports link the system's OpenSSL.
+    "pkg-config",
+    "libssl-dev",
+    // Changelog oracles and readers.
     "git",
     "git-buildpackage",
     "devscripts",
     "dpkg-dev",
+    // OpenPGP verifiers.
     "gnupg",
+    "gpg-agent",
     "gpgv",
     "sqv",
+    // The apt repository: reprepro, apt-ftparchive, and a real sshd.
+    "reprepro",
+    "apt-utils",
+    "xz-utils",
+    "openssh-client",
+    "openssh-server",
+    // Benchmarks measure peak memory with GNU time.
     "time",
 ];
 
 /// What `cargo xtask rehearse` needs.
-pub const REHEARSAL_PACKAGES: &[&str] = &["git", "dpkg-dev", "devscripts", "gnupg", "gpgv"];
+pub const REHEARSAL_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libssl-dev",
+    "git",
+    "dpkg-dev",
+    "devscripts",
+    "gnupg",
+    "gpg-agent",
+    "gpgv",
+];
 
 /// Installs whichever of `packages` are missing (as root), or says the one command to run.
 pub fn ensure(packages: &[&str]) -> anyhow::Result<()> {
