@@ -32,7 +32,9 @@ fn main() -> anyhow::Result<()> {
         "bench" => match rest.split_first() {
             Some((name, args)) if name == "changelog" => bench::changelog(args),
             Some((name, args)) if name == "repo-sign" => bench::repo_sign(args),
-            Some((name, _)) => bail!("unknown benchmark `{name}`; benchmarks: changelog, repo-sign"),
+            Some((name, _)) => {
+                bail!("unknown benchmark `{name}`; benchmarks: changelog, repo-sign")
+            }
             None => bail!("usage: cargo xtask bench changelog"),
         },
         other => bail!("unknown task `{other}`; {USAGE}"),
