@@ -212,6 +212,16 @@ pub struct Gitlab {
     pub token_file: Option<PathBuf>,
     /// The token itself; prefer `token_env` or `token_file`. Never printed.
     pub token: Option<Secret>,
+    /// Release even when the milestone has open merge requests or issues.
+    pub allow_open: bool,
+    /// Give up waiting for a pipeline after this many seconds.
+    pub ci_timeout_secs: u64,
+    /// First poll interval while waiting for a pipeline, in milliseconds.
+    pub poll_initial_ms: u64,
+    /// Longest poll interval, in milliseconds.
+    pub poll_max_ms: u64,
+    /// The GitLab release's title; `{version}` is replaced.
+    pub release_name: String,
 }
 
 impl Default for Gitlab {
@@ -222,6 +232,11 @@ impl Default for Gitlab {
             token_env: "GITLAB_TOKEN".into(),
             token_file: None,
             token: None,
+            allow_open: false,
+            ci_timeout_secs: 3 * 3600,
+            poll_initial_ms: 10_000,
+            poll_max_ms: 60_000,
+            release_name: "LAVA {version}".into(),
         }
     }
 }
@@ -232,12 +247,36 @@ impl Default for Gitlab {
 pub struct Repo {
     /// The suites the release is imported into.
     pub suites: Vec<String>,
+    /// The publishing site: a local directory or `ssh://[user@]host[:port]/path`
+    /// holding the reprepro base, the kept trees and the live symlink. Unset: no
+    /// `repo-*` stages.
+    pub site: Option<String>,
+    /// The directory of built `.changes` files and their files, on the machine holding
+    /// the site (a path on the server for an `ssh://` site).
+    pub incoming: Option<PathBuf>,
+    /// An `ssh_config` used instead of the user's (`ssh -F`) for an `ssh://` site.
+    pub ssh_config: Option<PathBuf>,
+    /// The source package the release uploads.
+    pub source: String,
+    /// The reprepro base directory inside the site, imported into and signed.
+    pub current: String,
+    /// The live symlink inside the site, which the web server serves.
+    pub live: String,
+    /// Where published trees are kept inside the site, one directory per version.
+    pub archive: String,
 }
 
 impl Default for Repo {
     fn default() -> Self {
         Self {
             suites: vec!["bookworm".into(), "trixie".into()],
+            site: None,
+            incoming: None,
+            ssh_config: None,
+            source: "lava".into(),
+            current: "current-release".into(),
+            live: "release".into(),
+            archive: "archive".into(),
         }
     }
 }

@@ -89,6 +89,11 @@ enum Command {
     },
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Check or roll back the apt repository.
+    Repo {
+        #[command(subcommand)]
+        command: RepoCommand,
+    },
     /// Print (or write) the debian/changelog entry for a version.
     Changelog {
         /// The release version.
@@ -112,6 +117,28 @@ enum Command {
         /// Put the entry on top of debian/changelog instead of printing it.
         #[arg(long)]
         write: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RepoCommand {
+    /// Verify every suite of a repository, read-only: each index's size and hashes,
+    /// and InRelease and Release.gpg against the release key.
+    Verify {
+        /// The directory holding `dists/`: a path, an `ssh://` URL, or an `http(s)://`
+        /// URL (then the suites are `repo.suites`).
+        #[arg(value_name = "PATH|URL")]
+        location: String,
+        /// Trust this certificate file instead of the release key's.
+        #[arg(long, value_name = "FILE")]
+        keyring: Option<PathBuf>,
+    },
+    /// Switch the live symlink back to a kept tree (default: the newest version older
+    /// than the live one), after verifying it.
+    Rollback {
+        /// The version to switch to.
+        #[arg(value_name = "VERSION")]
+        version: Option<String>,
     },
 }
 
@@ -156,6 +183,15 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
         Ok((repo, config, source))
     };
     match cli.command {
+        Command::Repo { command } => {
+            let config = match lava_git::Repository::open(&cli.repo) {
+                Ok(repo) => Config::discover(cli.config.as_deref(), repo.workdir()),
+                Err(_) => Config::discover(cli.config.as_deref(), Path::new(".")),
+            }
+            .map_err(|e| UsageError(one_line(&e)))?
+            .0;
+            repo_command(&config, env, command)?;
+        }
         Command::Config => {
             let (config, source) = match lava_git::Repository::open(&cli.repo) {
                 Ok(repo) => Config::discover(cli.config.as_deref(), repo.workdir()),
@@ -311,6 +347,68 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn repo_command(config: &Config, env: &Env, command: RepoCommand) -> anyhow::Result<()> {
+    use lava_repo_sign::{Layout, Location, Site, SshOptions, Tree};
+    let ssh = SshOptions {
+        config: config.repo.ssh_config.clone(),
+        ..SshOptions::default()
+    };
+    let now = std::time::SystemTime::now();
+    match command {
+        RepoCommand::Verify { location, keyring } => {
+            let keyring = match keyring {
+                Some(path) => lava_signing::Keyring::from_file(&path)
+                    .with_context(|| format!("cannot read the keyring {}", path.display()))?,
+                None => lava_release_cli::signing::release_keyring(&config.signing, env)?,
+            };
+            let statuses = if location.starts_with("http://") || location.starts_with("https://") {
+                lava_repo_sign::verify_url(&location, &config.repo.suites, &keyring, now)?
+            } else {
+                let location = Location::parse(&location).map_err(|e| UsageError(e.to_string()))?;
+                Tree::new(location, ssh).verify(&keyring, now)?
+            };
+            for status in statuses {
+                println!("{status}");
+            }
+        }
+        RepoCommand::Rollback { version } => {
+            let site = config.repo.site.as_deref().ok_or_else(|| {
+                UsageError(
+                    "repo.site is not set in the configuration; name the publishing site".into(),
+                )
+            })?;
+            let location = Location::parse(site).map_err(|e| UsageError(e.to_string()))?;
+            let layout = Layout {
+                current: config.repo.current.clone(),
+                live: config.repo.live.clone(),
+                archive: config.repo.archive.clone(),
+            };
+            let keyring = lava_release_cli::signing::release_keyring(&config.signing, env)?;
+            let switch =
+                Site::new(location, ssh, layout).rollback(version.as_deref(), &keyring, now)?;
+            let target = |t: &Option<String>| t.clone().unwrap_or_else(|| "nothing".into());
+            if switch.switched {
+                println!(
+                    "{} -> {} (was {})",
+                    config.repo.live,
+                    target(&switch.after.target),
+                    target(&switch.before.target)
+                );
+            } else {
+                println!(
+                    "{} -> {} already",
+                    config.repo.live,
+                    target(&switch.after.target)
+                );
+            }
+            for status in switch.suites {
+                println!("{status}");
+            }
+        }
+    }
+    Ok(())
 }
 
 fn release(args: &VersionArgs) -> anyhow::Result<Release> {

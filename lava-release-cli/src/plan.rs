@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::stages::changelog::ChangelogStage;
 use crate::stages::git::{GitKind, GitStage};
 use crate::stages::preflight::Preflight;
+use crate::stages::repo::RepoStage;
 use crate::version::ReleaseVersion;
 
 /// What is being released.
@@ -65,6 +66,10 @@ pub enum Action {
     Changelog(ChangelogStage),
     /// Tags, pushes, hands over.
     Git(GitStage),
+    /// Imports into, signs and publishes the apt repository.
+    Repo(RepoStage),
+    /// Talks to GitLab.
+    Gitlab(crate::stages::gitlab::GitlabStage),
 }
 
 /// What a stage's check observed.
@@ -121,6 +126,8 @@ impl Stage {
             Action::Preflight(s) => s.check(ctx),
             Action::Changelog(s) => s.check(ctx),
             Action::Git(s) => s.check(ctx),
+            Action::Repo(s) => s.check(ctx),
+            Action::Gitlab(s) => s.check(ctx),
         }
     }
 
@@ -131,6 +138,8 @@ impl Stage {
             Action::Preflight(s) => s.apply(ctx),
             Action::Changelog(s) => s.apply(ctx),
             Action::Git(s) => s.apply(ctx),
+            Action::Repo(s) => s.apply(ctx),
+            Action::Gitlab(s) => s.apply(ctx),
         }
     }
 }
@@ -156,6 +165,10 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
         },
     ];
     let mut stages = stages;
+    let (milestone, gitlab_after) = crate::stages::gitlab::stages(config, release);
+    // The milestone is part of the preflight: before anything is written.
+    stages.splice(1..1, milestone);
+    let mut gitlab_after = gitlab_after.into_iter();
     let git = |name, kind, irreversible| {
         let stage = GitStage::new(config, release, kind);
         Stage {
@@ -177,6 +190,11 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     }
     stages.push(git("signed-tag", GitKind::SignedTag, false));
     stages.push(git("push-tag", GitKind::PushTag, true));
+    // The tag's pipeline builds what the later stages publish.
+    stages.extend(gitlab_after.next());
+    // The apt repository receives what the tag's pipeline built.
+    stages.extend(crate::stages::repo::stages(config, release));
+    stages.extend(gitlab_after);
     stages.push(git("lab-sync", GitKind::LabSync, true));
     Plan {
         release: release.clone(),
@@ -225,9 +243,17 @@ mod tests {
             .map(|s| format!("{} [{}] {}", s.name, s.irreversible, s.description))
             .collect();
         insta::assert_snapshot!(lines.join("\n"), @r"
-        preflight [false] check that 2024.05 (Debian 2024.05-1) is newer than the last release, the working tree is clean and HEAD is on master
-        changelog [false] write the debian/changelog entry for 2024.05-1 (gbp style), set lava_common/VERSION to 2024.05 and commit them as `LAVA Software 2024.05 release`
-        ");
+            preflight [false] check that 2024.05 (Debian 2024.05-1) is newer than the last release, the working tree is clean and HEAD is on master
+            milestone-check [false] check that milestone 2024.05 of https://gitlab.com/lava/lava has no open merge request or issue
+            changelog [false] write the debian/changelog entry for 2024.05-1 (gbp style), set lava_common/VERSION to 2024.05 and commit them as `LAVA Software 2024.05 release`
+            local-tag [false] tag the release commit `2024.05` (unsigned, for the local build)
+            signed-tag [false] sign tag `2024.05` with the release key C87D63FD935535CFB0CAF5C2A791358F2E49B100 and verify it
+            push-tag [true] push master and tag `2024.05` to origin
+            wait-ci [false] wait for the pipeline of tag 2024.05 on https://gitlab.com/lava/lava to succeed
+            release-notes [true] create or update the GitLab release of tag 2024.05 with the changelog entry and commits
+            close-milestone [true] close milestone 2024.05 of https://gitlab.com/lava/lava
+            lab-sync [true] copy lava_scheduler_app/tests/device-types to ssh://review.linaro.org:29418/lava/lava-lab:shared/device-types and push it to refs/for/master for review
+            ");
     }
 
     #[test]
@@ -235,7 +261,7 @@ mod tests {
         let plan = plan(&Config::default(), &release("2024.05"));
         assert_eq!(
             plan.position("changlog").unwrap_err().to_string(),
-            "unknown stage `changlog`; the stages are: preflight, changelog"
+            "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag, signed-tag, push-tag, wait-ci, release-notes, close-milestone, lab-sync"
         );
     }
 }

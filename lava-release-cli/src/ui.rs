@@ -230,12 +230,14 @@ mod tests {
             Status::ToDo { detail: None },
         ];
         insta::assert_snapshot!(render_plan(&plan, &statuses, "/src/lava", &Palette::new(false)), @r"
-        Release plan for LAVA 2024.05 (Debian 2024.05-1) in /src/lava
+            Release plan for LAVA 2024.05 (Debian 2024.05-1) in /src/lava
 
-         1. preflight  done     check that 2024.05 (Debian 2024.05-1) is newer than the last release, the working tree is clean and HEAD is on master
-                                2024.05-1 > 2024.01-1 in debian/changelog
-         2. changelog  to do    write the debian/changelog entry for 2024.05-1 (gbp style), set lava_common/VERSION to 2024.05 and commit them as `LAVA Software 2024.05 release`
-        ");
+             1. preflight        done     check that 2024.05 (Debian 2024.05-1) is newer than the last release, the working tree is clean and HEAD is on master
+                                          2024.05-1 > 2024.01-1 in debian/changelog
+             2. milestone-check  to do    check that milestone 2024.05 of https://gitlab.com/lava/lava has no open merge request or issue
+
+            ! cannot be undone: asks for confirmation unless --yes
+            ");
     }
 
     #[test]

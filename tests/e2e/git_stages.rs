@@ -16,6 +16,8 @@ fn sandbox() -> Sandbox {
         .unwrap()
         .with_remotes_and_keys()
         .unwrap()
+        .with_gitlab(V)
+        .unwrap()
 }
 
 fn lava_release(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -185,6 +187,9 @@ fn a_rejected_push_names_the_remote_and_what_was_not_pushed() {
 #[test]
 fn git_verifies_the_signed_tag_and_a_rerun_does_nothing() {
     let sb = sandbox();
+    let out = lava_release(&sb, &["run", V, "--yes", "--to", "push-tag"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    sb.ci_for_tag(V).unwrap();
     let out = lava_release(&sb, &["run", V, "--yes"], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let gnupg = tempfile::Builder::new()
@@ -310,7 +315,7 @@ fn a_wrong_passphrase_is_refused_and_never_printed() {
 
     let out = lava_release(
         &sb,
-        &["run", V, "--yes"],
+        &["run", V, "--yes", "--to", "push-tag"],
         &[("LAVA_RELEASE_PASSPHRASE", "correct horse")],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -6,3 +6,4 @@
 mod changelog;
 mod git_stages;
 mod release;
+mod repo_stages;

@@ -9,10 +9,13 @@ use tests::sandbox::{RM_EMAIL, RM_NAME, Sandbox};
 const V: &str = "2024.02";
 
 fn lava_release(repo: &Path, args: &[&str]) -> Output {
-    Command::new(tests::bin::lava_release_bin())
-        .arg("-C")
-        .arg(repo)
-        .args(args)
+    let config = repo.parent().unwrap().join("release.toml");
+    let mut cmd = Command::new(tests::bin::lava_release_bin());
+    cmd.arg("-C").arg(repo);
+    if !args.contains(&"--config") {
+        cmd.arg("--config").arg(config);
+    }
+    cmd.args(args)
         .env("DEBFULLNAME", RM_NAME)
         .env("DEBEMAIL", RM_EMAIL)
         .env_remove("LAVA_RELEASE_FAILPOINT")
@@ -24,6 +27,8 @@ fn with_failpoint(repo: &Path, args: &[&str], point: &str) -> Output {
     Command::new(tests::bin::lava_release_bin())
         .arg("-C")
         .arg(repo)
+        .arg("--config")
+        .arg(repo.parent().unwrap().join("release.toml"))
         .args(args)
         .env("DEBFULLNAME", RM_NAME)
         .env("DEBEMAIL", RM_EMAIL)
@@ -36,8 +41,16 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A sandbox with every remote on this machine, so that no check reaches further.
 fn sandbox() -> Sandbox {
-    Sandbox::new().unwrap().with_lava_history().unwrap()
+    Sandbox::new()
+        .unwrap()
+        .with_lava_history()
+        .unwrap()
+        .with_remotes_and_keys()
+        .unwrap()
+        .with_gitlab(V)
+        .unwrap()
 }
 
 fn entries_for(repo: &Path, debian_version: &str) -> usize {
@@ -51,10 +64,10 @@ fn entries_for(repo: &Path, debian_version: &str) -> usize {
 fn release_commit_is_written_once_and_read_back_by_dpkg() {
     let sb = sandbox();
     let repo = sb.repo();
-    let out = lava_release(&repo, &["run", V, "--yes"]);
+    let out = lava_release(&repo, &["run", V, "--yes", "--to", "changelog"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("1 stage(s) applied, 0 already done, 1 check(s) passed"),
+        text(&out.stdout).contains("1 stage(s) applied, 0 already done, 2 check(s) passed"),
         "{}",
         text(&out.stdout)
     );
@@ -96,7 +109,24 @@ fn release_commit_is_written_once_and_read_back_by_dpkg() {
     let plan = lava_release(&repo, &["plan", V, "--json"]);
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     let stages = plan["stages"].as_array().unwrap();
-    assert_eq!(stages.len(), 2);
+    let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "preflight",
+            "milestone-check",
+            "changelog",
+            "local-tag",
+            "fork-ci",
+            "signed-tag",
+            "push-tag",
+            "wait-ci",
+            "release-notes",
+            "close-milestone",
+            "lab-sync"
+        ]
+    );
+    let stages = &stages[..3];
     for stage in stages {
         assert_eq!(stage["status"], "done", "{stage}");
         assert!(
@@ -106,7 +136,7 @@ fn release_commit_is_written_once_and_read_back_by_dpkg() {
     }
     let head = sb.git(&["rev-parse", "--short=12", "HEAD"], None).unwrap();
     assert!(
-        stages[1]["evidence"]
+        stages[2]["evidence"]
             .as_str()
             .unwrap()
             .contains(head.trim())
@@ -117,15 +147,19 @@ fn release_commit_is_written_once_and_read_back_by_dpkg() {
 fn killed_after_the_changelog_stage_resumes_without_a_second_entry() {
     let sb = sandbox();
     let repo = sb.repo();
-    let out = with_failpoint(&repo, &["run", V, "--yes"], "after:changelog");
+    let out = with_failpoint(
+        &repo,
+        &["run", V, "--yes", "--to", "changelog"],
+        "after:changelog",
+    );
     assert_eq!(out.status.code(), Some(86), "{}", text(&out.stderr));
     let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
 
-    let out = lava_release(&repo, &["run", V, "--yes"]);
+    let out = lava_release(&repo, &["run", V, "--yes", "--to", "changelog"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("0 stage(s) applied, 1 already done, 1 check(s) passed"),
+        stdout.contains("0 stage(s) applied, 1 already done, 2 check(s) passed"),
         "{stdout}"
     );
     assert_eq!(entries_for(&repo, "2024.02-1"), 1);
@@ -150,8 +184,10 @@ fn killed_after_the_changelog_stage_resumes_without_a_second_entry() {
         .collect();
     let expected = [
         ("preflight", "passed"),
+        ("milestone-check", "passed"),
         ("changelog", "applied"),
         ("preflight", "passed"),
+        ("milestone-check", "passed"),
         ("changelog", "already-done"),
     ];
     let expected: Vec<(String, String)> = expected
@@ -170,7 +206,7 @@ fn killed_between_writing_and_committing_the_entry_commits_it_on_rerun() {
     ] {
         let sb = sandbox();
         let repo = sb.repo();
-        let out = with_failpoint(&repo, &["run", V, "--yes"], point);
+        let out = with_failpoint(&repo, &["run", V, "--yes", "--to", "changelog"], point);
         assert_eq!(
             out.status.code(),
             Some(86),
@@ -181,7 +217,7 @@ fn killed_between_writing_and_committing_the_entry_commits_it_on_rerun() {
         let plan = lava_release(&repo, &["plan", V]);
         assert!(plan.status.success(), "{point}: {}", text(&plan.stderr));
 
-        let out = lava_release(&repo, &["run", V, "--yes"]);
+        let out = lava_release(&repo, &["run", V, "--yes", "--to", "changelog"]);
         assert!(out.status.success(), "{point}: {}", text(&out.stderr));
         assert_eq!(entries_for(&repo, "2024.02-1"), 1, "{point}");
         assert_eq!(
@@ -208,7 +244,7 @@ fn dry_run_checks_everything_and_changes_nothing() {
     let sb = sandbox();
     let repo = sb.repo();
     let before = std::fs::read(repo.join("debian/changelog")).unwrap();
-    let out = lava_release(&repo, &["run", V, "--dry-run"]);
+    let out = lava_release(&repo, &["run", V, "--dry-run", "--to", "changelog"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("would"), "{stdout}");
@@ -302,7 +338,7 @@ fn bad_input_is_one_sentence_and_changes_nothing() {
                 )
                 .unwrap();
             },
-            args: &["run", V, "--yes"],
+            args: &["run", V, "--yes", "--to", "changelog"],
             code: 1,
             says: "is not newer than the last release tag `2024.03`",
         },
@@ -311,7 +347,7 @@ fn bad_input_is_one_sentence_and_changes_nothing() {
             setup: |sb| {
                 std::fs::write(sb.repo().join("lava_server/settings.py"), "# edited\n").unwrap()
             },
-            args: &["run", V, "--yes"],
+            args: &["run", V, "--yes", "--to", "changelog"],
             code: 1,
             says: "is not clean (lava_server/settings.py)",
         },
@@ -321,7 +357,7 @@ fn bad_input_is_one_sentence_and_changes_nothing() {
                 sb.git(&["checkout", "--quiet", "-b", "topic"], None)
                     .unwrap();
             },
-            args: &["run", V, "--yes"],
+            args: &["run", V, "--yes", "--to", "changelog"],
             code: 1,
             says: "is on branch `topic`, not on the release branch `master`",
         },
@@ -332,7 +368,7 @@ fn bad_input_is_one_sentence_and_changes_nothing() {
                     .unwrap();
                 commit_all(sb, "drop changelog");
             },
-            args: &["run", V, "--yes"],
+            args: &["run", V, "--yes", "--to", "changelog"],
             code: 1,
             says: "debian/changelog does not exist in commit",
         },
@@ -346,7 +382,7 @@ fn bad_input_is_one_sentence_and_changes_nothing() {
                 .unwrap();
                 commit_all(sb, "break changelog");
             },
-            args: &["run", V, "--yes"],
+            args: &["run", V, "--yes", "--to", "changelog"],
             code: 1,
             says: "debian/changelog in commit",
         },
@@ -362,7 +398,7 @@ fn bad_input_is_one_sentence_and_changes_nothing() {
             setup: nothing,
             args: &["run", V, "--only", "changlog"],
             code: 2,
-            says: "unknown stage `changlog`; the stages are: preflight, changelog",
+            says: "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag",
         },
         Bad {
             name: "--from after --to",

@@ -14,5 +14,6 @@ pub mod gitrepo;
 pub mod http;
 pub mod registry;
 pub mod rehearsal;
+pub mod rehearsal_repo;
 pub mod sandbox;
 pub mod sshd;

@@ -40,6 +40,17 @@ pub fn require_tool(program: &str, package: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes a Docker/containers auth file (`{"auths": {host: {"auth": base64}}}`) for
+/// skopeo and the docker CLI, so passwords stay off command lines.
+pub fn write_authfile(path: &Path, host: &str, user: &str, password: &str) -> anyhow::Result<()> {
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    std::fs::write(
+        path,
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// How a registry authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Auth {
@@ -292,7 +303,6 @@ impl TokenServer {
             std::thread::spawn(move || {
                 while let Ok(request) = server.recv() {
                     requests.fetch_add(1, Ordering::SeqCst);
-                    eprintln!("DEBUG server got {}", request.url());
                     let authorized = request
                         .headers()
                         .iter()
@@ -312,7 +322,11 @@ impl TokenServer {
                         )
                         .with_status_code(401)
                     };
-                    let _ = request.respond(response);
+                    // tiny_http serves keep-alive connections from a small thread pool:
+                    // idle pooled client connections starve new ones, so close each.
+                    let close = tiny_http::Header::from_bytes("Connection", "close")
+                        .expect("a valid header");
+                    let _ = request.respond(response.with_header(close));
                 }
             })
         };

@@ -62,7 +62,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Rehearsal of LAVA {}\n\nStages:", self.version)?;
         for (stage, outcome, evidence) in &self.stages {
-            writeln!(f, "  {stage:<12} {outcome:<13} {evidence}")?;
+            writeln!(f, "  {stage:<16} {outcome:<13} {evidence}")?;
         }
         writeln!(f, "\nEntry:")?;
         for line in self.entry.lines() {
@@ -85,9 +85,13 @@ impl fmt::Display for Report {
 
 /// Runs the rehearsal of `version` with the `lava-release` binary at `bin`.
 pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
-    let sandbox = Sandbox::new()?
+    let mut sandbox = Sandbox::new()?
         .with_lava_history()?
-        .with_remotes_and_keys()?;
+        .with_remotes_and_keys()?
+        .with_gitlab(version)?;
+    // The apt repository: the previous release published, this one's upload waiting.
+    let apt = crate::rehearsal_repo::prepare(sandbox.path(), version)?;
+    sandbox.add_config(&apt.config_toml())?;
     let repo = sandbox.repo();
     let mut report = Report {
         version: version.to_owned(),
@@ -106,6 +110,13 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
         cmd
     };
 
+    // Up to the tag push; then GitLab's CI runs the tag's pipeline, as it would on a push.
+    sandbox::run(
+        lava_release(&["run", version, "--yes", "--to", "push-tag"]),
+        None,
+    )
+    .with_context(|| format!("lava-release run {version} failed in {}", repo.display()))?;
+    sandbox.ci_for_tag(version)?;
     sandbox::run(lava_release(&["run", version, "--yes"]), None)
         .with_context(|| format!("lava-release run {version} failed in {}", repo.display()))?;
 
@@ -122,6 +133,8 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
     report.entry = crate::gitrepo::top_entry(&changelog);
     check_changelog(&mut report, &sandbox, version)?;
     check_git(&mut report, &sandbox, version)?;
+    check_gitlab(&mut report, &sandbox, version);
+    apt.check(|name, passed, detail| report.record(name, passed, detail));
 
     // A second run changes nothing: every stage is observed done.
     let before = std::fs::read(repo.join("debian/changelog"))?;
@@ -299,4 +312,38 @@ pub fn stop_agent(home: &std::path::Path) {
     {
         let _ = Command::new("kill").arg(pid.to_string()).status();
     }
+}
+
+fn check_gitlab(report: &mut Report, sandbox: &Sandbox, version: &str) {
+    let Some(gitlab) = sandbox.gitlab() else {
+        return;
+    };
+    let releases = gitlab.releases();
+    let ours: Vec<_> = releases
+        .iter()
+        .filter(|(tag, _, _)| tag == version)
+        .collect();
+    let changelog_in_notes = ours
+        .first()
+        .is_some_and(|(_, _, notes)| notes.contains(&format!("lava ({version}-1) unstable")));
+    report.record(
+        "one GitLab release with the changelog (API stand-in)",
+        ours.len() == 1 && changelog_in_notes,
+        format!("{} release(s) for {version}", ours.len()),
+    );
+    let state = gitlab.milestone_state(version).unwrap_or_default();
+    report.record(
+        "milestone closed (API stand-in)",
+        state == "closed",
+        format!("milestone {version} {state}"),
+    );
+    let token_leaked = gitlab
+        .requests()
+        .iter()
+        .any(|r| format!("{r:?}").contains(crate::sandbox::GITLAB_TOKEN));
+    report.record(
+        "token never in the request log (API stand-in)",
+        !token_leaked,
+        "requests name the token's label only".to_owned(),
+    );
 }

@@ -20,7 +20,13 @@ pub const RM_EMAIL: &str = "rm@lavasoftware.example";
 pub struct Sandbox {
     dir: tempfile::TempDir,
     clock: u64,
+    /// `release.toml` sections, written to [`Sandbox::config`] on each change.
+    sections: Vec<String>,
+    gitlab: Option<crate::gitlab::GitLabStandIn>,
 }
+
+/// The GitLab token the sandbox's stand-in accepts (read-write).
+pub const GITLAB_TOKEN: &str = "glpat-sandbox-0123456789";
 
 /// Authors of the sandbox history: non-ASCII names and one person with two spellings.
 const AUTHORS: &[(&str, &str)] = &[
@@ -37,10 +43,15 @@ impl Sandbox {
         let dir = tempfile::Builder::new()
             .prefix("lava-release-sandbox-")
             .tempdir()?;
-        Ok(Self {
+        // 2024-01-15 10:00 UTC.
+        let sandbox = Self {
             dir,
             clock: 1_705_312_800,
-        }) // 2024-01-15 10:00 UTC
+            sections: Vec::new(),
+            gitlab: None,
+        };
+        sandbox.write_config()?;
+        Ok(sandbox)
     }
 
     /// The sandbox directory.
@@ -245,15 +256,76 @@ impl Sandbox {
         key.write_secret_key(&secret)?;
         key.write_public_key(&public)?;
         let config = format!(
-            "[project]\nfork = {fork:?}\n\n[signing]\nrelease_key = \"{fpr}\"\nkey_file = {secret:?}\npublic_key = {public:?}\n\n[lab]\nurl = {lab:?}\n",
+            "[project]\nfork = {fork:?}\n\n[signing]\nrelease_key = \"{fpr}\"\nkey_file = {secret:?}\npublic_key = {public:?}\n\n[lab]\nurl = {lab:?}",
             fork = self.fork().display().to_string(),
             fpr = key.fingerprint().to_hex(),
             secret = secret.display().to_string(),
             public = public.display().to_string(),
             lab = self.lab().display().to_string(),
         );
-        std::fs::write(self.config(), config)?;
+        let mut sandbox = self;
+        sandbox.sections.push(config);
+        sandbox.write_config()?;
+        Ok(sandbox)
+    }
+
+    /// Starts a GitLab stand-in for project `lava/lava` with a clear milestone for
+    /// `version`, and points the configuration at it (token in a file, fast polls).
+    pub fn with_gitlab(mut self, version: &str) -> anyhow::Result<Self> {
+        use crate::gitlab::{Access, GitLabStandIn, MilestoneSpec};
+        let standin = GitLabStandIn::builder()
+            .project("lava/lava", 2)
+            .token("release-manager", GITLAB_TOKEN, Access::ReadWrite)
+            .milestone(
+                MilestoneSpec::new(version)
+                    .issues(0, 12)
+                    .merge_requests(0, 30),
+            )
+            .start()?;
+        let token = self.dir.path().join("gitlab-token");
+        std::fs::write(&token, format!("{GITLAB_TOKEN}\n"))?;
+        self.sections.push(format!(
+            "[gitlab]\nurl = {:?}\nproject = \"lava/lava\"\ntoken_file = {:?}\npoll_initial_ms = 100\npoll_max_ms = 300\nci_timeout_secs = 60",
+            standin.url(),
+            token.display().to_string()
+        ));
+        self.gitlab = Some(standin);
+        self.write_config()?;
         Ok(self)
+    }
+
+    /// Has the stand-in run a successful pipeline for tag `version`, as GitLab does
+    /// once the tag is pushed; returns the pipeline id.
+    pub fn ci_for_tag(&self, version: &str) -> anyhow::Result<u64> {
+        let standin = self
+            .gitlab
+            .as_ref()
+            .context("the sandbox has no GitLab stand-in")?;
+        let sha = self.git(
+            &["rev-parse", &format!("refs/tags/{version}^{{commit}}")],
+            None,
+        )?;
+        let spec = crate::gitlab::PipelineSpec::tag(version, sha.trim())
+            .timeline(&["pending", "running", "running", "success"]);
+        Ok(standin.add_pipeline(spec))
+    }
+
+    /// The GitLab stand-in, once [`Sandbox::with_gitlab`] started it.
+    pub fn gitlab(&self) -> Option<&crate::gitlab::GitLabStandIn> {
+        self.gitlab.as_ref()
+    }
+
+    /// Appends a section (or any TOML) to the configuration.
+    pub fn add_config(&mut self, toml: &str) -> anyhow::Result<()> {
+        self.sections.push(toml.trim_end().to_owned());
+        self.write_config()
+    }
+
+    fn write_config(&self) -> anyhow::Result<()> {
+        let mut text = self.sections.join("\n\n");
+        text.push('\n');
+        std::fs::write(self.config(), text)
+            .with_context(|| format!("cannot write {}", self.config().display()))
     }
 
     fn write(&self, path: &str, contents: &str) -> anyhow::Result<()> {

@@ -3,4 +3,6 @@
 
 pub mod changelog;
 pub mod git;
+pub mod gitlab;
 pub mod preflight;
+pub mod repo;
