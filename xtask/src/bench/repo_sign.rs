@@ -54,6 +54,15 @@ fn median(v: &mut [Duration]) -> Duration {
 
 /// `cargo xtask bench repo-sign [--iterations N] [--regenerate]`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let result = measure(args);
+    // gpg starts an agent for the fixture's GnuPG home; stop it, by its PID.
+    tests::rehearsal::stop_agent(
+        &tests::bin::target_dir().join("bench-fixtures/repo-sign/gnupg"),
+    );
+    result
+}
+
+fn measure(args: &[String]) -> anyhow::Result<()> {
     let mut iterations = 5;
     let mut regenerate = false;
     let mut it = args.iter();
