@@ -222,6 +222,12 @@ pub struct Gitlab {
     pub poll_max_ms: u64,
     /// The GitLab release's title; `{version}` is replaced.
     pub release_name: String,
+    /// The release manager's fork as a GitLab project (path or id): its pipeline of
+    /// the `fork-ci` push is waited for. Unset: no `fork-wait-ci` stage.
+    pub fork_project: Option<String>,
+    /// CI jobs whose artifacts are the Debian upload for `repo-import` (downloaded by
+    /// `ci-artifacts` into `repo.incoming`). Empty: no `ci-artifacts` stage.
+    pub artifact_jobs: Vec<String>,
 }
 
 impl Default for Gitlab {
@@ -237,6 +243,8 @@ impl Default for Gitlab {
             poll_initial_ms: 10_000,
             poll_max_ms: 60_000,
             release_name: "LAVA {version}".into(),
+            fork_project: None,
+            artifact_jobs: Vec::new(),
         }
     }
 }

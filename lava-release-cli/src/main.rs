@@ -46,6 +46,9 @@ struct VersionArgs {
     /// The Debian version (default: VERSION-1).
     #[arg(long, value_name = "DEBIAN_VERSION")]
     debian_version: Option<String>,
+    /// Release even if the milestone has open merge requests or issues.
+    #[arg(long)]
+    allow_open: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +92,19 @@ enum Command {
     },
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// List (or with --apply, delete) the GitLab project's container-registry tags
+    /// matching a pattern, e.g. daily images.
+    RegistryPrune {
+        /// Glob on tag names, e.g. `*-daily*`.
+        #[arg(value_name = "PATTERN")]
+        pattern: String,
+        /// Only repositories whose name matches this glob.
+        #[arg(long, value_name = "GLOB")]
+        repository: Option<String>,
+        /// Delete the matching tags; without it, only list them.
+        #[arg(long)]
+        apply: bool,
+    },
     /// Check or roll back the apt repository.
     Repo {
         #[command(subcommand)]
@@ -204,6 +220,40 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
             }
             print!("{}", config.to_toml());
         }
+        Command::RegistryPrune {
+            pattern,
+            repository,
+            apply,
+        } => {
+            let (_, config, _) = open()?;
+            let gl = lava_release_cli::stages::gitlab::gitlab_client(
+                &config,
+                env,
+                &config.gitlab.project,
+            )?;
+            let mut request = lava_gitlab::PruneRequest::new(pattern);
+            request.repository_pattern = repository;
+            request.dry_run = !apply;
+            let report = gl.registry_prune(&request)?;
+            for tag in &report.matched {
+                let done = if report.deleted.contains(tag) {
+                    "deleted"
+                } else {
+                    "would delete"
+                };
+                println!("{done}  {}", tag.location);
+            }
+            println!(
+                "{} tag(s) matched, {} deleted{}",
+                report.matched.len(),
+                report.deleted.len(),
+                if apply {
+                    ""
+                } else {
+                    " (dry run; pass --apply to delete)"
+                }
+            );
+        }
         Command::Status { version, json } => {
             let (repo, _, _) = open()?;
             let journal = Journal::open(repo.git_dir(), &version.to_string())?;
@@ -214,7 +264,8 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Plan { version, json } => {
-            let (repo, config, _) = open()?;
+            let (repo, mut config, _) = open()?;
+            config.gitlab.allow_open |= version.allow_open;
             let release = release(&version)?;
             let plan = plan::plan(&config, &release);
             let ctx = context(&repo, &config, env, &release);
@@ -264,7 +315,8 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
             dry_run,
             yes,
         } => {
-            let (repo, config, _) = open()?;
+            let (repo, mut config, _) = open()?;
+            config.gitlab.allow_open |= version.allow_open;
             let release = release(&version)?;
             let plan = plan::plan(&config, &release);
             let opts = RunOptions {
@@ -322,6 +374,7 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
             let release = release(&VersionArgs {
                 version,
                 debian_version,
+                allow_open: false,
             })?;
             let ctx = context(&repo, &config, env, &release);
             let req = EntryRequest {

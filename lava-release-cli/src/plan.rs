@@ -187,11 +187,13 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
         .is_some_and(|f| !f.is_empty())
     {
         stages.push(git("fork-ci", GitKind::ForkCi, true));
+        stages.extend(crate::stages::gitlab::fork_wait(config, release));
     }
     stages.push(git("signed-tag", GitKind::SignedTag, false));
     stages.push(git("push-tag", GitKind::PushTag, true));
     // The tag's pipeline builds what the later stages publish.
     stages.extend(gitlab_after.next());
+    stages.extend(crate::stages::gitlab::artifacts(config, release));
     // The apt repository receives what the tag's pipeline built.
     stages.extend(crate::stages::repo::stages(config, release));
     stages.extend(gitlab_after);

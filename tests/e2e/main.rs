@@ -5,5 +5,6 @@
 
 mod changelog;
 mod git_stages;
+mod gitlab_stages;
 mod release;
 mod repo_stages;

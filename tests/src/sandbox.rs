@@ -271,17 +271,31 @@ impl Sandbox {
 
     /// Starts a GitLab stand-in for project `lava/lava` with a clear milestone for
     /// `version`, and points the configuration at it (token in a file, fast polls).
-    pub fn with_gitlab(mut self, version: &str) -> anyhow::Result<Self> {
-        use crate::gitlab::{Access, GitLabStandIn, MilestoneSpec};
-        let standin = GitLabStandIn::builder()
-            .project("lava/lava", 2)
-            .token("release-manager", GITLAB_TOKEN, Access::ReadWrite)
-            .milestone(
-                MilestoneSpec::new(version)
+    pub fn with_gitlab(self, version: &str) -> anyhow::Result<Self> {
+        use crate::gitlab::MilestoneSpec;
+        let version = version.to_owned();
+        self.with_gitlab_seeded(move |b| {
+            b.milestone(
+                MilestoneSpec::new(&version)
                     .issues(0, 12)
                     .merge_requests(0, 30),
             )
-            .start()?;
+        })
+    }
+
+    /// Like [`Sandbox::with_gitlab`], with the stand-in seeded by `seed` (milestones,
+    /// pipelines, registry, faults) besides the project and the token.
+    pub fn with_gitlab_seeded(
+        mut self,
+        seed: impl FnOnce(crate::gitlab::Builder) -> crate::gitlab::Builder,
+    ) -> anyhow::Result<Self> {
+        use crate::gitlab::{Access, GitLabStandIn};
+        let builder = GitLabStandIn::builder().project("lava/lava", 2).token(
+            "release-manager",
+            GITLAB_TOKEN,
+            Access::ReadWrite,
+        );
+        let standin = seed(builder).start()?;
         let token = self.dir.path().join("gitlab-token");
         std::fs::write(&token, format!("{GITLAB_TOKEN}\n"))?;
         self.sections.push(format!(

@@ -33,6 +33,79 @@ pub enum GitlabKind {
     ReleaseNotes,
     /// `close-milestone`
     CloseMilestone,
+    /// `fork-wait-ci`: the pipeline of the release commit on the fork's branch.
+    ForkWaitCi,
+    /// `ci-artifacts`: the Debian build jobs' artifacts of the tag's pipeline.
+    Artifacts,
+}
+
+/// `fork-wait-ci`, when both the fork remote and its GitLab project are configured.
+pub fn fork_wait(config: &Config, release: &Release) -> Option<Stage> {
+    let fork = config
+        .gitlab
+        .fork_project
+        .as_deref()
+        .filter(|f| !f.is_empty())?;
+    config.project.fork.as_deref().filter(|f| !f.is_empty())?;
+    let url = config.gitlab.url.trim_end_matches('/');
+    Some(Stage {
+        name: "fork-wait-ci",
+        description: format!(
+            "wait for the pipeline of the release commit on {} of {url}/{fork} to succeed",
+            config.project.branch
+        ),
+        irreversible: false,
+        check_only: false,
+        action: crate::plan::Action::Gitlab(GitlabStage {
+            version: release.version.to_string(),
+            kind: GitlabKind::ForkWaitCi,
+        }),
+    })
+}
+
+/// `ci-artifacts`, when Debian build jobs are configured.
+pub fn artifacts(config: &Config, release: &Release) -> Option<Stage> {
+    if config.gitlab.artifact_jobs.is_empty() {
+        return None;
+    }
+    let dest = config
+        .repo
+        .incoming
+        .as_ref()
+        .map_or("(repo.incoming unset)".into(), |p| p.display().to_string());
+    Some(Stage {
+        name: "ci-artifacts",
+        description: format!(
+            "download and verify the artifacts of {} from the pipeline of tag {} into {dest}",
+            config.gitlab.artifact_jobs.join(", "),
+            release.version
+        ),
+        irreversible: false,
+        check_only: false,
+        action: crate::plan::Action::Gitlab(GitlabStage {
+            version: release.version.to_string(),
+            kind: GitlabKind::Artifacts,
+        }),
+    })
+}
+
+/// The `.changes` files in `dir` for source `source` at `version`.
+fn uploads_in(dir: &std::path::Path, source: &str, version: &str) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "changes"))
+        .filter(|p| {
+            std::fs::read_to_string(p).is_ok_and(|text| {
+                text.lines().any(|l| l == format!("Source: {source}"))
+                    && text.lines().any(|l| l == format!("Version: {version}"))
+            })
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// The GitLab stages of `release`, in the order they run, split around `push-tag`:
@@ -91,8 +164,18 @@ pub fn stages(config: &Config, release: &Release) -> (Vec<Stage>, Vec<Stage>) {
 
 /// The GitLab client, with the token from the configuration or the environment.
 fn client(ctx: &Context<'_>) -> anyhow::Result<GitLab> {
-    let gl = &ctx.config.gitlab;
-    let token = match (&gl.token, &gl.token_file, ctx.env.var(&gl.token_env)) {
+    client_for(ctx, &ctx.config.gitlab.project)
+}
+
+fn client_for(ctx: &Context<'_>, project: &str) -> anyhow::Result<GitLab> {
+    gitlab_client(ctx.config, ctx.env, project)
+}
+
+/// A client for `project` on the configured instance, with the token from
+/// `gitlab.token`, the variable `gitlab.token_env` names, or `gitlab.token_file`.
+pub fn gitlab_client(config: &Config, env: &crate::Env, project: &str) -> anyhow::Result<GitLab> {
+    let gl = &config.gitlab;
+    let token = match (&gl.token, &gl.token_file, env.var(&gl.token_env)) {
         (Some(secret), _, _) => secret.expose().to_owned(),
         (None, _, Some(value)) => value.to_owned(),
         (None, Some(path), None) => std::fs::read_to_string(path)
@@ -104,21 +187,18 @@ fn client(ctx: &Context<'_>) -> anyhow::Result<GitLab> {
             gl.token_env
         ),
     };
-    let project = gl.project.parse().map_err(|_| {
-        anyhow::anyhow!(
-            "gitlab.project `{}` is not a project path or id",
-            gl.project
-        )
-    })?;
+    let project = project
+        .parse()
+        .map_err(|_| anyhow::anyhow!("GitLab project `{project}` is not a project path or id"))?;
     Ok(GitLab::new(
         lava_gitlab::Config::new(&gl.url, project),
         lava_gitlab::Token::new(token),
     )?)
 }
 
-fn wait_request(ctx: &Context<'_>, version: &str) -> WaitCi {
+fn wait_request(ctx: &Context<'_>, target: CiTarget) -> WaitCi {
     let gl = &ctx.config.gitlab;
-    let mut request = WaitCi::new(CiTarget::Tag(version.to_owned()));
+    let mut request = WaitCi::new(target);
     request.timeout = Duration::from_secs(gl.ci_timeout_secs);
     request.poll.initial = Duration::from_millis(gl.poll_initial_ms);
     request.poll.max = Duration::from_millis(gl.poll_max_ms);
@@ -255,6 +335,50 @@ impl GitlabStage {
                     ReleaseState::Missing => Status::todo(),
                 }
             }
+            GitlabKind::ForkWaitCi => {
+                let Some(target) = fork_target(ctx)? else {
+                    return Ok(Status::todo());
+                };
+                let fork = client_for(
+                    ctx,
+                    ctx.config
+                        .gitlab
+                        .fork_project
+                        .as_deref()
+                        .unwrap_or_default(),
+                )?;
+                match fork.find_pipeline(&target)? {
+                    Some(p) if p.status == "success" => Status::Done {
+                        evidence: format!("fork pipeline {} succeeded {}", p.id, p.web_url),
+                    },
+                    Some(p) => Status::ToDo {
+                        detail: Some(format!("fork pipeline {} is {}", p.id, p.status)),
+                    },
+                    None => Status::todo(),
+                }
+            }
+            GitlabKind::Artifacts => {
+                let Some(dir) = &ctx.config.repo.incoming else {
+                    return Ok(Status::Blocked {
+                        reason:
+                            "repo.incoming is not set; name the directory the CI artifacts go to"
+                                .into(),
+                    });
+                };
+                let version = ctx.release.debian_version.to_string();
+                let found = uploads_in(dir, &ctx.config.repo.source, &version);
+                if found.is_empty() {
+                    Status::todo()
+                } else {
+                    Status::Done {
+                        evidence: format!(
+                            "{} .changes for {version} in {}",
+                            found.len(),
+                            dir.display()
+                        ),
+                    }
+                }
+            }
             GitlabKind::CloseMilestone => {
                 let m = gl.close_milestone_check(v)?;
                 if m.is_closed() {
@@ -288,7 +412,8 @@ impl GitlabStage {
                     bar,
                     last: String::new(),
                 };
-                let outcome = gl.wait_ci(&wait_request(ctx, v), &mut progress)?;
+                let outcome =
+                    gl.wait_ci(&wait_request(ctx, CiTarget::Tag(v.clone())), &mut progress)?;
                 if let Some(bar) = progress.bar {
                     bar.finish_and_clear();
                 }
@@ -311,10 +436,68 @@ impl GitlabStage {
                     release.web_url().unwrap_or_default()
                 ))
             }
+            GitlabKind::ForkWaitCi => {
+                let target = fork_target(ctx)?.context("HEAD is not the release commit yet")?;
+                let fork = client_for(
+                    ctx,
+                    ctx.config
+                        .gitlab
+                        .fork_project
+                        .as_deref()
+                        .unwrap_or_default(),
+                )?;
+                let mut progress = WaitProgress {
+                    bar: None,
+                    last: String::new(),
+                };
+                let outcome = fork.wait_ci(&wait_request(ctx, target), &mut progress)?;
+                if !outcome.is_success() {
+                    eprintln!("{}", outcome.report());
+                }
+                let pipeline = outcome.into_result()?;
+                Ok(format!(
+                    "fork pipeline {} succeeded {}",
+                    pipeline.id, pipeline.web_url
+                ))
+            }
+            GitlabKind::Artifacts => {
+                let dir = ctx.config.repo.incoming.as_ref().context(
+                    "repo.incoming is not set; name the directory the CI artifacts go to",
+                )?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                let mut fetched = Vec::new();
+                for job in &ctx.config.gitlab.artifact_jobs {
+                    let report = gl.fetch_artifacts(&CiTarget::Tag(v.clone()), job, dir)?;
+                    fetched.push(format!(
+                        "{job}: {} .changes ({} bytes)",
+                        report.changes.len(),
+                        report.archive_bytes
+                    ));
+                }
+                Ok(fetched.join("; "))
+            }
             GitlabKind::CloseMilestone => {
                 let m = gl.close_milestone(v)?;
                 Ok(format!("milestone {v} {} {}", m.state, m.web_url))
             }
         }
     }
+}
+
+/// The fork's pipeline to wait for: the release commit on the release branch.
+fn fork_target(ctx: &Context<'_>) -> anyhow::Result<Option<CiTarget>> {
+    let head = ctx.repo.head_id()?;
+    let message = ctx
+        .config
+        .project
+        .commit_message
+        .replace("{version}", &ctx.release.version.to_string());
+    if ctx.repo.commit_message(&head)?.trim_end() != message {
+        return Ok(None);
+    }
+    Ok(Some(CiTarget::Commit {
+        sha: head,
+        ref_name: Some(ctx.config.project.branch.clone()),
+    }))
 }

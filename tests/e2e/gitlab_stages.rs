@@ -1,0 +1,219 @@
+//! The GitLab stages end to end, against the stand-in: milestone, the fork's and the
+//! tag's pipelines, artifacts, release notes, milestone closing, registry pruning.
+
+use std::process::{Command, Output};
+
+use tests::gitlab::{DebianArtifacts, JobSpec, MilestoneSpec, PipelineSpec};
+use tests::sandbox::{GITLAB_TOKEN, RM_EMAIL, RM_NAME, Sandbox};
+
+const V: &str = "2024.02";
+
+fn sandbox(seed: impl FnOnce(tests::gitlab::Builder) -> tests::gitlab::Builder) -> Sandbox {
+    Sandbox::new()
+        .unwrap()
+        .with_lava_history()
+        .unwrap()
+        .with_remotes_and_keys()
+        .unwrap()
+        .with_gitlab_seeded(seed)
+        .unwrap()
+}
+
+fn lava_release(sb: &Sandbox, args: &[&str]) -> Output {
+    let mut cmd = Command::new(tests::bin::lava_release_bin());
+    cmd.arg("-C")
+        .arg(sb.repo())
+        .arg("--config")
+        .arg(sb.config())
+        .args(args);
+    cmd.env("DEBFULLNAME", RM_NAME)
+        .env("DEBEMAIL", RM_EMAIL)
+        .env("NO_COLOR", "1");
+    cmd.output().expect("lava-release runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn tag_commit(sb: &Sandbox) -> String {
+    sb.git(&["rev-parse", &format!("refs/tags/{V}^{{commit}}")], None)
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn open_merge_requests_block_before_anything_is_written_unless_allowed() {
+    let sb = sandbox(|b| b.milestone(MilestoneSpec::new(V).issues(2, 5).merge_requests(1, 3)));
+    let changelog = std::fs::read(sb.repo().join("debian/changelog")).unwrap();
+    let out = lava_release(&sb, &["run", V, "--yes"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stage `milestone-check` is blocked"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allow-open"), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("http://127.0.0.1:"),
+        "the open items are listed with their URLs"
+    );
+    assert_eq!(
+        std::fs::read(sb.repo().join("debian/changelog")).unwrap(),
+        changelog
+    );
+
+    let out = lava_release(
+        &sb,
+        &["run", V, "--yes", "--allow-open", "--to", "changelog"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_failed_tag_pipeline_names_its_failed_jobs_and_nothing_is_published() {
+    let sb = sandbox(|b| b.milestone(MilestoneSpec::new(V)));
+    let out = lava_release(&sb, &["run", V, "--yes", "--to", "push-tag"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let gitlab = sb.gitlab().unwrap();
+    gitlab.add_pipeline(
+        PipelineSpec::tag(V, &tag_commit(&sb))
+            .timeline(&["pending", "running", "failed"])
+            .job(JobSpec::new("debian-bookworm", "build").ends("success"))
+            .job(JobSpec::new("unit-tests", "test").ends("failed").trace(
+                "collected 312 items\nFAILED test_deploy.py::test_fastboot\n1 failed, 311 passed",
+            )),
+    );
+    let out = lava_release(&sb, &["run", V, "--yes"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stage `wait-ci` failed"), "{stderr}");
+    assert!(stderr.contains("unit-tests"), "{stderr}");
+    assert!(
+        stderr.contains("1 failed, 311 passed"),
+        "the failed job's log tail: {stderr}"
+    );
+    assert!(gitlab.releases().is_empty(), "no release published");
+    assert_eq!(gitlab.milestone_state(V).as_deref(), Some("active"));
+}
+
+#[test]
+fn the_fork_pipeline_is_waited_for_and_artifacts_feed_the_incoming_directory() {
+    let sb = sandbox(|b| b.milestone(MilestoneSpec::new(V)));
+    let incoming = sb.path().join("incoming");
+    // TOML allows one [gitlab] table: add the keys to the sandbox's.
+    let config = std::fs::read_to_string(sb.config()).unwrap();
+    let config = config.replace(
+        "[gitlab]\n",
+        "[gitlab]\nfork_project = \"lava/lava\"\nartifact_jobs = [\"debian-bookworm\"]\n",
+    );
+    let config = format!(
+        "{config}\n[repo]\nincoming = {:?}\n",
+        incoming.display().to_string()
+    );
+    std::fs::write(sb.config(), config).unwrap();
+
+    let out = lava_release(&sb, &["run", V, "--yes", "--to", "fork-ci"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let head = sb
+        .git(&["rev-parse", "HEAD"], None)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let gitlab = sb.gitlab().unwrap();
+    gitlab.add_pipeline(PipelineSpec::branch("master", &head).timeline(&["running", "success"]));
+    let out = lava_release(&sb, &["run", V, "--yes", "--to", "push-tag"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("fork pipeline"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let artifacts = DebianArtifacts::new("lava", &format!("{V}-1"), "build")
+        .file(&format!("lava_{V}-1.dsc"), b"dsc")
+        .file(&format!("lava_{V}-1_all.deb"), b"deb bytes");
+    gitlab.add_pipeline(
+        PipelineSpec::tag(V, &tag_commit(&sb))
+            .timeline(&["running", "success"])
+            .job(
+                JobSpec::new("debian-bookworm", "build")
+                    .ends("success")
+                    .artifacts(artifacts.zip()),
+            ),
+    );
+    let out = lava_release(&sb, &["run", V, "--yes", "--to", "ci-artifacts"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(incoming.join(artifacts.changes_name()).is_file());
+    assert_eq!(
+        std::fs::read(incoming.join(format!("lava_{V}-1_all.deb"))).unwrap(),
+        b"deb bytes"
+    );
+    let plan = lava_release(&sb, &["plan", V, "--json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let status = |name: &str| {
+        plan["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("fork-wait-ci"), "done");
+    assert_eq!(status("ci-artifacts"), "done");
+}
+
+#[test]
+fn the_release_is_created_once_and_the_token_never_shows() {
+    let sb = sandbox(|b| b.milestone(MilestoneSpec::new(V)));
+    let out = lava_release(&sb, &["run", V, "--yes", "--to", "push-tag"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    sb.ci_for_tag(V).unwrap();
+    let first = lava_release(&sb, &["run", V, "--yes"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let second = lava_release(&sb, &["run", V, "--yes"]);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let gitlab = sb.gitlab().unwrap();
+    assert_eq!(gitlab.releases().len(), 1);
+    let release_writes = gitlab
+        .writes()
+        .iter()
+        .filter(|r| format!("{r:?}").contains("releases"))
+        .count();
+    assert_eq!(release_writes, 1, "created once, never rewritten");
+    assert_eq!(gitlab.milestone_state(V).as_deref(), Some("closed"));
+    let journal =
+        std::fs::read_to_string(sb.repo().join(format!(".git/lava-release/{V}.json"))).unwrap();
+    for output in [
+        text(&first.stdout),
+        text(&first.stderr),
+        text(&second.stdout),
+        journal,
+    ] {
+        assert!(!output.contains(GITLAB_TOKEN), "token leaked: {output}");
+    }
+}
+
+#[test]
+fn registry_prune_is_a_dry_run_unless_applied() {
+    let sb = sandbox(|b| {
+        b.milestone(MilestoneSpec::new(V)).registry_repository(
+            "lava/amd64/lava-server",
+            &["2024.01", "2024.02.0001.daily", "2024.02.0002.daily"],
+        )
+    });
+    let out = lava_release(&sb, &["registry-prune", "*.daily"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("2 tag(s) matched, 0 deleted (dry run"),
+        "{stdout}"
+    );
+    let gitlab = sb.gitlab().unwrap();
+    assert_eq!(gitlab.registry_tags("lava/amd64/lava-server").len(), 3);
+    let out = lava_release(&sb, &["registry-prune", "*.daily", "--apply"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(gitlab.registry_tags("lava/amd64/lava-server"), ["2024.01"]);
+}
