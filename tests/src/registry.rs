@@ -246,7 +246,7 @@ struct TokenServer {
     port: u16,
     cert: PathBuf,
     requests: Arc<AtomicUsize>,
-    server: Arc<tiny_http::Server>,
+    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -282,51 +282,75 @@ impl TokenServer {
             .context("cannot run openssl")?;
         ensure!(der.status.success(), "openssl x509 failed");
         let x5c = base64::engine::general_purpose::STANDARD.encode(&der.stdout);
-        let server = tiny_http::Server::http("127.0.0.1:0")
-            .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1: {e}"))?;
-        let port = server
-            .server_addr()
-            .to_ip()
-            .context("the token server listens on an IP address")?
-            .port();
+        // A plain thread-per-connection server answering one request per connection:
+        // tiny_http's small pool starved new connections behind idle keep-alive ones.
+        let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind 127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
         let requests = Arc::new(AtomicUsize::new(0));
-        let server = Arc::new(server);
+        let stop = Arc::new(AtomicBool::new(false));
         let expected = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
         );
         let user = user.to_owned();
+        let key = Arc::new(key);
         let thread = {
-            let (requests, server) = (requests.clone(), server.clone());
-            // `recv` until `unblock`: tiny_http's `recv_timeout` can lose a request that
-            // arrives as it times out, which leaves the client waiting.
+            let (requests, stop) = (requests.clone(), stop.clone());
             std::thread::spawn(move || {
-                while let Ok(request) = server.recv() {
-                    requests.fetch_add(1, Ordering::SeqCst);
-                    let authorized = request
-                        .headers()
-                        .iter()
-                        .any(|h| h.field.equiv("Authorization") && h.value.as_str() == expected);
-                    let response = if authorized {
-                        match sign_token(&key, &x5c, &user, request.url()) {
-                            Ok(token) => tiny_http::Response::from_string(format!(
-                                "{{\"token\":\"{token}\",\"access_token\":\"{token}\",\"expires_in\":300}}"
-                            ))
-                            .with_status_code(200),
-                            Err(e) => tiny_http::Response::from_string(format!("{e:#}"))
-                                .with_status_code(500),
-                        }
-                    } else {
-                        tiny_http::Response::from_string(
-                            "{\"details\":\"incorrect username or password\"}",
-                        )
-                        .with_status_code(401)
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok((stream, _)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
                     };
-                    // tiny_http serves keep-alive connections from a small thread pool:
-                    // idle pooled client connections starve new ones, so close each.
-                    let close = tiny_http::Header::from_bytes("Connection", "close")
-                        .expect("a valid header");
-                    let _ = request.respond(response.with_header(close));
+                    requests.fetch_add(1, Ordering::SeqCst);
+                    let (key, x5c, user, expected) =
+                        (key.clone(), x5c.clone(), user.clone(), expected.clone());
+                    std::thread::spawn(move || {
+                        let _ = stream.set_nonblocking(false);
+                        let Ok(reader) = stream.try_clone() else {
+                            return;
+                        };
+                        let mut reader = BufReader::new(reader);
+                        let Ok(head) = read_head(&mut reader) else {
+                            return;
+                        };
+                        let url = head
+                            .first()
+                            .and_then(|l| l.split(' ').nth(1))
+                            .unwrap_or("")
+                            .to_owned();
+                        let authorized = head.iter().any(|h| {
+                            h.split_once(':').is_some_and(|(name, value)| {
+                                name.eq_ignore_ascii_case("authorization")
+                                    && value.trim() == expected
+                            })
+                        });
+                        let (status, body) = if authorized {
+                            match sign_token(&key, &x5c, &user, &url) {
+                                Ok(token) => (
+                                    "200 OK",
+                                    format!(
+                                        "{{\"token\":\"{token}\",\"access_token\":\"{token}\",\"expires_in\":300}}"
+                                    ),
+                                ),
+                                Err(e) => ("500 Internal Server Error", format!("{e:#}")),
+                            }
+                        } else {
+                            (
+                                "401 Unauthorized",
+                                "{\"details\":\"incorrect username or password\"}".to_owned(),
+                            )
+                        };
+                        let mut stream = stream;
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = stream.flush();
+                        let _ = stream.shutdown(Shutdown::Both);
+                    });
                 }
             })
         };
@@ -334,7 +358,7 @@ impl TokenServer {
             port,
             cert,
             requests,
-            server,
+            stop,
             thread: Some(thread),
         })
     }
@@ -346,7 +370,7 @@ impl TokenServer {
 
 impl Drop for TokenServer {
     fn drop(&mut self) {
-        self.server.unblock();
+        self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -18,7 +18,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-const USAGE: &str = "usage: cargo xtask <ci | rehearse [VERSION] | release VERSION [ARGS...] | bench changelog|repo-sign [ARGS...]>";
+const USAGE: &str = "usage: cargo xtask <ci | rehearse [VERSION] | release VERSION [ARGS...] | bench changelog|repo-sign|docker [ARGS...]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,8 +32,9 @@ fn main() -> anyhow::Result<()> {
         "bench" => match rest.split_first() {
             Some((name, args)) if name == "changelog" => bench::changelog(args),
             Some((name, args)) if name == "repo-sign" => bench::repo_sign(args),
+            Some((name, args)) if name == "docker" => bench::docker(args),
             Some((name, _)) => {
-                bail!("unknown benchmark `{name}`; benchmarks: changelog, repo-sign")
+                bail!("unknown benchmark `{name}`; benchmarks: changelog, repo-sign, docker")
             }
             None => bail!("usage: cargo xtask bench changelog"),
         },

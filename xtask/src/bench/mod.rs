@@ -2,6 +2,7 @@
 //! tool it replaces, on a generated fixture cached under the target directory.
 
 mod changelog;
+mod docker;
 mod repo_sign;
 
 /// `cargo xtask bench changelog [--iterations N] [--skip-gbp] [--regenerate]`.
@@ -12,4 +13,9 @@ pub fn changelog(args: &[String]) -> anyhow::Result<()> {
 /// `cargo xtask bench repo-sign [ARGS]`.
 pub fn repo_sign(args: &[String]) -> anyhow::Result<()> {
     repo_sign::run(args)
+}
+
+/// `cargo xtask bench docker [ARGS]`.
+pub fn docker(args: &[String]) -> anyhow::Result<()> {
+    docker::run(args)
 }

@@ -56,9 +56,7 @@ fn median(v: &mut [Duration]) -> Duration {
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let result = measure(args);
     // gpg starts an agent for the fixture's GnuPG home; stop it, by its PID.
-    tests::rehearsal::stop_agent(
-        &tests::bin::target_dir().join("bench-fixtures/repo-sign/gnupg"),
-    );
+    tests::rehearsal::stop_agent(&tests::bin::target_dir().join("bench-fixtures/repo-sign/gnupg"));
     result
 }
 

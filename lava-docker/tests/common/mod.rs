@@ -1,0 +1,151 @@
+//! Two registries, a generated image set pushed to the source, and skopeo.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::process::Command;
+
+use lava_docker::{CredentialStore, Credentials, ImagesConfig, Options, RetryPolicy};
+use tests::registry::{Auth, ImageLayout, ImageSetSpec, Registry, require_tool};
+
+pub const USER: &str = "lava";
+pub const PASSWORD: &str = "release-manager-password";
+pub const VERSION: &str = "2024.05";
+
+/// A source registry holding LAVA's four per-arch images, as CI pushed them.
+pub struct Source {
+    pub registry: Registry,
+    pub layout: ImageLayout,
+    _dir: tempfile::TempDir,
+}
+
+impl Source {
+    pub fn start(spec: &ImageSetSpec) -> Source {
+        let registry = Registry::start(Auth::None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let layout = ImageLayout::generate(spec, &dir.path().join("layout")).unwrap();
+        layout
+            .push_all(&registry.host(), "lava/lava", VERSION, None)
+            .unwrap();
+        Source {
+            registry,
+            layout,
+            _dir: dir,
+        }
+    }
+
+    /// Pushes another build under the same version tag.
+    pub fn repush(&mut self, spec: &ImageSetSpec) {
+        let dir = self._dir.path().join(format!("layout-{}", spec.seed));
+        self.layout = ImageLayout::generate(spec, &dir).unwrap();
+        self.layout
+            .push_all(&self.registry.host(), "lava/lava", VERSION, None)
+            .unwrap();
+    }
+}
+
+pub fn htpasswd() -> Auth {
+    Auth::Htpasswd {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }
+}
+
+pub fn token() -> Auth {
+    Auth::Token {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }
+}
+
+/// LAVA's image set with the registries swapped for local ones.
+pub fn images(source: &str, target: &str) -> ImagesConfig {
+    ImagesConfig {
+        source: format!("{source}/lava/lava/{{arch}}/{{image}}:{{version}}"),
+        target: format!("{target}/lavasoftware/{{arch}}-{{image}}"),
+        list: format!("{target}/lavasoftware/{{image}}"),
+        ..ImagesConfig::default()
+    }
+}
+
+pub fn options(target: &str, password: &str) -> Options {
+    let mut credentials = CredentialStore::new();
+    credentials.insert(target, Credentials::new(USER, password));
+    Options {
+        credentials,
+        retry: RetryPolicy {
+            attempts: 4,
+            first_delay: std::time::Duration::from_millis(20),
+            max_delay: std::time::Duration::from_millis(200),
+        },
+        ..Options::default()
+    }
+}
+
+/// `skopeo inspect --raw` of `reference`, with the target's credentials in an authfile
+/// (never on the command line).
+pub fn skopeo_raw(reference: &str, host: &str) -> serde_json::Value {
+    require_tool("skopeo", "skopeo").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let authfile = dir.path().join("auth.json");
+    let auth = base64_encode(format!("{USER}:{PASSWORD}").as_bytes());
+    std::fs::write(
+        &authfile,
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", "--authfile"])
+        .arg(&authfile)
+        .arg(format!("docker://{reference}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo inspect --raw {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `platform digest` lines of a list, as skopeo shows it.
+pub fn skopeo_entries(reference: &str, host: &str) -> Vec<String> {
+    let raw = skopeo_raw(reference, host);
+    raw["manifests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{reference} is not a list: {raw}"))
+        .iter()
+        .map(|m| {
+            let p = &m["platform"];
+            let variant = p["variant"]
+                .as_str()
+                .map(|v| format!("/{v}"))
+                .unwrap_or_default();
+            format!(
+                "{}/{}{variant} {}",
+                p["os"].as_str().unwrap(),
+                p["architecture"].as_str().unwrap(),
+                m["digest"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
