@@ -25,6 +25,11 @@ pub const TEST_PACKAGES: &[&str] = &[
     "xz-utils",
     "openssh-client",
     "openssh-server",
+    // Container registries: real docker-registry servers, skopeo to inspect them,
+    // openssl for the token-auth server's key.
+    "docker-registry",
+    "skopeo",
+    "openssl",
     // Benchmarks measure peak memory with GNU time.
     "time",
 ];
