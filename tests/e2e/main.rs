@@ -6,5 +6,6 @@
 mod changelog;
 mod git_stages;
 mod gitlab_stages;
+mod rehearsal;
 mod release;
 mod repo_stages;

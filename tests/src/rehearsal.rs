@@ -92,6 +92,10 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
     // The apt repository: the previous release published, this one's upload waiting.
     let apt = crate::rehearsal_repo::prepare(sandbox.path(), version)?;
     sandbox.add_config(&apt.config_toml())?;
+    // CI builds the upload: it comes back as the Debian job's artifacts, not from disk.
+    let upload = zip_and_remove(apt.incoming())?;
+    sandbox
+        .add_gitlab_keys("fork_project = \"lava/lava\"\nartifact_jobs = [\"debian-bookworm\"]")?;
     let repo = sandbox.repo();
     let mut report = Report {
         version: version.to_owned(),
@@ -110,13 +114,41 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
         cmd
     };
 
-    // Up to the tag push; then GitLab's CI runs the tag's pipeline, as it would on a push.
-    sandbox::run(
-        lava_release(&["run", version, "--yes", "--to", "push-tag"]),
+    let gitlab = sandbox
+        .gitlab()
+        .context("the sandbox has a GitLab stand-in")?;
+    let phase = |args: &[&str]| {
+        sandbox::run(lava_release(args), None).with_context(|| {
+            format!(
+                "lava-release {} failed in {}",
+                args.join(" "),
+                repo.display()
+            )
+        })
+    };
+
+    // Up to the fork push; GitLab then runs the fork's pipeline of master.
+    phase(&["run", version, "--yes", "--to", "fork-ci"])?;
+    let head = sandbox.git(&["rev-parse", "HEAD"], None)?;
+    gitlab.add_pipeline(
+        crate::gitlab::PipelineSpec::branch("master", head.trim())
+            .timeline(&["pending", "running", "success"]),
+    );
+    // Up to the tag push; then the tag's pipeline, whose Debian job carries the upload.
+    phase(&["run", version, "--yes", "--to", "push-tag"])?;
+    let tagged = sandbox.git(
+        &["rev-parse", &format!("refs/tags/{version}^{{commit}}")],
         None,
-    )
-    .with_context(|| format!("lava-release run {version} failed in {}", repo.display()))?;
-    sandbox.ci_for_tag(version)?;
+    )?;
+    gitlab.add_pipeline(
+        crate::gitlab::PipelineSpec::tag(version, tagged.trim())
+            .timeline(&["pending", "running", "running", "success"])
+            .job(
+                crate::gitlab::JobSpec::new("debian-bookworm", "build")
+                    .ends("success")
+                    .artifacts(upload),
+            ),
+    );
     sandbox::run(lava_release(&["run", version, "--yes"]), None)
         .with_context(|| format!("lava-release run {version} failed in {}", repo.display()))?;
 
@@ -124,9 +156,16 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
     let journal: serde_json::Value = serde_json::from_slice(&journal.stdout)?;
     for event in journal["events"].as_array().into_iter().flatten() {
         let text = |key: &str| event[key].as_str().unwrap_or_default().to_owned();
-        report
+        let entry = (text("stage"), text("outcome"), text("note"));
+        // The latest outcome of each stage, in the order the stages first ran.
+        match report
             .stages
-            .push((text("stage"), text("outcome"), text("note")));
+            .iter_mut()
+            .find(|(stage, _, _)| *stage == entry.0)
+        {
+            Some(seen) => *seen = entry,
+            None => report.stages.push(entry),
+        }
     }
 
     let changelog = std::fs::read_to_string(repo.join("debian/changelog"))?;
@@ -346,4 +385,29 @@ fn check_gitlab(report: &mut Report, sandbox: &Sandbox, version: &str) {
         !token_leaked,
         "requests name the token's label only".to_owned(),
     );
+}
+
+/// Zips every file of `dir` (as a CI job's artifacts would hold them) and removes them.
+fn zip_and_remove(dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default();
+    let mut files: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    for path in &files {
+        let name = path
+            .file_name()
+            .context("a file has a name")?
+            .to_string_lossy();
+        zip.start_file(format!("build/{name}"), options)?;
+        zip.write_all(&std::fs::read(path)?)?;
+    }
+    zip.finish()?;
+    for path in &files {
+        std::fs::remove_file(path)?;
+    }
+    Ok(out.into_inner())
 }

@@ -329,6 +329,18 @@ impl Sandbox {
         self.gitlab.as_ref()
     }
 
+    /// Adds `key = value` lines to the configuration's `[gitlab]` table.
+    pub fn add_gitlab_keys(&mut self, lines: &str) -> anyhow::Result<()> {
+        let section = self
+            .sections
+            .iter_mut()
+            .find(|s| s.starts_with("[gitlab]"))
+            .context("the sandbox has no [gitlab] section; call with_gitlab first")?;
+        section.push('\n');
+        section.push_str(lines.trim_end());
+        self.write_config()
+    }
+
     /// Appends a section (or any TOML) to the configuration.
     pub fn add_config(&mut self, toml: &str) -> anyhow::Result<()> {
         self.sections.push(toml.trim_end().to_owned());

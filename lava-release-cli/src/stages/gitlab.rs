@@ -100,7 +100,14 @@ fn uploads_in(dir: &std::path::Path, source: &str, version: &str) -> Vec<std::pa
         .filter(|p| {
             std::fs::read_to_string(p).is_ok_and(|text| {
                 text.lines().any(|l| l == format!("Source: {source}"))
-                    && text.lines().any(|l| l == format!("Version: {version}"))
+                    && text.lines().any(|l| {
+                        // A native package's version is the bare release version.
+                        l == format!("Version: {version}")
+                            || l == format!(
+                                "Version: {}",
+                                version.split('-').next().unwrap_or(version)
+                            )
+                    })
             })
         })
         .collect();
