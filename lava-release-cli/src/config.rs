@@ -289,10 +289,23 @@ impl Default for Repo {
     }
 }
 
+/// How per-arch images travel to the targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DockerTransport {
+    /// Registry to registry through the HTTP API; no daemon, digests preserved.
+    #[default]
+    Registry,
+    /// Pull, tag and push through the local Docker Engine, which keeps the images.
+    Engine,
+}
+
 /// `[docker]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Docker {
+    /// Whether the release promotes images at all (`docker-publish`).
+    pub enabled: bool,
     /// Image names.
     pub images: Vec<String>,
     /// Architectures.
@@ -302,17 +315,37 @@ pub struct Docker {
     /// Per-arch target repository.
     pub target: String,
     /// Multi-arch manifest list repository.
-    pub manifest: String,
+    pub list: String,
+    /// Also move `latest`, after the version tags verify.
+    pub latest: bool,
+    /// `registry` (default) or `engine`.
+    pub transport: DockerTransport,
+    /// The Docker Engine's socket, for the `engine` transport.
+    pub socket: PathBuf,
+    /// The Docker client configuration with the credentials (`auths`, credential
+    /// helpers); default `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+    pub docker_config: Option<PathBuf>,
+    /// Registries spoken to over plain HTTP (loopback ones always are).
+    pub plain_http: Vec<String>,
+    /// Blobs copied at once.
+    pub concurrency: usize,
 }
 
 impl Default for Docker {
     fn default() -> Self {
         Self {
+            enabled: true,
             images: vec!["lava-dispatcher".into(), "lava-server".into()],
             arches: vec!["amd64".into(), "aarch64".into()],
             source: "registry.gitlab.com/lava/lava/{arch}/{image}:{version}".into(),
             target: "lavasoftware/{arch}-{image}".into(),
-            manifest: "lavasoftware/{image}".into(),
+            list: "lavasoftware/{image}".into(),
+            latest: true,
+            transport: DockerTransport::Registry,
+            socket: PathBuf::from("/var/run/docker.sock"),
+            docker_config: None,
+            plain_http: Vec::new(),
+            concurrency: 4,
         }
     }
 }

@@ -70,6 +70,8 @@ pub enum Action {
     Repo(RepoStage),
     /// Talks to GitLab.
     Gitlab(crate::stages::gitlab::GitlabStage),
+    /// Promotes the container images.
+    Docker(crate::stages::docker::DockerStage),
 }
 
 /// What a stage's check observed.
@@ -128,6 +130,7 @@ impl Stage {
             Action::Git(s) => s.check(ctx),
             Action::Repo(s) => s.check(ctx),
             Action::Gitlab(s) => s.check(ctx),
+            Action::Docker(s) => s.check(ctx),
         }
     }
 
@@ -140,6 +143,7 @@ impl Stage {
             Action::Git(s) => s.apply(ctx),
             Action::Repo(s) => s.apply(ctx),
             Action::Gitlab(s) => s.apply(ctx),
+            Action::Docker(s) => s.apply(ctx),
         }
     }
 }
@@ -196,6 +200,7 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     stages.extend(crate::stages::gitlab::artifacts(config, release));
     // The apt repository receives what the tag's pipeline built.
     stages.extend(crate::stages::repo::stages(config, release));
+    stages.extend(crate::stages::docker::stage(config, release));
     stages.extend(gitlab_after);
     stages.push(git("lab-sync", GitKind::LabSync, true));
     Plan {
@@ -252,6 +257,7 @@ mod tests {
             signed-tag [false] sign tag `2024.05` with the release key C87D63FD935535CFB0CAF5C2A791358F2E49B100 and verify it
             push-tag [true] push master and tag `2024.05` to origin
             wait-ci [false] wait for the pipeline of tag 2024.05 on https://gitlab.com/lava/lava to succeed
+            docker-publish [true] copy lava-dispatcher, lava-server for amd64, aarch64 from registry.gitlab.com/lava/lava/{arch}/{image}:{version} to lavasoftware/{arch}-{image} as 2024.05 and latest, with manifest lists lavasoftware/{image}
             release-notes [true] create or update the GitLab release of tag 2024.05 with the changelog entry and commits
             close-milestone [true] close milestone 2024.05 of https://gitlab.com/lava/lava
             lab-sync [true] copy lava_scheduler_app/tests/device-types to ssh://review.linaro.org:29418/lava/lava-lab:shared/device-types and push it to refs/for/master for review
@@ -263,7 +269,7 @@ mod tests {
         let plan = plan(&Config::default(), &release("2024.05"));
         assert_eq!(
             plan.position("changlog").unwrap_err().to_string(),
-            "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag, signed-tag, push-tag, wait-ci, release-notes, close-milestone, lab-sync"
+            "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag, signed-tag, push-tag, wait-ci, docker-publish, release-notes, close-milestone, lab-sync"
         );
     }
 }

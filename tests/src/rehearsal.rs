@@ -92,6 +92,9 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
     // The apt repository: the previous release published, this one's upload waiting.
     let apt = crate::rehearsal_repo::prepare(sandbox.path(), version)?;
     sandbox.add_config(&apt.config_toml())?;
+    // Container images: CI's registry with the per-arch images, and a Docker Hub
+    // stand-in with a password.
+    let images = Images::start(&mut sandbox, version)?;
     // CI builds the upload: it comes back as the Debian job's artifacts, not from disk.
     let upload = zip_and_remove(apt.incoming())?;
     sandbox
@@ -173,6 +176,7 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
     check_changelog(&mut report, &sandbox, version)?;
     check_git(&mut report, &sandbox, version)?;
     check_gitlab(&mut report, &sandbox, version);
+    images.check(&mut report, version);
     apt.check(|name, passed, detail| report.record(name, passed, detail));
 
     // A second run changes nothing: every stage is observed done.
@@ -410,4 +414,105 @@ fn zip_and_remove(dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         std::fs::remove_file(path)?;
     }
     Ok(out.into_inner())
+}
+
+/// The two registries of the rehearsal and the images CI pushed.
+struct Images {
+    layout: crate::registry::ImageLayout,
+    _source: crate::registry::Registry,
+    target: crate::registry::Registry,
+    authfile: std::path::PathBuf,
+}
+
+impl Images {
+    const USER: &str = "lavasoftware";
+    const PASSWORD: &str = "rehearsal-hub-password";
+
+    fn start(sandbox: &mut Sandbox, version: &str) -> anyhow::Result<Self> {
+        use crate::registry::{Auth, ImageLayout, ImageSetSpec, Registry};
+        let layout =
+            ImageLayout::generate(&ImageSetSpec::small(2024), &sandbox.path().join("images"))?;
+        let source = Registry::start(Auth::None)?;
+        layout.push_all(&source.host(), "lava/lava", version, None)?;
+        let target = Registry::start(Auth::Htpasswd {
+            user: Self::USER.into(),
+            password: Self::PASSWORD.into(),
+        })?;
+        let authfile = sandbox.path().join("docker/config.json");
+        std::fs::create_dir_all(sandbox.path().join("docker"))?;
+        crate::registry::write_authfile(&authfile, &target.host(), Self::USER, Self::PASSWORD)?;
+        sandbox.replace_section(
+            "docker",
+            &format!(
+                "[docker]\nenabled = true\nsource = \"{src}/lava/lava/{{arch}}/{{image}}:{{version}}\"\ntarget = \"{dst}/lavasoftware/{{arch}}-{{image}}\"\nlist = \"{dst}/lavasoftware/{{image}}\"\ndocker_config = {auth:?}",
+                src = source.host(),
+                dst = target.host(),
+                auth = authfile.display().to_string(),
+            ),
+        )?;
+        Ok(Self {
+            layout,
+            _source: source,
+            target,
+            authfile,
+        })
+    }
+
+    /// Each manifest list, under the version and `latest`, lists both platforms at the
+    /// digests CI built, as `skopeo inspect --raw` reads it.
+    fn check(&self, report: &mut Report, version: &str) {
+        for image in ["lava-dispatcher", "lava-server"] {
+            for tag in [version, "latest"] {
+                let reference = format!("{}/lavasoftware/{image}:{tag}", self.target.host());
+                let (passed, detail) = match self.entries(&reference) {
+                    Ok(entries) => {
+                        let want = [
+                            format!("linux/amd64 {}", self.layout.image(image, "amd64").digest),
+                            format!(
+                                "linux/arm64/v8 {}",
+                                self.layout.image(image, "aarch64").digest
+                            ),
+                        ];
+                        (
+                            entries == want,
+                            format!("{} platforms at the CI digests", entries.len()),
+                        )
+                    }
+                    Err(e) => (false, format!("{e:#}")),
+                };
+                report.record(
+                    &format!("manifest list {image}:{tag} (skopeo inspect --raw)"),
+                    passed,
+                    detail,
+                );
+            }
+        }
+    }
+
+    fn entries(&self, reference: &str) -> anyhow::Result<Vec<String>> {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["inspect", "--raw", "--tls-verify=false", "--authfile"])
+            .arg(&self.authfile)
+            .arg(format!("docker://{reference}"));
+        let out = sandbox::run(cmd, None)?;
+        let raw: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        Ok(raw["manifests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                let p = &m["platform"];
+                let mut platform = format!(
+                    "{}/{}",
+                    p["os"].as_str().unwrap_or_default(),
+                    p["architecture"].as_str().unwrap_or_default()
+                );
+                if let Some(variant) = p["variant"].as_str() {
+                    platform.push('/');
+                    platform.push_str(variant);
+                }
+                format!("{platform} {}", m["digest"].as_str().unwrap_or_default())
+            })
+            .collect())
+    }
 }

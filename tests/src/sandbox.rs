@@ -44,10 +44,11 @@ impl Sandbox {
             .prefix("lava-release-sandbox-")
             .tempdir()?;
         // 2024-01-15 10:00 UTC.
+        // No images unless a test or the rehearsal brings registries.
         let sandbox = Self {
             dir,
             clock: 1_705_312_800,
-            sections: Vec::new(),
+            sections: vec!["[docker]\nenabled = false".into()],
             gitlab: None,
         };
         sandbox.write_config()?;
@@ -338,6 +339,14 @@ impl Sandbox {
             .context("the sandbox has no [gitlab] section; call with_gitlab first")?;
         section.push('\n');
         section.push_str(lines.trim_end());
+        self.write_config()
+    }
+
+    /// Replaces the configuration's table `[name]` with `toml` (which starts with it).
+    pub fn replace_section(&mut self, name: &str, toml: &str) -> anyhow::Result<()> {
+        let header = format!("[{name}]");
+        self.sections.retain(|s| !s.starts_with(&header));
+        self.sections.push(toml.trim_end().to_owned());
         self.write_config()
     }
 

@@ -44,6 +44,10 @@ pub const REHEARSAL_PACKAGES: &[&str] = &[
     "gnupg",
     "gpg-agent",
     "gpgv",
+    "reprepro",
+    "xz-utils",
+    "docker-registry",
+    "skopeo",
 ];
 
 /// Installs whichever of `packages` are missing (as root), or says the one command to run.
