@@ -1,0 +1,308 @@
+//! `dget`: fetch a `.dsc` and the files it lists, checked against it and its signature.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lava_signing::{Fingerprint, Keyring};
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use sha2::{Digest as _, Sha256};
+
+use crate::dsc::{Dsc, DscFile, is_signed, parse_dsc};
+use crate::{Error, Result};
+
+/// What to fetch and how to check it.
+#[derive(Clone, Debug)]
+pub struct DgetRequest {
+    /// The URL of the `.dsc`; the files it lists are fetched from beside it.
+    pub dsc_url: String,
+    /// The directory the `.dsc` and its files are written to (created if missing).
+    pub dest: PathBuf,
+    /// The keyring the `.dsc`'s signature must verify against (the release key by default).
+    pub keyring: Option<Keyring>,
+    /// Accept an unsigned `.dsc`, or a signed one without checking it.
+    pub allow_unsigned: bool,
+    /// How many files are downloaded at once (at least one).
+    pub jobs: usize,
+}
+
+/// How one file came to be in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fetched {
+    /// Downloaded in full.
+    Downloaded,
+    /// A partial file was completed with a range request.
+    Resumed,
+    /// Already present with the right size and checksum; not downloaded.
+    AlreadyPresent,
+}
+
+/// The outcome of [`dget`].
+#[derive(Clone, Debug)]
+pub struct DgetReport {
+    /// Where the `.dsc` was written.
+    pub dsc_path: PathBuf,
+    /// The parsed `.dsc`.
+    pub dsc: Dsc,
+    /// The verified signer, `None` when unsigned sources were allowed.
+    pub signer: Option<Fingerprint>,
+    /// Each listed file with how it was obtained, in `.dsc` order.
+    pub files: Vec<(String, Fetched)>,
+}
+
+/// Downloads the `.dsc` at `req.dsc_url` and every file of its `Checksums-Sha256`
+/// into `req.dest`, checking the signature, sizes and SHA256 sums.
+///
+/// Files are fetched in parallel; a file shorter than listed is resumed with an
+/// HTTP range request, and a file already present with the right checksum is kept.
+pub fn dget(req: &DgetRequest) -> Result<DgetReport> {
+    let client = Client::builder().build().map_err(|source| Error::Http {
+        file: "(client)".into(),
+        url: req.dsc_url.clone(),
+        source,
+    })?;
+    let base = reqwest::Url::parse(&req.dsc_url).map_err(|_| Error::BadUrl {
+        file: ".dsc".into(),
+        url: req.dsc_url.clone(),
+    })?;
+    let dsc_name = base
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::BadUrl {
+            file: ".dsc".into(),
+            url: req.dsc_url.clone(),
+        })?
+        .to_owned();
+    let bytes = get_all(&client, &dsc_name, base.as_str())?;
+    let (signer, text) = check_signature(&dsc_name, &bytes, req)?;
+    let text = String::from_utf8(text).map_err(|_| Error::Parse {
+        file: dsc_name.clone(),
+        reason: "it is not UTF-8".into(),
+    })?;
+    let dsc = parse_dsc(&dsc_name, &text)?;
+    for f in &dsc.files {
+        if !safe_name(&f.name) {
+            return Err(Error::UnsafeName {
+                dsc: dsc_name.clone(),
+                name: f.name.clone(),
+            });
+        }
+    }
+    std::fs::create_dir_all(&req.dest).map_err(|source| Error::File {
+        action: "create",
+        path: req.dest.clone(),
+        source,
+    })?;
+    let dsc_path = req.dest.join(&dsc_name);
+    std::fs::write(&dsc_path, &bytes).map_err(|source| Error::File {
+        action: "write",
+        path: dsc_path.clone(),
+        source,
+    })?;
+
+    // A small pool of threads pulling file indices: the files of a source package
+    // differ wildly in size, so static partitioning would leave threads idle.
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Fetched>>>> =
+        Mutex::new((0..dsc.files.len()).map(|_| None).collect());
+    let jobs = req.jobs.clamp(1, dsc.files.len().max(1));
+    let panicked = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = dsc.files.get(i) else { break };
+                        let outcome = base
+                            .join(&file.name)
+                            .map_err(|_| Error::BadUrl {
+                                file: file.name.clone(),
+                                url: req.dsc_url.clone(),
+                            })
+                            .and_then(|url| fetch_file(&client, url.as_str(), &req.dest, file));
+                        if let Ok(mut r) = results.lock() {
+                            r[i] = Some(outcome);
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().any(|h| h.join().is_err())
+    });
+    let results = results
+        .into_inner()
+        .ok()
+        .filter(|_| !panicked)
+        .ok_or_else(|| Error::Panicked {
+            dsc: dsc_name.clone(),
+        })?;
+    let mut files = Vec::new();
+    for (file, outcome) in dsc.files.iter().zip(results) {
+        let outcome = outcome.ok_or_else(|| Error::Panicked {
+            dsc: dsc_name.clone(),
+        })??;
+        files.push((file.name.clone(), outcome));
+    }
+    Ok(DgetReport {
+        dsc_path,
+        dsc,
+        signer,
+        files,
+    })
+}
+
+fn safe_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('/') && !name.contains('\\') && name != "." && name != ".."
+}
+
+fn check_signature(
+    dsc: &str,
+    bytes: &[u8],
+    req: &DgetRequest,
+) -> Result<(Option<Fingerprint>, Vec<u8>)> {
+    if !is_signed(bytes) {
+        if req.allow_unsigned {
+            return Ok((None, bytes.to_vec()));
+        }
+        return Err(Error::Unsigned { dsc: dsc.into() });
+    }
+    match &req.keyring {
+        Some(keyring) => {
+            let verified = lava_signing::verify_cleartext(bytes, keyring).map_err(|source| {
+                Error::BadSignature {
+                    dsc: dsc.into(),
+                    source,
+                }
+            })?;
+            Ok((Some(verified.signer), verified.text))
+        }
+        None if req.allow_unsigned => {
+            let text = crate::sign::strip_cleartext(bytes);
+            Ok((None, text))
+        }
+        None => Err(Error::NoKeyring { dsc: dsc.into() }),
+    }
+}
+
+fn get_all(client: &Client, file: &str, url: &str) -> Result<Vec<u8>> {
+    let http = |source| Error::Http {
+        file: file.into(),
+        url: url.into(),
+        source,
+    };
+    let response = client.get(url).send().map_err(http)?;
+    if !response.status().is_success() {
+        return Err(Error::HttpStatus {
+            file: file.into(),
+            url: url.into(),
+            status: response.status().as_u16(),
+        });
+    }
+    Ok(response.bytes().map_err(http)?.to_vec())
+}
+
+/// SHA256 and size of a local file.
+pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
+    let io = |source| Error::File {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    };
+    let mut f = File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 16];
+    let mut len = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        len += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((hex(&hasher.finalize()), len))
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn fetch_file(client: &Client, url: &str, dest: &Path, file: &DscFile) -> Result<Fetched> {
+    let path = dest.join(&file.name);
+    let present = match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => Some(m.len()),
+        _ => None,
+    };
+    let mut how = Fetched::Downloaded;
+    let mut resume_from = 0;
+    match present {
+        Some(len) if len == file.size && sha256_file(&path)?.0 == file.sha256 => {
+            return Ok(Fetched::AlreadyPresent);
+        }
+        Some(len) if len > 0 && len < file.size => {
+            resume_from = len;
+            how = Fetched::Resumed;
+        }
+        _ => {}
+    }
+    let http = |source| Error::Http {
+        file: file.name.clone(),
+        url: url.into(),
+        source,
+    };
+    let mut request = client.get(url);
+    if resume_from > 0 {
+        request = request.header(reqwest::header::RANGE, format!("bytes={resume_from}-"));
+    }
+    let mut response = request.send().map_err(http)?;
+    let status = response.status();
+    let append = match status {
+        StatusCode::PARTIAL_CONTENT if resume_from > 0 => true,
+        // The server ignored the range (or none was asked): start over.
+        s if s.is_success() => {
+            how = Fetched::Downloaded;
+            false
+        }
+        _ => {
+            return Err(Error::HttpStatus {
+                file: file.name.clone(),
+                url: url.into(),
+                status: status.as_u16(),
+            });
+        }
+    };
+    let io = |action, source| Error::File {
+        action,
+        path: path.clone(),
+        source,
+    };
+    let mut out = if append {
+        OpenOptions::new().append(true).open(&path)
+    } else {
+        File::create(&path)
+    }
+    .map_err(|e| io("write", e))?;
+    std::io::copy(&mut response, &mut out).map_err(|e| io("download into", e))?;
+    out.flush().map_err(|e| io("write", e))?;
+    drop(out);
+    let (sha256, size) = sha256_file(&path)?;
+    if size != file.size {
+        return Err(Error::SizeMismatch {
+            file: file.name.clone(),
+            expected: file.size,
+            actual: size,
+        });
+    }
+    if sha256 != file.sha256 {
+        return Err(Error::ChecksumMismatch {
+            file: file.name.clone(),
+            expected: file.sha256.clone(),
+            actual: sha256,
+        });
+    }
+    Ok(how)
+}

@@ -1,0 +1,233 @@
+//! Putting a signed upload where the archive picks it up: a local directory, or an
+//! SFTP upload queue through the system's OpenSSH `sftp`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::dget::sha256_file;
+use crate::{Error, Result};
+
+/// Where an upload goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UploadTarget {
+    /// A local (or mounted) directory.
+    Directory(PathBuf),
+    /// A directory on an SFTP server, reached with `sftp -b`.
+    Sftp {
+        /// `user@host` or `host` (names from the ssh config work too).
+        host: String,
+        /// The port; `None` leaves it to the ssh config.
+        port: Option<u16>,
+        /// The remote directory.
+        dir: String,
+        /// An `ssh_config` file (`sftp -F`), e.g. for the identity and known hosts.
+        ssh_config: Option<PathBuf>,
+    },
+}
+
+impl std::fmt::Display for UploadTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UploadTarget::Directory(dir) => write!(f, "{}", dir.display()),
+            UploadTarget::Sftp {
+                host, port, dir, ..
+            } => match port {
+                Some(port) => write!(f, "sftp://{host}:{port}{dir}"),
+                None => write!(f, "sftp://{host}{dir}"),
+            },
+        }
+    }
+}
+
+/// What an upload did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UploadReport {
+    /// Files sent, the `.changes` last.
+    pub uploaded: Vec<String>,
+    /// Files already at the target with the same SHA256.
+    pub skipped: Vec<String>,
+}
+
+/// The files of an upload: those of the `.changes`' `Files` field, then the
+/// `.changes` itself, last, so a queue never sees a `.changes` before its files.
+pub fn upload_files(changes_path: &Path) -> Result<Vec<PathBuf>> {
+    let bytes = std::fs::read(changes_path).map_err(|source| Error::File {
+        action: "read",
+        path: changes_path.to_owned(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&crate::strip_cleartext(&bytes)).into_owned();
+    let dir = changes_path.parent().unwrap_or(Path::new("."));
+    let mut files: Vec<PathBuf> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Files:"))
+        .skip(1)
+        .take_while(|l| l.starts_with([' ', '\t']))
+        .filter_map(|l| l.split_whitespace().last())
+        .map(|n| dir.join(n))
+        .collect();
+    files.push(changes_path.to_owned());
+    Ok(files)
+}
+
+/// Uploads the files of `changes_path` (see [`upload_files`]) to `target`,
+/// skipping each file already there with the same SHA256.
+pub fn upload(changes_path: &Path, target: &UploadTarget) -> Result<UploadReport> {
+    let files = upload_files(changes_path)?;
+    let mut local = Vec::new();
+    for path in &files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (sha256, size) = sha256_file(path)?;
+        local.push((path.clone(), name, size, sha256));
+    }
+    match target {
+        UploadTarget::Directory(dir) => upload_dir(&local, dir),
+        UploadTarget::Sftp { .. } => upload_sftp(&local, target),
+    }
+}
+
+type Local = (PathBuf, String, u64, String);
+
+fn upload_dir(files: &[Local], dir: &Path) -> Result<UploadReport> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::File {
+        action: "create",
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut report = UploadReport::default();
+    for (path, name, size, sha256) in files {
+        let dest = dir.join(name);
+        let same = std::fs::metadata(&dest).is_ok_and(|m| m.len() == *size)
+            && sha256_file(&dest)?.0 == *sha256;
+        if same {
+            report.skipped.push(name.clone());
+            continue;
+        }
+        std::fs::copy(path, &dest).map_err(|source| Error::File {
+            action: "copy into",
+            path: dest.clone(),
+            source,
+        })?;
+        report.uploaded.push(name.clone());
+    }
+    Ok(report)
+}
+
+/// Runs one `sftp` batch (read from stdin) against `target`; returns stdout.
+fn sftp(target: &UploadTarget, batch: &str) -> Result<String> {
+    let UploadTarget::Sftp {
+        host,
+        port,
+        ssh_config,
+        ..
+    } = target
+    else {
+        return Ok(String::new());
+    };
+    let mut cmd = Command::new("sftp");
+    if let Some(config) = ssh_config {
+        cmd.arg("-F").arg(config);
+    }
+    if let Some(port) = port {
+        cmd.arg("-P").arg(port.to_string());
+    }
+    cmd.args(["-q", "-b", "-"]).arg(host);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let spawn_error = |source| Error::Spawn {
+        program: "sftp",
+        target: target.to_string(),
+        source,
+    };
+    let mut child = cmd.spawn().map_err(spawn_error)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write as _;
+        stdin.write_all(batch.as_bytes()).map_err(spawn_error)?;
+    }
+    let out = child.wait_with_output().map_err(spawn_error)?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::Sftp {
+            target: target.to_string(),
+            status: out.status.to_string(),
+            stderr: stderr.trim().lines().last().unwrap_or_default().to_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Quotes a path for an sftp batch line.
+fn quote(path: &str) -> String {
+    format!("\"{}\"", path.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn upload_sftp(files: &[Local], target: &UploadTarget) -> Result<UploadReport> {
+    let UploadTarget::Sftp { dir, .. } = target else {
+        return Ok(UploadReport::default());
+    };
+    // SFTP has no checksum command, so same-size remote files are fetched back and
+    // hashed; a file of another size is known to differ without a transfer.
+    let listing = sftp(
+        target,
+        &format!("-mkdir {}\nls -ln {}\n", quote(dir), quote(dir)),
+    )?;
+    let remote_sizes: Vec<(String, u64)> = listing
+        .lines()
+        .filter(|l| !l.starts_with("sftp>"))
+        .filter_map(|l| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            let size = parts.get(4)?.parse().ok()?;
+            let name = parts.last()?.rsplit('/').next()?.to_owned();
+            Some((name, size))
+        })
+        .collect();
+    let candidates: Vec<&Local> = files
+        .iter()
+        .filter(|(_, name, size, _)| remote_sizes.contains(&(name.clone(), *size)))
+        .collect();
+    let mut same = Vec::new();
+    if !candidates.is_empty() {
+        let scratch = tempfile::tempdir().map_err(|source| Error::File {
+            action: "create a temporary directory for",
+            path: PathBuf::from(dir),
+            source,
+        })?;
+        let mut batch = String::new();
+        for (_, name, _, _) in &candidates {
+            let local = scratch.path().join(name);
+            batch.push_str(&format!(
+                "get {} {}\n",
+                quote(&format!("{dir}/{name}")),
+                quote(&local.to_string_lossy())
+            ));
+        }
+        sftp(target, &batch)?;
+        for (_, name, _, sha256) in candidates {
+            if sha256_file(&scratch.path().join(name))?.0 == *sha256 {
+                same.push(name.clone());
+            }
+        }
+    }
+    let mut report = UploadReport::default();
+    let mut batch = String::new();
+    for (path, name, _, _) in files {
+        if same.contains(name) {
+            report.skipped.push(name.clone());
+            continue;
+        }
+        batch.push_str(&format!(
+            "put {} {}\n",
+            quote(&path.to_string_lossy()),
+            quote(&format!("{dir}/{name}"))
+        ));
+        report.uploaded.push(name.clone());
+    }
+    if !batch.is_empty() {
+        sftp(target, &batch)?;
+    }
+    Ok(report)
+}
