@@ -72,6 +72,16 @@ pub enum Error {
         /// Every problem found.
         problems: Vec<Problem>,
     },
+    /// A read-only verification found indices that do not match their `Release`.
+    #[error("suite {suite} at {location} does not match its Release: {}", list(.problems))]
+    Inconsistent {
+        /// The suite.
+        suite: String,
+        /// The suite directory or URL.
+        location: String,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
     /// A suite's signatures are missing, stale or do not verify.
     #[error("{location}: {reason}")]
     BadSignature {
@@ -188,6 +198,14 @@ pub enum Error {
         /// The status code.
         status: u16,
     },
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn problems_message(suite: &str, location: &str, problems: &[Problem]) -> String {

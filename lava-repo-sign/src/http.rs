@@ -139,7 +139,7 @@ pub fn verify_url(
     for s in &statuses {
         let dir = format!("{base}/dists/{}", s.suite);
         if !s.problems.is_empty() {
-            return Err(Error::Tampered {
+            return Err(Error::Inconsistent {
                 suite: s.suite.clone(),
                 location: dir,
                 problems: s.problems.clone(),

@@ -308,7 +308,7 @@ impl Tree {
     fn require_done(&self, status: &SuiteStatus) -> Result<()> {
         let dir = format!("dists/{}", status.suite);
         if !status.problems.is_empty() {
-            return Err(Error::Tampered {
+            return Err(Error::Inconsistent {
                 suite: status.suite.clone(),
                 location: self.store.label(&dir),
                 problems: status.problems.clone(),
