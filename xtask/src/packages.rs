@@ -30,6 +30,8 @@ pub const TEST_PACKAGES: &[&str] = &[
     "docker-registry",
     "skopeo",
     "openssl",
+    // The Debian upload's checkers.
+    "lintian",
     // Benchmarks measure peak memory with GNU time.
     "time",
 ];
