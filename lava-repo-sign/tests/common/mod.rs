@@ -116,52 +116,7 @@ impl Fixture {
 /// `apt-get update` in a throwaway root against `url` (the directory holding
 /// `dists/`) for `suite`, trusting only `key`.
 pub fn apt_update(url: &str, suite: &str, key: &Path) -> Output {
-    require("apt-get", "apt");
-    let root = tempfile::tempdir().unwrap();
-    let r = root.path();
-    for d in [
-        "etc/apt/apt.conf.d",
-        "etc/apt/preferences.d",
-        "etc/apt/trusted.gpg.d",
-        "etc/apt/sources.list.d",
-        "var/lib/apt/lists/partial",
-        "var/cache/apt/archives/partial",
-        "var/lib/dpkg",
-    ] {
-        std::fs::create_dir_all(r.join(d)).unwrap();
-    }
-    std::fs::write(r.join("var/lib/dpkg/status"), "").unwrap();
-    std::fs::write(
-        r.join("etc/apt/sources.list"),
-        format!("deb [signed-by={}] {url} {suite} main\n", key.display()),
-    )
-    .unwrap();
-    Command::new("apt-get")
-        .arg("-o")
-        .arg(format!("Dir={}", r.display()))
-        .arg("-o")
-        .arg(format!(
-            "Dir::State::status={}/var/lib/dpkg/status",
-            r.display()
-        ))
-        .args([
-            "-o",
-            "Debug::NoLocking=1",
-            "-o",
-            "APT::Sandbox::User=root",
-            "-o",
-            "Acquire::Languages=none",
-            "-o",
-            "Acquire::http::Proxy=false",
-            "-o",
-            "APT::Architectures::=amd64",
-            "-o",
-            "APT::Architectures::=arm64",
-            "update",
-        ])
-        .env_remove("http_proxy")
-        .output()
-        .unwrap()
+    tests::rehearsal_repo::apt_update(url, suite, key).unwrap()
 }
 
 /// Asserts that apt accepted the repository: success and no warning or error.
