@@ -273,6 +273,28 @@ pub fn release_notes(ctx: &Context<'_>, version: &str) -> anyhow::Result<Release
     })
 }
 
+/// Waits for `target`'s pipeline, drawing progress; a failed pipeline's report (failed
+/// jobs and their log tails) goes to stderr before the error.
+fn wait(gl: &GitLab, ctx: &Context<'_>, target: CiTarget) -> anyhow::Result<lava_gitlab::Pipeline> {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    });
+    let mut progress = WaitProgress {
+        bar,
+        last: String::new(),
+    };
+    let outcome = gl.wait_ci(&wait_request(ctx, target), &mut progress)?;
+    if let Some(bar) = progress.bar {
+        bar.finish_and_clear();
+    }
+    if !outcome.is_success() {
+        eprintln!("{}", outcome.report());
+    }
+    Ok(outcome.into_result()?)
+}
+
 /// Draws the wait: a spinner line on a terminal, plain lines otherwise.
 struct WaitProgress {
     bar: Option<indicatif::ProgressBar>,
@@ -410,24 +432,7 @@ impl GitlabStage {
                 Ok(format!("milestone {v} clear"))
             }
             GitlabKind::WaitCi => {
-                let bar = std::io::stderr().is_terminal().then(|| {
-                    let bar = indicatif::ProgressBar::new_spinner();
-                    bar.enable_steady_tick(Duration::from_millis(200));
-                    bar
-                });
-                let mut progress = WaitProgress {
-                    bar,
-                    last: String::new(),
-                };
-                let outcome =
-                    gl.wait_ci(&wait_request(ctx, CiTarget::Tag(v.clone())), &mut progress)?;
-                if let Some(bar) = progress.bar {
-                    bar.finish_and_clear();
-                }
-                if !outcome.is_success() {
-                    eprintln!("{}", outcome.report());
-                }
-                let pipeline = outcome.into_result()?;
+                let pipeline = wait(&gl, ctx, CiTarget::Tag(v.clone()))?;
                 Ok(format!(
                     "pipeline {} succeeded {}",
                     pipeline.id, pipeline.web_url
@@ -453,15 +458,7 @@ impl GitlabStage {
                         .as_deref()
                         .unwrap_or_default(),
                 )?;
-                let mut progress = WaitProgress {
-                    bar: None,
-                    last: String::new(),
-                };
-                let outcome = fork.wait_ci(&wait_request(ctx, target), &mut progress)?;
-                if !outcome.is_success() {
-                    eprintln!("{}", outcome.report());
-                }
-                let pipeline = outcome.into_result()?;
+                let pipeline = wait(&fork, ctx, target)?;
                 Ok(format!(
                     "fork pipeline {} succeeded {}",
                     pipeline.id, pipeline.web_url
