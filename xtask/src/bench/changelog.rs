@@ -14,6 +14,7 @@
 //! both states by moving `objects/info/commit-graph` aside; both tools read it when
 //! present.
 
+use super::median;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -407,11 +408,6 @@ fn peak_rss(cmd: &mut Command) -> anyhow::Result<Option<u64>> {
 
 fn tempfile_path(what: &str) -> PathBuf {
     std::env::temp_dir().join(format!("lava-release-bench-{what}-{}", std::process::id()))
-}
-
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort();
-    samples.get(samples.len() / 2).copied().unwrap_or_default()
 }
 
 fn ms(d: Duration) -> f64 {

@@ -1,6 +1,8 @@
 //! `cargo xtask bench <name>`: a capability of lava-release timed side by side with the
 //! tool it replaces, on a generated fixture cached under the target directory.
 
+use std::time::Duration;
+
 mod changelog;
 mod docker;
 mod repo_sign;
@@ -18,4 +20,10 @@ pub fn repo_sign(args: &[String]) -> anyhow::Result<()> {
 /// `cargo xtask bench docker [ARGS]`.
 pub fn docker(args: &[String]) -> anyhow::Result<()> {
     docker::run(args)
+}
+
+/// The median of `samples` (the upper one of an even count); zero when empty.
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
 }

@@ -9,6 +9,7 @@
 //! memory. The fixture is generated once into
 //! `$CARGO_TARGET_DIR/bench-fixtures/repo-sign`.
 
+use super::median;
 use std::io::{BufWriter, Write as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -45,11 +46,6 @@ fn timed(cmd: &mut Command) -> anyhow::Result<Duration> {
     let start = Instant::now();
     check(cmd)?;
     Ok(start.elapsed())
-}
-
-fn median(v: &mut [Duration]) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 /// `cargo xtask bench repo-sign [--iterations N] [--regenerate]`.
