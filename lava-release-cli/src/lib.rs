@@ -104,6 +104,12 @@ pub struct Context<'a> {
     pub release: &'a Release,
     /// When this run started (or `SOURCE_DATE_EPOCH`).
     pub now: OffsetDateTime,
+    /// `--yes`: the release manager accepted every irreversible stage up front, and
+    /// warnings that need it (e.g. a Debian freeze).
+    pub yes: bool,
+    /// `--simulate`: a dry run in which stages that publish rehearse their
+    /// publication as far as they can without publishing (e.g. `dput -s`).
+    pub simulate: bool,
 }
 
 impl Context<'_> {

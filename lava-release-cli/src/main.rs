@@ -74,9 +74,14 @@ enum Command {
         /// Run only this stage.
         #[arg(long, value_name = "STAGE")]
         only: Option<String>,
-        /// Check every stage and print what each would do; change nothing.
+        /// Check every stage and print what each would do; change nothing published
+        /// (the announcement is written to a file instead of sent).
         #[arg(long)]
         dry_run: bool,
+        /// A dry run in which the Debian upload is prepared, signed and rehearsed
+        /// with `dput -s` (or listed, for a directory or SFTP target).
+        #[arg(long)]
+        simulate: bool,
         /// Do not ask before stages that cannot be undone.
         #[arg(long, short = 'y')]
         yes: bool,
@@ -313,8 +318,10 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
             to,
             only,
             dry_run,
+            simulate,
             yes,
         } => {
+            let dry_run = dry_run || simulate;
             let (repo, mut config, _) = open()?;
             config.gitlab.allow_open |= version.allow_open;
             let release = release(&version)?;
@@ -328,7 +335,9 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
             };
             // Validate the selection before anything, journal included, is touched.
             run::select(&plan, &opts)?;
-            let ctx = context(&repo, &config, env, &release);
+            let mut ctx = context(&repo, &config, env, &release);
+            ctx.yes = yes;
+            ctx.simulate = simulate;
             let mut journal = if dry_run {
                 None
             } else {
@@ -485,5 +494,7 @@ fn context<'a>(
         env,
         release,
         now: time::OffsetDateTime::now_utc(),
+        yes: false,
+        simulate: false,
     }
 }

@@ -134,6 +134,23 @@ impl Stage {
         }
     }
 
+    /// In a dry run, for a stage that is not done: shows what applying would publish
+    /// without publishing it (a message written to a file, a simulated upload), and
+    /// says so in one line. `None` for stages with nothing to show.
+    pub fn rehearse(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
+        match &self.action {
+            Action::Preflight(_)
+            | Action::Changelog(_)
+            | Action::Git(_)
+            | Action::Repo(_)
+            | Action::Gitlab(_)
+            | Action::Docker(_) => {
+                let _ = ctx;
+                Ok(None)
+            }
+        }
+    }
+
     /// Does the stage's work and returns its evidence. The runner calls it only after
     /// `check` said to do, and checks again afterwards.
     pub fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {

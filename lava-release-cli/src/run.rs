@@ -182,7 +182,19 @@ pub fn run(
                 .into());
             }
             Status::ToDo { detail } if opts.dry_run => {
-                reporter.finished(stage, Report::WouldApply(detail.as_deref()));
+                let shown = match stage.rehearse(ctx) {
+                    Ok(shown) => shown,
+                    Err(e) => {
+                        let msg = format!("{e:#}");
+                        reporter.finished(stage, Report::Failed(&msg));
+                        return Err(StageError::Failed {
+                            stage: stage.name,
+                            source: e,
+                        }
+                        .into());
+                    }
+                };
+                reporter.finished(stage, Report::WouldApply(shown.or(detail).as_deref()));
                 summary.would_apply += 1;
             }
             Status::ToDo { .. } => {
