@@ -27,6 +27,20 @@ pub struct DgetRequest {
     pub allow_unsigned: bool,
     /// How many files are downloaded at once (at least one).
     pub jobs: usize,
+    /// What the `.dsc` must be, as a signed index lists it (see
+    /// `lava_repo_sign::find_source`), checked before anything else is fetched.
+    pub expected_dsc: Option<ExpectedDsc>,
+}
+
+/// A `.dsc`'s size and SHA256 as an index lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedDsc {
+    /// Size in bytes.
+    pub size: u64,
+    /// Lowercase hexadecimal SHA256.
+    pub sha256: String,
+    /// Where they were listed (the index URL), for messages.
+    pub index: String,
 }
 
 /// How one file came to be in place.
@@ -78,6 +92,21 @@ pub fn dget(req: &DgetRequest) -> Result<DgetReport> {
         })?
         .to_owned();
     let bytes = get_all(&client, &dsc_name, base.as_str())?;
+    if let Some(expected) = &req.expected_dsc {
+        let actual = hex(&Sha256::digest(&bytes));
+        if bytes.len() as u64 != expected.size || actual != expected.sha256 {
+            return Err(Error::IndexMismatch {
+                file: dsc_name,
+                index: expected.index.clone(),
+                reason: format!(
+                    "{} bytes with SHA256 {actual}, {} bytes with SHA256 {} listed",
+                    bytes.len(),
+                    expected.size,
+                    expected.sha256
+                ),
+            });
+        }
+    }
     let (signer, text) = check_signature(&dsc_name, &bytes, req)?;
     let text = String::from_utf8(text).map_err(|_| Error::Parse {
         file: dsc_name.clone(),

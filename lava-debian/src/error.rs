@@ -120,6 +120,19 @@ pub enum Error {
         actual: String,
     },
 
+    /// A fetched `.dsc` is not the one the repository's signed index lists.
+    #[error(
+        "`{file}` does not match what {index} lists ({reason}); the repository is inconsistent"
+    )]
+    IndexMismatch {
+        /// The file.
+        file: String,
+        /// The index.
+        index: String,
+        /// What differs.
+        reason: String,
+    },
+
     /// Signing failed.
     #[error("could not sign `{file}`")]
     Sign {
@@ -131,10 +144,12 @@ pub enum Error {
     },
 
     /// A program could not be started or fed.
-    #[error("could not run `{program}` for {target}; install openssh-client")]
+    #[error("could not run `{program}` for {target}; install {package}")]
     Spawn {
         /// The program.
         program: &'static str,
+        /// The Debian package that provides it.
+        package: &'static str,
         /// The upload target.
         target: String,
         /// The I/O error.
@@ -153,6 +168,32 @@ pub enum Error {
         status: String,
         /// The last line sftp printed on stderr.
         stderr: String,
+    },
+
+    /// A Debian tool (`dpkg-source`, `dput`) failed.
+    #[error("`{program}` failed on {what} with {status}: {stderr}")]
+    Tool {
+        /// The program.
+        program: &'static str,
+        /// The file it worked on.
+        what: String,
+        /// The exit status.
+        status: String,
+        /// The last lines it printed on stderr.
+        stderr: String,
+    },
+
+    /// The dev build command failed.
+    #[error("the dev build `{command}` failed with {status}; the last lines of {log:?}:\n{tail}")]
+    Build {
+        /// The command, as configured.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// The full log.
+        log: PathBuf,
+        /// The last lines of the log.
+        tail: String,
     },
 
     /// A worker thread panicked.

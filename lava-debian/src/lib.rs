@@ -1,13 +1,16 @@
-//! Debian side of the release: fetching a released source package (`dget`) and
-//! checking it against its `.dsc` and the release key; building the source-only
-//! `.changes` as `dpkg-genchanges -S` would; signing `.dsc` and `.changes` as
-//! `debsign` does; and putting the upload in a directory or an SFTP queue.
+//! Debian side of the release: the local dev build ([`dev_build`]); fetching a
+//! released source package ([`dget`]) and checking it against its `.dsc` and the
+//! release key; building the source-only `.changes` as `dpkg-genchanges -S` would;
+//! signing `.dsc` and `.changes` as `debsign` does; and putting the upload in a
+//! directory, an SFTP queue or the hands of `dput`.
 //!
-//! It does not build packages (no dev build yet), run `dput`, choose keys or read
-//! configuration: the caller passes URLs, keyrings, signers and targets.
+//! It does not choose keys or read configuration: the caller passes commands, URLs,
+//! keyrings, signers and targets. Finding a `.dsc` in a repository's `Sources` index
+//! is `lava_repo_sign::find_source`.
 #![warn(missing_docs)]
 
 mod changes;
+mod devbuild;
 mod dget;
 mod dsc;
 mod error;
@@ -18,8 +21,9 @@ pub use changes::{
     ChangelogEntry, FileSums, OrigInclusion, SourceChangesInput, closes, parse_changelog,
     render_source_changes, write_source_changes,
 };
-pub use dget::{DgetReport, DgetRequest, Fetched, dget, sha256_file};
+pub use devbuild::{DevBuild, TAIL_LINES, dev_build, unpack};
+pub use dget::{DgetReport, DgetRequest, ExpectedDsc, Fetched, dget, sha256_file};
 pub use dsc::{Dsc, DscFile, is_signed, parse_dsc};
 pub use error::{Error, Result};
 pub use sign::{SignedUpload, sign_upload, strip_cleartext, update_changes_checksums};
-pub use upload::{UploadReport, UploadTarget, upload, upload_files};
+pub use upload::{UploadReport, UploadTarget, simulate, upload, upload_files, upload_plan};

@@ -23,6 +23,14 @@ pub enum UploadTarget {
         /// An `ssh_config` file (`sftp -F`), e.g. for the identity and known hosts.
         ssh_config: Option<PathBuf>,
     },
+    /// Handed to the real `dput` with a host profile of its configuration, which
+    /// records a successful upload in a `.upload` log beside the `.changes`.
+    Dput {
+        /// The profile (a section of `dput.cf`), e.g. `ftp-master`.
+        profile: String,
+        /// A `dput.cf` used instead of the user's (`dput -c`).
+        config: Option<PathBuf>,
+    },
 }
 
 impl std::fmt::Display for UploadTarget {
@@ -35,6 +43,7 @@ impl std::fmt::Display for UploadTarget {
                 Some(port) => write!(f, "sftp://{host}:{port}{dir}"),
                 None => write!(f, "sftp://{host}{dir}"),
             },
+            UploadTarget::Dput { profile, .. } => write!(f, "dput profile {profile}"),
         }
     }
 }
@@ -71,8 +80,64 @@ pub fn upload_files(changes_path: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Uploads the files of `changes_path` (see [`upload_files`]) to `target`,
-/// skipping each file already there with the same SHA256.
+/// skipping each file already there with the same SHA256. Through `dput`, the whole
+/// upload is skipped when dput's `.upload` log records it done.
 pub fn upload(changes_path: &Path, target: &UploadTarget) -> Result<UploadReport> {
+    let (local, mut report) = compare(changes_path, target)?;
+    if report.uploaded.is_empty() {
+        return Ok(report);
+    }
+    match target {
+        UploadTarget::Directory(dir) => copy_into(&local, &report.uploaded, dir)?,
+        UploadTarget::Sftp { dir, .. } => {
+            let mut batch = String::new();
+            for (path, name, _, _) in local.iter().filter(|l| report.uploaded.contains(&l.1)) {
+                batch.push_str(&format!(
+                    "put {} {}\n",
+                    quote(&path.to_string_lossy()),
+                    quote(&format!("{dir}/{name}"))
+                ));
+            }
+            sftp(target, &batch)?;
+        }
+        UploadTarget::Dput { .. } => {
+            dput(changes_path, target, false)?;
+            report.uploaded = local.into_iter().map(|l| l.1).collect();
+        }
+    }
+    Ok(report)
+}
+
+/// What [`upload`] would do, read-only: `uploaded` lists the files it would send,
+/// `skipped` those already at the target.
+pub fn upload_plan(changes_path: &Path, target: &UploadTarget) -> Result<UploadReport> {
+    compare(changes_path, target).map(|(_, report)| report)
+}
+
+/// Rehearses the upload without sending anything: `dput -s` for a dput profile
+/// (its output is returned), else the plan of [`upload_plan`] in words.
+pub fn simulate(changes_path: &Path, target: &UploadTarget) -> Result<String> {
+    if let UploadTarget::Dput { .. } = target {
+        return dput(changes_path, target, true);
+    }
+    let plan = upload_plan(changes_path, target)?;
+    Ok(format!(
+        "would upload {} to {target}{}",
+        if plan.uploaded.is_empty() {
+            "nothing".to_owned()
+        } else {
+            plan.uploaded.join(", ")
+        },
+        if plan.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} already there)", plan.skipped.join(", "))
+        }
+    ))
+}
+
+/// The local files with their sums, and which of them the target lacks.
+fn compare(changes_path: &Path, target: &UploadTarget) -> Result<(Vec<Local>, UploadReport)> {
     let files = upload_files(changes_path)?;
     let mut local = Vec::new();
     for path in &files {
@@ -83,37 +148,124 @@ pub fn upload(changes_path: &Path, target: &UploadTarget) -> Result<UploadReport
         let (sha256, size) = sha256_file(path)?;
         local.push((path.clone(), name, size, sha256));
     }
-    match target {
-        UploadTarget::Directory(dir) => upload_dir(&local, dir),
-        UploadTarget::Sftp { .. } => upload_sftp(&local, target),
-    }
+    let same = match target {
+        UploadTarget::Directory(dir) => same_in_dir(&local, dir)?,
+        UploadTarget::Sftp { .. } => same_over_sftp(&local, target)?,
+        UploadTarget::Dput { profile, .. } => {
+            if dput_done(changes_path, profile)? {
+                local.iter().map(|l| l.1.clone()).collect()
+            } else {
+                Vec::new()
+            }
+        }
+    };
+    let (skipped, uploaded) = local
+        .iter()
+        .map(|l| l.1.clone())
+        .partition(|name| same.contains(name));
+    Ok((local, UploadReport { uploaded, skipped }))
 }
 
 type Local = (PathBuf, String, u64, String);
 
-fn upload_dir(files: &[Local], dir: &Path) -> Result<UploadReport> {
+fn same_in_dir(files: &[Local], dir: &Path) -> Result<Vec<String>> {
+    let mut same = Vec::new();
+    for (_, name, size, sha256) in files {
+        let dest = dir.join(name);
+        if std::fs::metadata(&dest).is_ok_and(|m| m.len() == *size)
+            && sha256_file(&dest)?.0 == *sha256
+        {
+            same.push(name.clone());
+        }
+    }
+    Ok(same)
+}
+
+fn copy_into(files: &[Local], names: &[String], dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|source| Error::File {
         action: "create",
         path: dir.to_owned(),
         source,
     })?;
-    let mut report = UploadReport::default();
-    for (path, name, size, sha256) in files {
+    // The `.changes` comes last in `files`, so a queue never sees it before its files.
+    for (path, name, _, _) in files.iter().filter(|l| names.contains(&l.1)) {
         let dest = dir.join(name);
-        let same = std::fs::metadata(&dest).is_ok_and(|m| m.len() == *size)
-            && sha256_file(&dest)?.0 == *sha256;
-        if same {
-            report.skipped.push(name.clone());
-            continue;
-        }
         std::fs::copy(path, &dest).map_err(|source| Error::File {
             action: "copy into",
             path: dest.clone(),
             source,
         })?;
-        report.uploaded.push(name.clone());
     }
-    Ok(report)
+    Ok(())
+}
+
+/// dput's log of an upload of `changes_path` to `profile`: `NAME.PROFILE.upload`.
+fn dput_log(changes_path: &Path, profile: &str) -> PathBuf {
+    let stem = changes_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    changes_path.with_file_name(format!("{stem}.{profile}.upload"))
+}
+
+/// Whether dput's log records a successful upload of the `.changes` to `profile`.
+fn dput_done(changes_path: &Path, profile: &str) -> Result<bool> {
+    let log = dput_log(changes_path, profile);
+    match std::fs::read_to_string(&log) {
+        Ok(text) => {
+            let name = changes_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Ok(text
+                .lines()
+                .any(|l| l.starts_with("Successfully uploaded") && l.contains(&name)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(Error::File {
+            action: "read",
+            path: log,
+            source,
+        }),
+    }
+}
+
+/// Runs `dput` (`-s` when `simulate`) on the `.changes`; returns its output.
+fn dput(changes_path: &Path, target: &UploadTarget, simulate: bool) -> Result<String> {
+    let UploadTarget::Dput { profile, config } = target else {
+        return Ok(String::new());
+    };
+    let mut cmd = Command::new("dput");
+    if let Some(config) = config {
+        cmd.arg("-c").arg(config);
+    }
+    if simulate {
+        cmd.arg("-s");
+    }
+    // The signature was checked when it was made; dput must not need gpg to re-check.
+    cmd.arg("-u").arg(profile).arg(changes_path);
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| Error::Spawn {
+            program: "dput",
+            package: "dput",
+            target: target.to_string(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(Error::Tool {
+            program: "dput",
+            what: changes_path.display().to_string(),
+            status: out.status.to_string(),
+            stderr: crate::devbuild::last_lines(&[out.stdout, out.stderr].concat(), 3),
+        });
+    }
+    Ok(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
 }
 
 /// Runs one `sftp` batch (read from stdin) against `target`; returns stdout.
@@ -140,6 +292,7 @@ fn sftp(target: &UploadTarget, batch: &str) -> Result<String> {
         .stderr(Stdio::piped());
     let spawn_error = |source| Error::Spawn {
         program: "sftp",
+        package: "openssh-client",
         target: target.to_string(),
         source,
     };
@@ -165,9 +318,10 @@ fn quote(path: &str) -> String {
     format!("\"{}\"", path.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-fn upload_sftp(files: &[Local], target: &UploadTarget) -> Result<UploadReport> {
+/// The files already in the SFTP directory with the same SHA256.
+fn same_over_sftp(files: &[Local], target: &UploadTarget) -> Result<Vec<String>> {
     let UploadTarget::Sftp { dir, .. } = target else {
-        return Ok(UploadReport::default());
+        return Ok(Vec::new());
     };
     // SFTP has no checksum command, so same-size remote files are fetched back and
     // hashed; a file of another size is known to differ without a transfer.
@@ -190,44 +344,28 @@ fn upload_sftp(files: &[Local], target: &UploadTarget) -> Result<UploadReport> {
         .filter(|(_, name, size, _)| remote_sizes.contains(&(name.clone(), *size)))
         .collect();
     let mut same = Vec::new();
-    if !candidates.is_empty() {
-        let scratch = tempfile::tempdir().map_err(|source| Error::File {
-            action: "create a temporary directory for",
-            path: PathBuf::from(dir),
-            source,
-        })?;
-        let mut batch = String::new();
-        for (_, name, _, _) in &candidates {
-            let local = scratch.path().join(name);
-            batch.push_str(&format!(
-                "get {} {}\n",
-                quote(&format!("{dir}/{name}")),
-                quote(&local.to_string_lossy())
-            ));
-        }
-        sftp(target, &batch)?;
-        for (_, name, _, sha256) in candidates {
-            if sha256_file(&scratch.path().join(name))?.0 == *sha256 {
-                same.push(name.clone());
-            }
-        }
+    if candidates.is_empty() {
+        return Ok(same);
     }
-    let mut report = UploadReport::default();
+    let scratch = tempfile::tempdir().map_err(|source| Error::File {
+        action: "create a temporary directory for",
+        path: PathBuf::from(dir),
+        source,
+    })?;
     let mut batch = String::new();
-    for (path, name, _, _) in files {
-        if same.contains(name) {
-            report.skipped.push(name.clone());
-            continue;
-        }
+    for (_, name, _, _) in &candidates {
+        let local = scratch.path().join(name);
         batch.push_str(&format!(
-            "put {} {}\n",
-            quote(&path.to_string_lossy()),
-            quote(&format!("{dir}/{name}"))
+            "get {} {}\n",
+            quote(&format!("{dir}/{name}")),
+            quote(&local.to_string_lossy())
         ));
-        report.uploaded.push(name.clone());
     }
-    if !batch.is_empty() {
-        sftp(target, &batch)?;
+    sftp(target, &batch)?;
+    for (_, name, _, sha256) in candidates {
+        if sha256_file(&scratch.path().join(name))?.0 == *sha256 {
+            same.push(name.clone());
+        }
     }
-    Ok(report)
+    Ok(same)
 }

@@ -42,6 +42,7 @@ impl Published {
             keyring: Some(self.key.keyring()),
             allow_unsigned: false,
             jobs: 4,
+            expected_dsc: None,
         }
     }
 
@@ -118,6 +119,7 @@ fn fetches_from_a_reprepro_pool() {
         keyring: Some(key.keyring()),
         allow_unsigned: false,
         jobs: 2,
+        expected_dsc: None,
     })
     .unwrap();
     assert_eq!(

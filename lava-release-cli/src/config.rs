@@ -32,6 +32,8 @@ pub struct Config {
     pub docker: Docker,
     /// The release announcement.
     pub announce: Announce,
+    /// The local dev build and the Debian upload.
+    pub debian: Debian,
 }
 
 /// `[project]`
@@ -346,6 +348,129 @@ impl Default for Docker {
             docker_config: None,
             plain_http: Vec::new(),
             concurrency: 4,
+        }
+    }
+}
+
+/// `[debian]`: the local dev build and the source-only upload to Debian.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Debian {
+    /// Whether the plan has a `dev-build` stage (after `local-tag`).
+    pub dev_build: bool,
+    /// The dev build command, run with `sh -c` at the top of the worktree on the
+    /// release commit; `{version}`, `{debian_version}` and `{tag}` are replaced (also
+    /// in the environment as `LAVA_RELEASE_VERSION`, `LAVA_RELEASE_DEBIAN_VERSION`,
+    /// `LAVA_RELEASE_TAG`). LAVA also uses `./share/debian-dev-build.sh -s unstable`.
+    pub builder: String,
+    /// Where the signed upload goes: `dput:PROFILE`, `sftp://[user@]host[:port]/dir`
+    /// or a directory. Unset: no `debian-upload` stage.
+    pub upload: Option<String>,
+    /// The released repository the source is fetched from (the URL of the directory
+    /// holding `dists/`).
+    pub repository: String,
+    /// The suite whose `Sources` index is searched.
+    pub suite: String,
+    /// The component whose `Sources` index is searched.
+    pub component: String,
+    /// The source package's version in that repository; `{version}` and
+    /// `{debian_version}` are replaced.
+    pub source_version: String,
+    /// The `.dsc` URL, instead of looking it up in the repository; `{version}`,
+    /// `{debian_version}` are replaced.
+    pub dsc_url: Option<String>,
+    /// Accept a `.dsc` that is unsigned or not signed by the expected key.
+    pub allow_unsigned: bool,
+    /// The certificate the `.dsc` must be signed with (default: the release key's).
+    pub dsc_keyring: Option<PathBuf>,
+    /// Whether the upload carries the orig tarball: `auto` (as `dpkg-genchanges`
+    /// decides), `include` (`-sa`) or `exclude` (`-sd`).
+    pub orig: OrigChoice,
+    /// Fingerprint of the Debian Developer's key that signs the upload.
+    pub key: Option<String>,
+    /// A secret key file holding it; unset means the gpg-agent (smartcards included).
+    pub key_file: Option<PathBuf>,
+    /// Name of the environment variable holding the key file's passphrase.
+    pub passphrase_env: Option<String>,
+    /// A file holding the key file's passphrase.
+    pub passphrase_file: Option<PathBuf>,
+    /// The GnuPG home whose gpg-agent holds the key.
+    pub gnupg_home: Option<PathBuf>,
+    /// An `ssh_config` for an `sftp://` upload (`sftp -F`).
+    pub ssh_config: Option<PathBuf>,
+    /// A `dput.cf` for a `dput:` upload (`dput -c`).
+    pub dput_config: Option<PathBuf>,
+    /// Freezes of the target distribution: uploading during one needs `--yes`.
+    pub freeze: Vec<Freeze>,
+    /// Parallel downloads of the source package's files.
+    pub jobs: usize,
+}
+
+/// `orig` of `[debian]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrigChoice {
+    /// As `dpkg-genchanges` decides: when the upstream version is new.
+    #[default]
+    Auto,
+    /// Always (`-sa`).
+    Include,
+    /// Never (`-sd`).
+    Exclude,
+}
+
+/// One `[[debian.freeze]]`: a distribution frozen between two dates (inclusive).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Freeze {
+    /// The frozen distribution as `Distribution:` names it, e.g. `unstable`.
+    pub distribution: String,
+    /// First frozen day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last frozen day, `YYYY-MM-DD`; unset: until further notice.
+    pub until: Option<String>,
+    /// What the freeze is, e.g. `trixie hard freeze`.
+    #[serde(default)]
+    pub name: String,
+}
+
+impl Debian {
+    /// The Debian Developer's key as a [`Signing`] section, if `key` is set.
+    pub fn signing(&self) -> Option<Signing> {
+        Some(Signing {
+            release_key: self.key.clone()?,
+            key_file: self.key_file.clone(),
+            passphrase_env: self.passphrase_env.clone(),
+            passphrase_file: self.passphrase_file.clone(),
+            public_key: None,
+            gnupg_home: self.gnupg_home.clone(),
+        })
+    }
+}
+
+impl Default for Debian {
+    fn default() -> Self {
+        Self {
+            dev_build: false,
+            builder: "gbp buildpackage --git-builder=\"sbuild -s\"".into(),
+            upload: None,
+            repository: "https://apt.lavasoftware.org/release".into(),
+            suite: "bookworm".into(),
+            component: "main".into(),
+            source_version: "{debian_version}".into(),
+            dsc_url: None,
+            allow_unsigned: false,
+            dsc_keyring: None,
+            orig: OrigChoice::Auto,
+            key: None,
+            key_file: None,
+            passphrase_env: None,
+            passphrase_file: None,
+            gnupg_home: None,
+            ssh_config: None,
+            dput_config: None,
+            freeze: Vec::new(),
+            jobs: 4,
         }
     }
 }

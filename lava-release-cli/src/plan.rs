@@ -72,6 +72,8 @@ pub enum Action {
     Gitlab(crate::stages::gitlab::GitlabStage),
     /// Promotes the container images.
     Docker(crate::stages::docker::DockerStage),
+    /// Builds locally, uploads to Debian.
+    Debian(crate::stages::debian::DebianStage),
 }
 
 /// What a stage's check observed.
@@ -131,6 +133,7 @@ impl Stage {
             Action::Repo(s) => s.check(ctx),
             Action::Gitlab(s) => s.check(ctx),
             Action::Docker(s) => s.check(ctx),
+            Action::Debian(s) => s.check(ctx),
         }
     }
 
@@ -139,6 +142,7 @@ impl Stage {
     /// says so in one line. `None` for stages with nothing to show.
     pub fn rehearse(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
         match &self.action {
+            Action::Debian(s) => s.rehearse(ctx),
             Action::Preflight(_)
             | Action::Changelog(_)
             | Action::Git(_)
@@ -161,6 +165,7 @@ impl Stage {
             Action::Repo(s) => s.apply(ctx),
             Action::Gitlab(s) => s.apply(ctx),
             Action::Docker(s) => s.apply(ctx),
+            Action::Debian(s) => s.apply(ctx),
         }
     }
 }
@@ -201,6 +206,8 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
         }
     };
     stages.push(git("local-tag", GitKind::LocalTag, false));
+    // The local dev build tries the tagged commit before it is signed and pushed.
+    stages.extend(crate::stages::debian::dev_build(config, release));
     if config
         .project
         .fork
@@ -217,6 +224,8 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     stages.extend(crate::stages::gitlab::artifacts(config, release));
     // The apt repository receives what the tag's pipeline built.
     stages.extend(crate::stages::repo::stages(config, release));
+    // Debian gets the source as published in the release repository.
+    stages.extend(crate::stages::debian::upload(config, release));
     stages.extend(crate::stages::docker::stage(config, release));
     stages.extend(gitlab_after);
     stages.push(git("lab-sync", GitKind::LabSync, true));

@@ -49,15 +49,21 @@ pub fn key_source(config: &Signing, env: &Env) -> anyhow::Result<KeySource> {
 
 /// The release key's signer, checked usable (alive, not revoked, signing-capable) now.
 pub fn release_signer(config: &Signing, env: &Env) -> anyhow::Result<Signer> {
+    key_signer(config, env, "signing.release_key", "the release key")
+}
+
+/// The signer of the key `config.release_key` names, checked usable now; `field`
+/// names the configuration key in errors, `role` the key (`the release key`).
+pub fn key_signer(config: &Signing, env: &Env, field: &str, role: &str) -> anyhow::Result<Signer> {
     let selector: KeySelector = config.release_key.parse().map_err(|e| {
         UsageError(format!(
-            "signing.release_key `{}` is not a fingerprint: {e}",
+            "{field} `{}` is not a fingerprint: {e}",
             config.release_key
         ))
     })?;
     let source = key_source(config, env)?;
     Signer::open(&source, &selector, SystemTime::now())
-        .with_context(|| format!("cannot use the release key {}", config.release_key))
+        .with_context(|| format!("cannot use {role} {}", config.release_key))
 }
 
 /// The release key's public certificate, to verify without unlocking the key:

@@ -190,6 +190,14 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// A `Sources` index could not be used to find a source package.
+    #[error("cannot find the source package through {url}: {reason}")]
+    SourceIndex {
+        /// The index, or the Release that should list it.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// An HTTP server answered with an error status.
     #[error("{url} answered HTTP {status}")]
     HttpStatus {

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::release::ReleaseInfo;
 use crate::tree::{SuiteStatus, signature_state};
 
-fn client() -> Result<reqwest::blocking::Client> {
+pub(crate) fn client() -> Result<reqwest::blocking::Client> {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(600))
         .build()
@@ -41,7 +41,7 @@ fn get(
     }
 }
 
-fn get_bytes(client: &reqwest::blocking::Client, url: &str) -> Result<Option<Vec<u8>>> {
+pub(crate) fn get_bytes(client: &reqwest::blocking::Client, url: &str) -> Result<Option<Vec<u8>>> {
     match get(client, url)? {
         None => Ok(None),
         Some(r) => r

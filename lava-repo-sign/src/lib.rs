@@ -11,6 +11,8 @@
 //! - `repo-publish`: [`Site::publish`] snapshots the signed tree to
 //!   `archive/VERSION` and switches the live `release` symlink to it atomically;
 //!   [`Site::rollback`] switches back.
+//! - [`find_source`]: the `.dsc` of a released source package, found through the
+//!   suite's signed `InRelease` and its `Sources` index, for `dget`.
 //! - `repo verify`: [`Tree::verify`] (a path or `ssh://` URL) and [`verify_url`]
 //!   (HTTP), read-only.
 //!
@@ -32,6 +34,7 @@ mod http;
 mod import;
 mod publish;
 mod release;
+mod sources;
 mod store;
 mod tree;
 
@@ -42,5 +45,6 @@ pub use http::{status_url, verify_url};
 pub use import::{Changes, ImportItem, parse_changes};
 pub use publish::{Layout, Live, Site, Switch};
 pub use release::{Algorithm, Listed, ReleaseInfo, parse_date};
+pub use sources::{SourceLocation, SourceQuery, find_source};
 pub use store::{Location, SshOptions, SshUrl};
 pub use tree::{SignatureState, SuiteStatus, Tree, signature_state};

@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod changelog;
+mod debian_stages;
 mod git_stages;
 mod gitlab_stages;
 mod rehearsal;
 mod release;
 mod repo_stages;
+mod support;

@@ -91,6 +91,16 @@ impl AptSite {
     /// native) into `incoming/VERSION/` and returns that directory, which holds
     /// `lava_VERSION_multi.changes` with `Distribution: unstable`.
     pub fn upload(&self, version: &str) -> anyhow::Result<PathBuf> {
+        self.upload_signed(version, None)
+    }
+
+    /// Like [`AptSite::upload`], with the `.dsc` signed by `dsc_signer` (as a
+    /// release's source package is, for `dget` to check) when one is given.
+    pub fn upload_signed(
+        &self,
+        version: &str,
+        dsc_signer: Option<&lava_signing::Signer>,
+    ) -> anyhow::Result<PathBuf> {
         let out = self.dir.path().join("incoming").join(version);
         std::fs::create_dir_all(&out)?;
         let work = tempfile::tempdir()?;
@@ -115,10 +125,12 @@ impl AptSite {
         run(Command::new("dpkg-source")
             .current_dir(work.path())
             .args(["-b", &format!("lava-{version}")]))?;
-        let mut files = vec![
-            work.path().join(format!("lava_{version}.dsc")),
-            work.path().join(format!("lava_{version}.tar.xz")),
-        ];
+        let dsc = work.path().join(format!("lava_{version}.dsc"));
+        if let Some(signer) = dsc_signer {
+            let signed = signer.sign_cleartext(&std::fs::read(&dsc)?)?;
+            std::fs::write(&dsc, signed)?;
+        }
+        let mut files = vec![dsc, work.path().join(format!("lava_{version}.tar.xz"))];
         for (package, arch) in [
             ("lava", "all"),
             ("lava-helper", "amd64"),

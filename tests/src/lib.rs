@@ -14,6 +14,7 @@ pub mod gitrepo;
 pub mod http;
 pub mod registry;
 pub mod rehearsal;
+pub mod rehearsal_debian;
 pub mod rehearsal_repo;
 pub mod sandbox;
 pub mod sshd;

@@ -92,6 +92,10 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
     // The apt repository: the previous release published, this one's upload waiting.
     let apt = crate::rehearsal_repo::prepare(sandbox.path(), version)?;
     sandbox.add_config(&apt.config_toml())?;
+    // Debian: a dev build of the tag, then the upload fetched from the published
+    // repository over HTTP and put in an SFTP queue.
+    let debian = crate::rehearsal_debian::prepare(apt.root())?;
+    sandbox.add_config(&debian.config_toml())?;
     // Container images: CI's registry with the per-arch images, and a Docker Hub
     // stand-in with a password.
     let images = Images::start(&mut sandbox, version)?;
@@ -178,6 +182,9 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
     check_gitlab(&mut report, &sandbox, version);
     images.check(&mut report, version);
     apt.check(|name, passed, detail| report.record(name, passed, detail));
+    debian.check(version, |name, passed, detail| {
+        report.record(name, passed, detail)
+    });
 
     // A second run changes nothing: every stage is observed done.
     let before = std::fs::read(repo.join("debian/changelog"))?;

@@ -84,7 +84,8 @@ pub fn prepare(sandbox_dir: &Path, version: &str) -> anyhow::Result<RepoRehearsa
         format!("archive/{PREVIOUS_VERSION}"),
         site.root().join("release"),
     )?;
-    let incoming = site.upload(version)?;
+    // CI's source package is signed with the release key, as `dget` expects.
+    let incoming = site.upload_signed(version, Some(&signer))?;
     // apt's signed-by takes a binary certificate.
     let scratch = tempfile::tempdir()?;
     let public_key = scratch.path().join("release.gpg");

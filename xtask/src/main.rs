@@ -18,7 +18,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-const USAGE: &str = "usage: cargo xtask <ci | rehearse [VERSION] | release VERSION [ARGS...] | bench changelog|repo-sign|docker [ARGS...]>";
+const USAGE: &str = "usage: cargo xtask <ci | rehearse [VERSION] | release VERSION [ARGS...] | bench changelog|repo-sign|docker|dget [ARGS...]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,8 +33,9 @@ fn main() -> anyhow::Result<()> {
             Some((name, args)) if name == "changelog" => bench::changelog(args),
             Some((name, args)) if name == "repo-sign" => bench::repo_sign(args),
             Some((name, args)) if name == "docker" => bench::docker(args),
+            Some((name, args)) if name == "dget" => bench::dget(args),
             Some((name, _)) => {
-                bail!("unknown benchmark `{name}`; benchmarks: changelog, repo-sign, docker")
+                bail!("unknown benchmark `{name}`; benchmarks: changelog, repo-sign, docker, dget")
             }
             None => bail!("usage: cargo xtask bench changelog"),
         },

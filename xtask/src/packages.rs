@@ -30,8 +30,10 @@ pub const TEST_PACKAGES: &[&str] = &[
     "docker-registry",
     "skopeo",
     "openssl",
-    // The Debian upload's checkers.
+    // The Debian upload: its checkers, dput, and dget's downloader (bench).
     "lintian",
+    "dput",
+    "curl",
     // Benchmarks measure peak memory with GNU time.
     "time",
 ];
@@ -48,6 +50,9 @@ pub const REHEARSAL_PACKAGES: &[&str] = &[
     "gpgv",
     "reprepro",
     "xz-utils",
+    // The Debian upload goes to an SFTP queue on a real sshd.
+    "openssh-client",
+    "openssh-server",
     "docker-registry",
     "skopeo",
 ];

@@ -2,6 +2,7 @@
 //! one line, checks the world read-only, and applies itself through one library crate.
 
 pub mod changelog;
+pub mod debian;
 pub mod docker;
 pub mod git;
 pub mod gitlab;

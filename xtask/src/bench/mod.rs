@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 mod changelog;
+mod dget;
 mod docker;
 mod repo_sign;
 
@@ -15,6 +16,11 @@ pub fn changelog(args: &[String]) -> anyhow::Result<()> {
 /// `cargo xtask bench repo-sign [ARGS]`.
 pub fn repo_sign(args: &[String]) -> anyhow::Result<()> {
     repo_sign::run(args)
+}
+
+/// `cargo xtask bench dget [ARGS]`.
+pub fn dget(args: &[String]) -> anyhow::Result<()> {
+    dget::run(args)
 }
 
 /// `cargo xtask bench docker [ARGS]`.

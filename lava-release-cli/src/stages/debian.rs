@@ -1,0 +1,591 @@
+//! The Debian stages, through `lava-debian`: `dev-build` (the release manager's
+//! builder run on the local tag, before anything is signed or pushed) and
+//! `debian-upload` (the released source fetched from the release repository and
+//! checked against the release key, its source-only `.changes` made and signed with
+//! the Debian Developer's key, and the upload put where the archive takes it).
+//!
+//! Both keep their state under `.git/lava-release/`: the dev build a stamp with the
+//! commit it built; the upload its fetched and signed files, so a re-run reuses the
+//! signed upload rather than signing it again, and sends only what the target lacks.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use lava_debian::{DevBuild, OrigInclusion, UploadTarget};
+
+use crate::Context;
+use crate::config::{Config, Freeze, OrigChoice};
+use crate::plan::{Action, Release, Stage, Status};
+
+/// What the Debian stages need to know.
+#[derive(Debug, Clone)]
+pub struct DebianStage {
+    /// Which stage.
+    pub kind: DebianKind,
+    /// The bare version (the tag's name).
+    pub version: String,
+    /// The Debian version.
+    pub debian_version: String,
+    /// The source package.
+    pub source: String,
+}
+
+/// The Debian stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebianKind {
+    /// `dev-build`
+    DevBuild,
+    /// `debian-upload`
+    Upload,
+}
+
+/// The `dev-build` stage, when `debian.dev_build` is set.
+pub fn dev_build(config: &Config, release: &Release) -> Option<Stage> {
+    config
+        .debian
+        .dev_build
+        .then(|| stage(config, release, DebianKind::DevBuild))
+}
+
+/// The `debian-upload` stage, when `debian.upload` is set.
+pub fn upload(config: &Config, release: &Release) -> Option<Stage> {
+    config
+        .debian
+        .upload
+        .as_deref()
+        .is_some_and(|u| !u.is_empty())
+        .then(|| stage(config, release, DebianKind::Upload))
+}
+
+fn stage(config: &Config, release: &Release, kind: DebianKind) -> Stage {
+    let stage = DebianStage {
+        kind,
+        version: release.version.to_string(),
+        debian_version: release.debian_version.to_string(),
+        source: config.repo.source.clone(),
+    };
+    Stage {
+        name: match kind {
+            DebianKind::DevBuild => "dev-build",
+            DebianKind::Upload => "debian-upload",
+        },
+        description: stage.describe(config),
+        // An upload to Debian cannot be taken back.
+        irreversible: kind == DebianKind::Upload,
+        check_only: false,
+        action: Action::Debian(stage),
+    }
+}
+
+impl DebianStage {
+    /// One line saying what `apply` does.
+    pub fn describe(&self, config: &Config) -> String {
+        let debian = &config.debian;
+        match self.kind {
+            DebianKind::DevBuild => format!(
+                "build tag `{}` locally with `{}`",
+                self.version,
+                self.builder(config)
+            ),
+            DebianKind::Upload => format!(
+                "fetch {} {} from {}, check it against the release key, sign the source-only upload with {} and upload it to {}",
+                self.source,
+                self.source_version(config),
+                debian.dsc_url.as_deref().map_or_else(
+                    || format!("{} {}", debian.repository, debian.suite),
+                    |u| self.fill(u)
+                ),
+                debian.key.as_deref().unwrap_or("(debian.key unset)"),
+                debian.upload.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+
+    fn fill(&self, template: &str) -> String {
+        template
+            .replace("{version}", &self.version)
+            .replace("{debian_version}", &self.debian_version)
+            .replace("{tag}", &self.version)
+    }
+
+    fn builder(&self, config: &Config) -> String {
+        self.fill(&config.debian.builder)
+    }
+
+    fn source_version(&self, config: &Config) -> String {
+        self.fill(&config.debian.source_version)
+    }
+
+    /// Read-only observation.
+    pub fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        match self.kind {
+            DebianKind::DevBuild => self.check_build(ctx),
+            DebianKind::Upload => self.check_upload(ctx),
+        }
+    }
+
+    /// Does the stage.
+    pub fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+        match self.kind {
+            DebianKind::DevBuild => self.apply_build(ctx),
+            DebianKind::Upload => self.apply_upload(ctx),
+        }
+    }
+
+    /// In a dry run: with `--simulate`, the upload prepared, signed and rehearsed
+    /// (`dput -s`); without, what would be fetched and where it would go.
+    pub fn rehearse(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
+        if self.kind != DebianKind::Upload {
+            return Ok(None);
+        }
+        let target = upload_target(ctx.config)?;
+        if !ctx.simulate {
+            return Ok(Some(format!(
+                "would upload {} {} to {target}; --simulate prepares and signs it and runs `dput -s`",
+                self.source, self.debian_version
+            )));
+        }
+        let changes = self.prepare(ctx)?;
+        let simulated = lava_debian::simulate(&changes, &target)?;
+        let last = simulated
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        Ok(Some(format!(
+            "simulated upload of {}: {last}",
+            changes.display()
+        )))
+    }
+
+    // --- dev-build -----------------------------------------------------------------
+
+    fn stamp(&self, ctx: &Context<'_>) -> PathBuf {
+        state_dir(ctx).join(format!("{}-dev-build.ok", self.version))
+    }
+
+    fn log(&self, ctx: &Context<'_>) -> PathBuf {
+        state_dir(ctx).join(format!("{}-dev-build.log", self.version))
+    }
+
+    fn tag_commit(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
+        Ok(ctx
+            .repo
+            .resolve_commit(&format!("refs/tags/{}^{{commit}}", self.version))?)
+    }
+
+    fn check_build(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        let Some(commit) = self.tag_commit(ctx)? else {
+            return Ok(Status::Blocked {
+                reason: format!(
+                    "tag `{}` does not exist in {}; run the local-tag stage first",
+                    self.version,
+                    ctx.repo.workdir().display()
+                ),
+            });
+        };
+        let stamp = self.stamp(ctx);
+        let built = std::fs::read_to_string(&stamp).unwrap_or_default();
+        Ok(if built.trim() == commit {
+            Status::Done {
+                evidence: format!(
+                    "built {} at {}; log {}",
+                    self.version,
+                    short(&commit),
+                    self.log(ctx).display()
+                ),
+            }
+        } else {
+            Status::todo()
+        })
+    }
+
+    fn apply_build(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+        let commit = self.tag_commit(ctx)?.with_context(|| {
+            format!(
+                "tag `{}` does not exist; run the local-tag stage first",
+                self.version
+            )
+        })?;
+        let head = ctx.repo.head_id()?;
+        anyhow::ensure!(
+            head == commit,
+            "HEAD of {} is {}, not tag `{}` at {}; check out the release commit to build it",
+            ctx.repo.workdir().display(),
+            short(&head),
+            self.version,
+            short(&commit)
+        );
+        let build = DevBuild {
+            command: self.builder(ctx.config),
+            dir: ctx.repo.workdir().to_owned(),
+            env: vec![
+                ("LAVA_RELEASE_VERSION".into(), self.version.clone()),
+                (
+                    "LAVA_RELEASE_DEBIAN_VERSION".into(),
+                    self.debian_version.clone(),
+                ),
+                ("LAVA_RELEASE_TAG".into(), self.version.clone()),
+            ],
+            log: self.log(ctx),
+        };
+        lava_debian::dev_build(&build, &mut |line| eprintln!("    | {line}"))?;
+        crate::stages::changelog::write_atomically(
+            &self.stamp(ctx),
+            format!("{commit}\n").as_bytes(),
+        )?;
+        Ok(format!(
+            "built {} at {}; log {}",
+            self.version,
+            short(&commit),
+            build.log.display()
+        ))
+    }
+
+    // --- debian-upload -------------------------------------------------------------
+
+    fn work_dir(&self, ctx: &Context<'_>) -> PathBuf {
+        state_dir(ctx).join("debian").join(&self.version)
+    }
+
+    /// The signed `.changes` of the upload, once prepared.
+    fn changes_path(&self, ctx: &Context<'_>) -> PathBuf {
+        let version = self.source_version(ctx.config);
+        let version = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
+        self.work_dir(ctx)
+            .join("upload")
+            .join(format!("{}_{version}_source.changes", self.source))
+    }
+
+    fn frozen(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
+        let distribution = &ctx.config.changelog.distribution;
+        let today = ctx.now.date();
+        for freeze in &ctx.config.debian.freeze {
+            if freeze.distribution == *distribution && in_freeze(freeze, today)? {
+                let name = if freeze.name.is_empty() {
+                    "a freeze"
+                } else {
+                    freeze.name.as_str()
+                };
+                return Ok(Some(format!(
+                    "{distribution} is frozen ({name}, from {} {}); pass --yes to upload anyway",
+                    freeze.from,
+                    freeze
+                        .until
+                        .as_deref()
+                        .map_or("until further notice".to_owned(), |u| format!("until {u}"))
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    fn check_upload(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        let target = upload_target(ctx.config)?;
+        let changes = self.changes_path(ctx);
+        if changes.exists() {
+            let plan = lava_debian::upload_plan(&changes, &target)?;
+            if plan.uploaded.is_empty() {
+                return Ok(Status::Done {
+                    evidence: format!(
+                        "{} and its {} file(s) are at {target}",
+                        file_name(&changes),
+                        plan.skipped.len().saturating_sub(1)
+                    ),
+                });
+            }
+            if let Some(reason) = self.frozen(ctx)?.filter(|_| !ctx.yes) {
+                return Ok(Status::Blocked { reason });
+            }
+            return Ok(Status::ToDo {
+                detail: Some(format!(
+                    "signed upload prepared in {}; {} file(s) to send",
+                    changes.parent().unwrap_or(Path::new(".")).display(),
+                    plan.uploaded.len()
+                )),
+            });
+        }
+        if let Some(reason) = self.frozen(ctx)?.filter(|_| !ctx.yes) {
+            return Ok(Status::Blocked { reason });
+        }
+        Ok(Status::todo())
+    }
+
+    fn apply_upload(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+        if let Some(reason) = self.frozen(ctx)? {
+            anyhow::ensure!(ctx.yes, "{reason}");
+            eprintln!("warning: {reason}");
+        }
+        let target = upload_target(ctx.config)?;
+        let changes = self.prepare(ctx)?;
+        ctx.failpoint("debian-upload:prepared");
+        let report = lava_debian::upload(&changes, &target)
+            .with_context(|| format!("cannot upload {} to {target}", changes.display()))?;
+        Ok(format!(
+            "uploaded {} to {target}: {} file(s) sent{}",
+            file_name(&changes),
+            report.uploaded.len(),
+            if report.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(", {} already there", report.skipped.len())
+            }
+        ))
+    }
+
+    /// The signed upload: reused when a previous run made it, else fetched, checked,
+    /// built and signed in a scratch directory that is then renamed into place, so a
+    /// crash never leaves a half-signed upload behind.
+    fn prepare(&self, ctx: &Context<'_>) -> anyhow::Result<PathBuf> {
+        let changes = self.changes_path(ctx);
+        if changes.exists() {
+            return Ok(changes);
+        }
+        let debian = &ctx.config.debian;
+        let signing = debian.signing().ok_or_else(|| {
+            crate::UsageError(
+                "debian.key is not set in the configuration; name the Debian Developer's key that signs the upload".into(),
+            )
+        })?;
+        // Unlock the key first: a wrong passphrase fails before any download.
+        let signer = crate::signing::key_signer(
+            &signing,
+            ctx.env,
+            "debian.key",
+            "the Debian Developer's key",
+        )?;
+        let work = self.work_dir(ctx);
+        let fetched = work.join("fetched");
+        let keyring = match &debian.dsc_keyring {
+            Some(path) => lava_signing::Keyring::from_file(path)
+                .with_context(|| format!("cannot read debian.dsc_keyring {}", path.display()))?,
+            None => crate::signing::release_keyring(&ctx.config.signing, ctx.env)?,
+        };
+        let (dsc_url, expected_dsc) = match &debian.dsc_url {
+            Some(url) => (self.fill(url), None),
+            None => {
+                let version = self.source_version(ctx.config);
+                let found = lava_repo_sign::find_source(
+                    &lava_repo_sign::SourceQuery {
+                        base: &debian.repository,
+                        suite: &debian.suite,
+                        component: &debian.component,
+                        package: &self.source,
+                        version: &version,
+                    },
+                    &keyring,
+                    SystemTime::now(),
+                )?;
+                let expected = lava_debian::ExpectedDsc {
+                    size: found.dsc_size,
+                    sha256: found.dsc_sha256,
+                    index: found.index_url,
+                };
+                (found.dsc_url, Some(expected))
+            }
+        };
+        let report = lava_debian::dget(&lava_debian::DgetRequest {
+            dsc_url: dsc_url.clone(),
+            dest: fetched.clone(),
+            keyring: Some(keyring),
+            allow_unsigned: debian.allow_unsigned,
+            jobs: debian.jobs,
+            expected_dsc,
+        })?;
+        let scratch = work.join("upload.partial");
+        if scratch.exists() {
+            std::fs::remove_dir_all(&scratch)
+                .with_context(|| format!("cannot remove {}", scratch.display()))?;
+        }
+        std::fs::create_dir_all(&scratch)
+            .with_context(|| format!("cannot create {}", scratch.display()))?;
+        let dsc_name = file_name(&report.dsc_path);
+        for name in
+            std::iter::once(dsc_name.clone()).chain(report.dsc.files.iter().map(|f| f.name.clone()))
+        {
+            std::fs::copy(fetched.join(&name), scratch.join(&name))
+                .with_context(|| format!("cannot copy {name} into {}", scratch.display()))?;
+        }
+        let tree = tempfile::tempdir().context("cannot create a temporary directory")?;
+        let unpacked = tree.path().join("source");
+        lava_debian::unpack(&scratch.join(&dsc_name), &unpacked)?;
+        let date = ctx
+            .now
+            .format(&time::format_description::well_known::Rfc2822)
+            .context("cannot format the upload date")?;
+        let orig = match debian.orig {
+            OrigChoice::Auto => OrigInclusion::Auto,
+            OrigChoice::Include => OrigInclusion::Include,
+            OrigChoice::Exclude => OrigInclusion::Exclude,
+        };
+        let (written, _) =
+            lava_debian::write_source_changes(&scratch, &unpacked, &dsc_name, &date, orig)?;
+        lava_debian::sign_upload(&written, &signer)?;
+        let upload_dir = changes.parent().unwrap_or(Path::new("."));
+        anyhow::ensure!(
+            scratch.join(file_name(&changes)).exists(),
+            "the fetched source is {} rather than {} {}; check debian.source_version",
+            file_name(&written),
+            self.source,
+            self.source_version(ctx.config)
+        );
+        if upload_dir.exists() {
+            std::fs::remove_dir_all(upload_dir)
+                .with_context(|| format!("cannot remove {}", upload_dir.display()))?;
+        }
+        std::fs::rename(&scratch, upload_dir).with_context(|| {
+            format!(
+                "cannot rename {} to {}",
+                scratch.display(),
+                upload_dir.display()
+            )
+        })?;
+        Ok(changes)
+    }
+}
+
+/// Where `debian.upload` says the upload goes.
+fn upload_target(config: &Config) -> anyhow::Result<UploadTarget> {
+    let debian = &config.debian;
+    let spec = debian.upload.as_deref().unwrap_or_default();
+    if let Some(profile) = spec.strip_prefix("dput:") {
+        return Ok(UploadTarget::Dput {
+            profile: profile.to_owned(),
+            config: debian.dput_config.clone(),
+        });
+    }
+    if let Some(rest) = spec.strip_prefix("sftp://") {
+        let (authority, dir) = rest.split_once('/').ok_or_else(|| {
+            crate::UsageError(format!(
+                "debian.upload `{spec}` has no directory; use sftp://[user@]host[:port]/dir"
+            ))
+        })?;
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => (
+                host.to_owned(),
+                Some(port.parse::<u16>().map_err(|_| {
+                    crate::UsageError(format!("debian.upload `{spec}` has a bad port `{port}`"))
+                })?),
+            ),
+            None => (authority.to_owned(), None),
+        };
+        return Ok(UploadTarget::Sftp {
+            host,
+            port,
+            dir: format!("/{dir}"),
+            ssh_config: debian.ssh_config.clone(),
+        });
+    }
+    anyhow::ensure!(
+        Path::new(spec).is_absolute(),
+        crate::UsageError(format!(
+            "debian.upload `{spec}` is neither dput:PROFILE, sftp://[user@]host[:port]/dir nor an absolute directory"
+        ))
+    );
+    Ok(UploadTarget::Directory(PathBuf::from(spec)))
+}
+
+/// Whether `today` is within `freeze` (both ends inclusive).
+fn in_freeze(freeze: &Freeze, today: time::Date) -> anyhow::Result<bool> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let parse = |text: &str| {
+        time::Date::parse(text, &format).map_err(|_| {
+            crate::UsageError(format!("debian.freeze date `{text}` is not YYYY-MM-DD"))
+        })
+    };
+    let from = parse(&freeze.from)?;
+    let until = freeze.until.as_deref().map(parse).transpose()?;
+    Ok(from <= today && until.is_none_or(|u| today <= u))
+}
+
+fn state_dir(ctx: &Context<'_>) -> PathBuf {
+    ctx.repo.git_dir().join("lava-release")
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(9)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(toml: &str) -> Config {
+        Config::from_toml(toml).unwrap()
+    }
+
+    #[test]
+    fn upload_targets() {
+        let target = |spec: &str| {
+            upload_target(&config(&format!("[debian]\nupload = {spec:?}\n")))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            target("dput:ftp-master").unwrap(),
+            UploadTarget::Dput {
+                profile: "ftp-master".into(),
+                config: None
+            }
+        );
+        assert_eq!(
+            target("sftp://dd@ssh.upload.debian.org:2222/srv/upload.debian.org/UploadQueue")
+                .unwrap(),
+            UploadTarget::Sftp {
+                host: "dd@ssh.upload.debian.org".into(),
+                port: Some(2222),
+                dir: "/srv/upload.debian.org/UploadQueue".into(),
+                ssh_config: None
+            }
+        );
+        assert_eq!(
+            target("/srv/queue").unwrap(),
+            UploadTarget::Directory("/srv/queue".into())
+        );
+        assert_eq!(
+            target("queue").unwrap_err(),
+            "debian.upload `queue` is neither dput:PROFILE, sftp://[user@]host[:port]/dir nor an absolute directory"
+        );
+        assert_eq!(
+            target("sftp://host:ssh/q").unwrap_err(),
+            "debian.upload `sftp://host:ssh/q` has a bad port `ssh`"
+        );
+    }
+
+    #[test]
+    fn freeze_windows_are_inclusive() {
+        let freeze = Freeze {
+            distribution: "unstable".into(),
+            from: "2025-03-15".into(),
+            until: Some("2025-08-09".into()),
+            name: "trixie freeze".into(),
+        };
+        let day = |d| {
+            time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).unwrap()
+        };
+        assert!(!in_freeze(&freeze, day("2025-03-14")).unwrap());
+        assert!(in_freeze(&freeze, day("2025-03-15")).unwrap());
+        assert!(in_freeze(&freeze, day("2025-08-09")).unwrap());
+        assert!(!in_freeze(&freeze, day("2025-08-10")).unwrap());
+        let open = Freeze {
+            until: None,
+            ..freeze
+        };
+        assert!(in_freeze(&open, day("2030-01-01")).unwrap());
+        let bad = Freeze {
+            from: "15/03/2025".into(),
+            ..open
+        };
+        assert_eq!(
+            in_freeze(&bad, day("2030-01-01")).unwrap_err().to_string(),
+            "debian.freeze date `15/03/2025` is not YYYY-MM-DD"
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! The Debian stages end to end through the `lava-release` binary: `dev-build` with a
+//! builder that fails and one that works, and `debian-upload` of a source package
+//! served over HTTP on 127.0.0.1 (signed with the sandbox's release key) into a
+//! directory queue and through the real `dput`, checked with `dscverify`.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+use std::time::SystemTime;
+
+use lava_signing::{KeySelector, Keyring, PassphraseSource, Signer};
+use tests::aptrepo::AptSite;
+use tests::http::HttpServer;
+use tests::sandbox::Sandbox;
+
+use crate::support::{lava_release, text};
+
+const V: &str = "2024.02";
+const CHANGES: &str = "lava_2024.02_source.changes";
+
+struct Fixture {
+    sb: Sandbox,
+    incoming: PathBuf,
+    queue: tempfile::TempDir,
+    dd_keyring: PathBuf,
+    _site: AptSite,
+    _server: HttpServer,
+    _keys: tempfile::TempDir,
+}
+
+fn release_signer(sb: &Sandbox) -> Signer {
+    let (secret, public) = sb.release_key();
+    let fingerprint = Keyring::from_file(&public).unwrap().fingerprints()[0].to_hex();
+    Signer::from_key_file(
+        &secret,
+        &KeySelector::from_str(&fingerprint).unwrap(),
+        &PassphraseSource::None,
+        SystemTime::now(),
+    )
+    .unwrap()
+}
+
+/// A sandbox whose `[debian]` section uploads the source package of `V`, served over
+/// HTTP, to a directory queue (or what `upload` says), signed by a fresh Debian
+/// Developer key; `extra` is appended to the section.
+fn setup(upload: Option<&str>, extra: &str) -> Fixture {
+    let mut sb = Sandbox::new()
+        .unwrap()
+        .with_lava_history()
+        .unwrap()
+        .with_remotes_and_keys()
+        .unwrap();
+    let site = AptSite::new().unwrap();
+    let incoming = site.upload_signed(V, Some(&release_signer(&sb))).unwrap();
+    let server = HttpServer::serve(&incoming).unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let key = lava_signing::keygen::KeySpec::new(
+        "Debbie Developer",
+        "dd@debian.example",
+        SystemTime::now() - std::time::Duration::from_secs(3600),
+    )
+    .generate()
+    .unwrap();
+    let dd_secret = keys.path().join("dd.key");
+    let dd_keyring = keys.path().join("dd.gpg");
+    key.write_secret_key(&dd_secret).unwrap();
+    std::fs::write(&dd_keyring, key.public_key_binary().unwrap()).unwrap();
+    let queue = tempfile::tempdir().unwrap();
+    let upload = upload.map_or_else(|| queue.path().display().to_string(), str::to_owned);
+    sb.add_config(&format!(
+        "[debian]\nupload = {upload:?}\ndsc_url = {url:?}\nsource_version = \"{{version}}\"\nkey = {fpr:?}\nkey_file = {secret:?}\n{extra}",
+        url = server.url("lava_{version}.dsc"),
+        fpr = key.fingerprint().to_hex(),
+        secret = dd_secret.display().to_string(),
+    ))
+    .unwrap();
+    Fixture {
+        sb,
+        incoming,
+        queue,
+        dd_keyring,
+        _site: site,
+        _server: server,
+        _keys: keys,
+    }
+}
+
+fn upload(f: &Fixture, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", V, "--only", "debian-upload"];
+    args.extend_from_slice(extra);
+    lava_release(&f.sb, &args, None)
+}
+
+fn dscverify(keyring: &Path, file: &Path) -> String {
+    let out = std::process::Command::new("dscverify")
+        .args(["--no-conf", "--no-default-keyrings", "--keyring"])
+        .arg(keyring)
+        .arg(file)
+        .output()
+        .expect("dscverify runs (devscripts)");
+    text(&out)
+}
+
+fn queue_names(f: &Fixture) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(f.queue.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_upload_is_fetched_checked_signed_and_queued_once() {
+    let f = setup(None, "");
+    let out = upload(&f, &["--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "uploaded {CHANGES} to {}: 3 file(s) sent",
+            f.queue.path().display()
+        )),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        queue_names(&f),
+        [CHANGES, "lava_2024.02.dsc", "lava_2024.02.tar.xz"]
+    );
+    for file in [CHANGES, "lava_2024.02.dsc"] {
+        let verified = dscverify(&f.dd_keyring, &f.queue.path().join(file));
+        assert!(
+            verified.contains("All files validated successfully"),
+            "{file}: {verified}"
+        );
+    }
+    let changes = std::fs::read_to_string(f.queue.path().join(CHANGES)).unwrap();
+    for field in [
+        "Format: 1.8",
+        "Source: lava",
+        "Architecture: source",
+        "Version: 2024.02",
+        "Distribution: unstable",
+    ] {
+        assert!(
+            changes.contains(&format!("\n{field}\n")),
+            "{field}: {changes}"
+        );
+    }
+    let before = std::fs::metadata(f.queue.path().join(CHANGES))
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    // A re-run sees the upload in the queue and sends nothing.
+    let again = upload(&f, &["--yes"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("0 stage(s) applied, 1 already done"),
+        "{}",
+        text(&again)
+    );
+    let after = std::fs::metadata(f.queue.path().join(CHANGES))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn a_tampered_source_file_is_refused_and_nothing_is_queued() {
+    let f = setup(None, "");
+    let tarball = f.incoming.join("lava_2024.02.tar.xz");
+    let mut bytes = std::fs::read(&tarball).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&tarball, bytes).unwrap();
+    let out = upload(&f, &["--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last_line = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last_line.contains("`lava_2024.02.tar.xz` has SHA256")
+            && last_line.contains("the file was altered or corrupted"),
+        "{stderr}"
+    );
+    assert!(queue_names(&f).is_empty());
+}
+
+#[test]
+fn a_source_signed_by_another_key_is_refused() {
+    let f = setup(None, "");
+    let dsc = f.incoming.join("lava_2024.02.dsc");
+    let text_only = lava_debian::strip_cleartext(&std::fs::read(&dsc).unwrap());
+    let stranger = lava_signing::keygen::KeySpec::new(
+        "Mallory",
+        "mallory@example.invalid",
+        SystemTime::now() - std::time::Duration::from_secs(60),
+    )
+    .generate()
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("mallory.key");
+    stranger.write_secret_key(&secret).unwrap();
+    let signer = Signer::from_key_file(
+        &secret,
+        &KeySelector::from_str(&stranger.fingerprint().to_hex()).unwrap(),
+        &PassphraseSource::None,
+        SystemTime::now(),
+    )
+    .unwrap();
+    std::fs::write(&dsc, signer.sign_cleartext(&text_only).unwrap()).unwrap();
+    let out = upload(&f, &["--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "the signature of `lava_2024.02.dsc` does not verify against the expected keyring"
+        ),
+        "{}",
+        text(&out)
+    );
+    assert!(queue_names(&f).is_empty());
+}
+
+#[test]
+fn a_freeze_blocks_the_upload_unless_yes_is_given() {
+    let f = setup(
+        None,
+        "\n[[debian.freeze]]\ndistribution = \"unstable\"\nfrom = \"2020-01-01\"\nname = \"test freeze\"\n",
+    );
+    let out = lava_release(&f.sb, &["plan", V], None);
+    assert!(
+        text(&out).contains("unstable is frozen (test freeze, from 2020-01-01 until further notice); pass --yes to upload anyway"),
+        "{}",
+        text(&out)
+    );
+    // Without --yes, even an interactive confirmation is not enough: it stops.
+    let out = upload(&f, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("stage `debian-upload` is blocked: unstable is frozen"),
+        "{}",
+        text(&out)
+    );
+    assert!(queue_names(&f).is_empty());
+    let out = upload(&f, &["--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning: unstable is frozen"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(queue_names(&f).len(), 3);
+}
+
+#[test]
+fn dput_simulates_then_uploads_and_records_it() {
+    let dput_dir = tempfile::tempdir().unwrap();
+    let incoming = dput_dir.path().join("incoming");
+    std::fs::create_dir_all(&incoming).unwrap();
+    let dput_cf = dput_dir.path().join("dput.cf");
+    std::fs::write(
+        &dput_cf,
+        format!(
+            "[DEFAULT]\n\n[rehearsal]\nmethod = local\nincoming = {}\nallow_unsigned_uploads = 0\nrun_lintian = 0\n",
+            incoming.display()
+        ),
+    )
+    .unwrap();
+    let f = setup(
+        Some("dput:rehearsal"),
+        &format!("dput_config = {:?}\n", dput_cf.display().to_string()),
+    );
+    let out = upload(&f, &["--simulate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("simulated upload of"), "{}", text(&out));
+    assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0);
+
+    let out = upload(&f, &["--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut names: Vec<String> = std::fs::read_dir(&incoming)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [CHANGES, "lava_2024.02.dsc", "lava_2024.02.tar.xz"]);
+    let verified = dscverify(&f.dd_keyring, &incoming.join(CHANGES));
+    assert!(
+        verified.contains("All files validated successfully"),
+        "{verified}"
+    );
+
+    // dput's log says it is done: a re-run does not call dput again.
+    let again = upload(&f, &["--yes"]);
+    assert!(
+        text(&again).contains("0 stage(s) applied, 1 already done"),
+        "{}",
+        text(&again)
+    );
+}
+
+#[test]
+fn a_failing_dev_build_shows_its_last_lines_and_a_fixed_one_is_recorded() {
+    let mut sb = Sandbox::new()
+        .unwrap()
+        .with_lava_history()
+        .unwrap()
+        .with_remotes_and_keys()
+        .unwrap();
+    sb.add_config(
+        "[debian]\ndev_build = true\nbuilder = \"echo building {tag}; echo 'E: Unmet build dependencies: python3-voluptuous' >&2; exit 3\"\n",
+    )
+    .unwrap();
+    let to_build = [
+        "run",
+        V,
+        "--yes",
+        "--from",
+        "changelog",
+        "--to",
+        "dev-build",
+    ];
+    let out = lava_release(&sb, &to_build, None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("| building 2024.02"), "streamed: {stderr}");
+    assert!(
+        stderr.contains("the dev build `echo building 2024.02;")
+            && stderr.contains("exit status: 3")
+            && stderr.contains("E: Unmet build dependencies: python3-voluptuous"),
+        "{stderr}"
+    );
+    let log = sb.repo().join(".git/lava-release/2024.02-dev-build.log");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "building 2024.02\nE: Unmet build dependencies: python3-voluptuous\n"
+    );
+
+    sb.replace_section(
+        "debian",
+        "[debian]\ndev_build = true\nbuilder = \"test \\\"$LAVA_RELEASE_TAG\\\" = {tag} && git describe --exact-match HEAD\"\n",
+    )
+    .unwrap();
+    let out = lava_release(&sb, &to_build, None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("| 2024.02"),
+        "{}",
+        text(&out)
+    );
+    let again = lava_release(&sb, &["run", V, "--yes", "--only", "dev-build"], None);
+    assert!(
+        text(&again).contains("0 stage(s) applied, 1 already done"),
+        "{}",
+        text(&again)
+    );
+}
