@@ -72,6 +72,8 @@ pub enum Action {
     Gitlab(crate::stages::gitlab::GitlabStage),
     /// Promotes the container images.
     Docker(crate::stages::docker::DockerStage),
+    /// Mails the announcement.
+    Announce(crate::stages::announce::AnnounceStage),
 }
 
 /// What a stage's check observed.
@@ -131,6 +133,7 @@ impl Stage {
             Action::Repo(s) => s.check(ctx),
             Action::Gitlab(s) => s.check(ctx),
             Action::Docker(s) => s.check(ctx),
+            Action::Announce(s) => s.check(ctx),
         }
     }
 
@@ -139,6 +142,7 @@ impl Stage {
     /// says so in one line. `None` for stages with nothing to show.
     pub fn rehearse(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
         match &self.action {
+            Action::Announce(s) => s.rehearse(ctx),
             Action::Preflight(_)
             | Action::Changelog(_)
             | Action::Git(_)
@@ -161,6 +165,7 @@ impl Stage {
             Action::Repo(s) => s.apply(ctx),
             Action::Gitlab(s) => s.apply(ctx),
             Action::Docker(s) => s.apply(ctx),
+            Action::Announce(s) => s.apply(ctx),
         }
     }
 }
@@ -219,6 +224,7 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     stages.extend(crate::stages::repo::stages(config, release));
     stages.extend(crate::stages::docker::stage(config, release));
     stages.extend(gitlab_after);
+    stages.extend(crate::stages::announce::stage(config, release));
     stages.push(git("lab-sync", GitKind::LabSync, true));
     Plan {
         release: release.clone(),
