@@ -45,7 +45,9 @@ pub enum Error {
     },
 
     /// The server is not an `smtp://` or `smtps://` URL.
-    #[error("`{url}` is not an SMTP server; write smtp://HOST[:PORT] or smtps://HOST[:PORT] ({reason})")]
+    #[error(
+        "`{url}` is not an SMTP server; write smtp://HOST[:PORT] or smtps://HOST[:PORT] ({reason})"
+    )]
     ServerUrl {
         /// What was given, user information removed.
         url: String,
@@ -54,7 +56,9 @@ pub enum Error {
     },
 
     /// A password would travel in clear text.
-    #[error("refusing to send the password for `{username}` to {server} without TLS; use STARTTLS or TLS")]
+    #[error(
+        "refusing to send the password for `{username}` to {server} without TLS; use STARTTLS or TLS"
+    )]
     PlainAuth {
         /// The server.
         server: String,
@@ -85,7 +89,9 @@ pub enum Error {
     },
 
     /// The server refused the user name and password.
-    #[error("the SMTP server {server} refused the login of `{username}`; check the user name and password")]
+    #[error(
+        "the SMTP server {server} refused the login of `{username}`; check the user name and password"
+    )]
     Auth {
         /// The server.
         server: String,
@@ -97,7 +103,9 @@ pub enum Error {
     },
 
     /// The TLS handshake with the server failed (an untrusted certificate, say).
-    #[error("no trusted TLS connection to the SMTP server {server}; check its certificate and the CA file")]
+    #[error(
+        "no trusted TLS connection to the SMTP server {server}; check its certificate and the CA file"
+    )]
     Handshake {
         /// The server.
         server: String,

@@ -96,10 +96,9 @@ pub fn compose(a: &Announcement<'_>, signer: Option<&lava_signing::Signer>) -> R
                 )
                 .header(ContentTransferEncoding::SevenBit)
                 .body(signature);
-            let multipart =
-                MultiPart::signed("application/pgp-signature".into(), MICALG.into())
-                    .singlepart(text)
-                    .singlepart(signature);
+            let multipart = MultiPart::signed("application/pgp-signature".into(), MICALG.into())
+                .singlepart(text)
+                .singlepart(signature);
             builder.multipart(multipart).map_err(compose_error)?
         }
     };
@@ -290,7 +289,10 @@ mod tests {
         let id = message_id("2024.05", "Rémi <rm@lavasoftware.example>").unwrap();
         assert!(id.starts_with("<lava-release.2024.05."), "{id}");
         assert!(id.ends_with("@lavasoftware.example>"), "{id}");
-        assert_ne!(id, message_id("2024.05", "rm@lavasoftware.example").unwrap());
+        assert_ne!(
+            id,
+            message_id("2024.05", "rm@lavasoftware.example").unwrap()
+        );
         let err = message_id("2024.05", "not an address").unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -317,8 +319,8 @@ mod tests {
         assert!(raw.contains("From: =?utf-8?"), "{raw}");
         assert!(!raw.contains("\n\n") && !raw.replace("\r\n", "").contains('\n'));
         let (_, encoded) = raw.split_once("\r\n\r\n").unwrap();
-        let decoded = quoted_printable::decode(encoded, quoted_printable::ParseMode::Robust)
-            .unwrap();
+        let decoded =
+            quoted_printable::decode(encoded, quoted_printable::ParseMode::Robust).unwrap();
         // lettre ends a message with a CRLF after the body.
         assert_eq!(
             String::from_utf8(decoded).unwrap().replace("\r\n", "\n"),
@@ -331,9 +333,10 @@ mod tests {
     #[test]
     fn signed_message_verifies_over_its_first_part() {
         let now = SystemTime::now();
-        let key = lava_signing::keygen::KeySpec::new("LAVA Release", "rm@lavasoftware.example", now)
-            .generate()
-            .unwrap();
+        let key =
+            lava_signing::keygen::KeySpec::new("LAVA Release", "rm@lavasoftware.example", now)
+                .generate()
+                .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("release.key");
         key.write_secret_key(&path).unwrap();
@@ -349,7 +352,10 @@ mod tests {
         let email = compose(&announcement(&to, body), Some(&signer)).unwrap();
         let raw = text(&email);
         assert!(raw.contains("multipart/signed"), "{raw}");
-        assert!(raw.contains("protocol=\"application/pgp-signature\""), "{raw}");
+        assert!(
+            raw.contains("protocol=\"application/pgp-signature\""),
+            "{raw}"
+        );
         assert!(raw.contains("micalg=\"pgp-sha512\""), "{raw}");
 
         // Split as a receiving agent does (RFC 1847): the first part is everything
@@ -392,11 +398,17 @@ mod tests {
         assert_eq!(read, email);
         assert_eq!(
             read.recipients(),
-            ["lava-announce@lists.lavasoftware.example", "jane@example.org"]
+            [
+                "lava-announce@lists.lavasoftware.example",
+                "jane@example.org"
+            ]
         );
 
         std::fs::write(&path, "Subject: x\r\n\r\nbody\r\n").unwrap();
         let err = Email::from_eml(&path).unwrap_err();
-        assert!(err.to_string().contains("has no Message-ID header"), "{err}");
+        assert!(
+            err.to_string().contains("has no Message-ID header"),
+            "{err}"
+        );
     }
 }

@@ -153,7 +153,11 @@ impl Smtp {
                 subject: email.message_id().to_owned(),
                 source,
             })?;
-        match transport.send_raw(&envelope, email.as_bytes()) {
+        // lettre ends the data with CRLF `.` CRLF whatever the message ends with; without
+        // the message's own final CRLF the server receives exactly the written bytes.
+        let bytes = email.as_bytes();
+        let bytes = bytes.strip_suffix(b"\r\n").unwrap_or(bytes);
+        match transport.send_raw(&envelope, bytes) {
             Ok(reply) => Ok(Receipt {
                 server: self.url.clone(),
                 reply: format!(
@@ -200,9 +204,9 @@ impl Smtp {
         };
         let mut builder = TlsParameters::builder(self.host.clone());
         if let Some(path) = &self.ca_file {
-            builder = builder.add_root_certificate(read_ca(path).and_then(|pem| {
-                Certificate::from_pem(&pem).map_err(tls_error)
-            })?);
+            builder = builder.add_root_certificate(
+                read_ca(path).and_then(|pem| Certificate::from_pem(&pem).map_err(tls_error))?,
+            );
         }
         builder.build_native().map_err(tls_error)
     }
@@ -262,9 +266,15 @@ mod tests {
     #[test]
     fn url_gives_host_port_and_protection() {
         let s = Smtp::new("smtp://mail.example.org", None).unwrap();
-        assert_eq!((s.server(), s.tls()), ("smtp://mail.example.org:587", TlsMode::StartTls));
+        assert_eq!(
+            (s.server(), s.tls()),
+            ("smtp://mail.example.org:587", TlsMode::StartTls)
+        );
         let s = Smtp::new("smtps://127.0.0.1:2465/", None).unwrap();
-        assert_eq!((s.server(), s.tls()), ("smtps://127.0.0.1:2465", TlsMode::Tls));
+        assert_eq!(
+            (s.server(), s.tls()),
+            ("smtps://127.0.0.1:2465", TlsMode::Tls)
+        );
         let s = Smtp::new("smtp://[::1]:25", Some(TlsMode::None)).unwrap();
         assert_eq!((s.server(), s.host.as_str()), ("smtp://[::1]:25", "::1"));
     }

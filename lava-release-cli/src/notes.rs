@@ -75,7 +75,7 @@ impl ReleaseContent {
     }
 }
 
-/// A commit's subject: the first line of its message.
-pub fn subject(commit: &lava_git::Commit) -> &str {
-    commit.message.lines().next().unwrap_or_default()
+/// A commit's subject as git prints it (`%s`: the first paragraph on one line).
+pub fn subject(commit: &lava_git::Commit) -> String {
+    lava_changelog::subject(&commit.message)
 }

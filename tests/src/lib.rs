@@ -16,4 +16,5 @@ pub mod registry;
 pub mod rehearsal;
 pub mod rehearsal_repo;
 pub mod sandbox;
+pub mod smtp;
 pub mod sshd;

@@ -110,10 +110,11 @@ impl AnnounceStage {
     fn load(&self, ctx: &Context<'_>) -> anyhow::Result<Option<State>> {
         let path = self.path(ctx, ".json");
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(
-                serde_json::from_str(&text)
-                    .with_context(|| format!("{} is corrupt", path.display()))?,
-            )),
+            Ok(text) => {
+                Ok(Some(serde_json::from_str(&text).with_context(|| {
+                    format!("{} is corrupt", path.display())
+                })?))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
@@ -268,7 +269,10 @@ pub fn compose(ctx: &Context<'_>) -> anyhow::Result<Email> {
         ("debian_version", debian_version.as_str()),
         (
             "previous",
-            content.previous.as_deref().unwrap_or("the previous release"),
+            content
+                .previous
+                .as_deref()
+                .unwrap_or("the previous release"),
         ),
         ("release_url", release_url.as_str()),
         ("notes", content.entry.as_str()),
@@ -279,7 +283,10 @@ pub fn compose(ctx: &Context<'_>) -> anyhow::Result<Email> {
     let to = vec![config.to.clone()];
     let message_id = lava_announce::message_id(&version, &from)?;
     let signer = if config.sign {
-        Some(crate::signing::release_signer(&ctx.config.signing, ctx.env)?)
+        Some(crate::signing::release_signer(
+            &ctx.config.signing,
+            ctx.env,
+        )?)
     } else {
         None
     };
@@ -379,7 +386,10 @@ mod tests {
             crate::plan::plan(&config, &release()).names().join(" ")
         };
         assert!(!names("").contains("announce"));
-        assert!(!names("[announce]\nenabled = false\nsmtp = \"smtp://mail.example.org\"\n").contains("announce"));
+        assert!(
+            !names("[announce]\nenabled = false\nsmtp = \"smtp://mail.example.org\"\n")
+                .contains("announce")
+        );
         assert!(
             names("[announce]\nsmtp = \"smtp://mail.example.org\"\n")
                 .ends_with("release-notes close-milestone announce lab-sync")
