@@ -76,13 +76,21 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// The CA certificate file holds no usable PEM certificate, or TLS cannot be set up.
-    #[error("cannot set up TLS for {server} with the CA certificate file {path:?}")]
+    /// The CA certificate file holds no usable PEM certificate.
+    #[error("the CA certificate file {path:?} holds no PEM certificate")]
+    Ca {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: lettre::transport::smtp::Error,
+    },
+
+    /// TLS cannot be set up (the system's TLS library refused the settings).
+    #[error("cannot set up TLS for {server}")]
     Tls {
         /// The server.
         server: String,
-        /// The CA certificate file, if any.
-        path: Option<PathBuf>,
         /// Why.
         #[source]
         source: lettre::transport::smtp::Error,
@@ -112,6 +120,16 @@ pub enum Error {
         /// Why.
         #[source]
         source: lettre::transport::smtp::Error,
+    },
+
+    /// The message's envelope cannot be made (no recipient).
+    #[error("message {message_id} has no recipient")]
+    Envelope {
+        /// The message.
+        message_id: String,
+        /// Why.
+        #[source]
+        source: lettre::error::Error,
     },
 
     /// The server answered the message with an error.

@@ -1,7 +1,7 @@
 //! Sending a composed [`Email`] to an SMTP server, byte for byte.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::address::Envelope;
@@ -149,8 +149,8 @@ impl Smtp {
             .map(|r| address(r, "recipient"))
             .collect::<Result<Vec<_>>>()?;
         let envelope = Envelope::new(Some(address(email.sender(), "sender")?), recipients)
-            .map_err(|source| Error::Compose {
-                subject: email.message_id().to_owned(),
+            .map_err(|source| Error::Envelope {
+                message_id: email.message_id().to_owned(),
                 source,
             })?;
         // lettre ends the data with CRLF `.` CRLF whatever the message ends with; without
@@ -197,18 +197,22 @@ impl Smtp {
     }
 
     fn tls_parameters(&self) -> Result<TlsParameters> {
-        let tls_error = |source| Error::Tls {
-            server: self.url.clone(),
-            path: self.ca_file.clone(),
-            source,
-        };
         let mut builder = TlsParameters::builder(self.host.clone());
         if let Some(path) = &self.ca_file {
-            builder = builder.add_root_certificate(
-                read_ca(path).and_then(|pem| Certificate::from_pem(&pem).map_err(tls_error))?,
-            );
+            let pem = std::fs::read(path).map_err(|source| Error::ReadCa {
+                path: path.clone(),
+                source,
+            })?;
+            let certificate = Certificate::from_pem(&pem).map_err(|source| Error::Ca {
+                path: path.clone(),
+                source,
+            })?;
+            builder = builder.add_root_certificate(certificate);
         }
-        builder.build_native().map_err(tls_error)
+        builder.build_native().map_err(|source| Error::Tls {
+            server: self.url.clone(),
+            source,
+        })
     }
 
     fn classify(&self, email: &Email, source: lettre::transport::smtp::Error) -> Error {
@@ -234,13 +238,6 @@ impl Smtp {
             },
         }
     }
-}
-
-fn read_ca(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::ReadCa {
-        path: path.to_owned(),
-        source,
-    })
 }
 
 /// `url` with any user information removed, for messages.
@@ -287,6 +284,25 @@ mod tests {
         assert!(text.contains("not in the URL"), "{text}");
         let err = Smtp::new("http://mail.example.org", None).unwrap_err();
         assert!(err.to_string().contains("neither smtp nor smtps"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let smtp = Smtp::new("smtp://127.0.0.1:25", None).unwrap();
+        let err = smtp.clone().ca_file(&missing).transport().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read the CA certificate file {missing:?}")
+        );
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+        let err = smtp.ca_file(&garbage).transport().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("the CA certificate file {garbage:?} holds no PEM certificate")
+        );
     }
 
     #[test]

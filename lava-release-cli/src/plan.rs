@@ -288,6 +288,29 @@ mod tests {
     }
 
     #[test]
+    fn announce_needs_a_server_and_runs_after_the_milestone_closes() {
+        let names = |toml: &str| {
+            let config = Config::from_toml(toml).unwrap();
+            plan(&config, &release("2024.05")).names().join(" ")
+        };
+        let smtp = "smtp = \"smtp://mail.example.org\"\n";
+        assert!(!names(&format!("[announce]\nenabled = false\n{smtp}")).contains("announce"));
+        assert!(
+            names(&format!("[announce]\n{smtp}"))
+                .ends_with("release-notes close-milestone announce lab-sync")
+        );
+        let config = Config::from_toml(
+            "[announce]\nsmtp = \"smtps://mail.example.org\"\nsign = true\nsmtp_password = \"hunter2\"\n",
+        )
+        .unwrap();
+        let plan = plan(&config, &release("2024.05"));
+        let stage = &plan.stages[plan.position("announce").unwrap()];
+        assert!(stage.irreversible);
+        insta::assert_snapshot!(stage.description, @"mail the announcement of 2024.05 to lava-announce@lists.lavasoftware.org through smtps://mail.example.org, signed (PGP/MIME) with the release key");
+        assert!(!config.to_toml().contains("hunter2"));
+    }
+
+    #[test]
     fn unknown_stage_lists_the_stages() {
         let plan = plan(&Config::default(), &release("2024.05"));
         assert_eq!(

@@ -1,10 +1,10 @@
 //! Stage `announce`: the release mail as the list's SMTP server receives it (over
 //! STARTTLS, with a login, PGP/MIME-signed), sent once however the run is interrupted.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 
-use tests::sandbox::{RM_EMAIL, RM_NAME, Sandbox};
+use tests::sandbox::{RM_EMAIL, Sandbox};
 use tests::smtp::{Fault, Security, SmtpSink};
 
 const V: &str = "2024.02";
@@ -12,20 +12,11 @@ const LIST: &str = "lava-announce@lists.lavasoftware.org";
 const USER: &str = "lava-release";
 const PASSWORD: &str = "sink-password-5b9e";
 
-fn lava_release(repo: &Path, args: &[&str], failpoint: Option<&str>) -> Output {
-    let mut cmd = Command::new(tests::bin::lava_release_bin());
-    cmd.arg("-C")
-        .arg(repo)
-        .arg("--config")
-        .arg(repo.parent().unwrap().join("release.toml"))
-        .args(args)
-        .env("DEBFULLNAME", RM_NAME)
-        .env("DEBEMAIL", RM_EMAIL)
-        .env("NO_COLOR", "1");
-    match failpoint {
-        Some(point) => cmd.env("LAVA_RELEASE_FAILPOINT", point),
-        None => cmd.env_remove("LAVA_RELEASE_FAILPOINT"),
-    };
+fn lava_release(sb: &Sandbox, args: &[&str], failpoint: Option<&str>) -> Output {
+    let mut cmd = sb.lava_release(args);
+    if let Some(point) = failpoint {
+        cmd.env("LAVA_RELEASE_FAILPOINT", point);
+    }
     cmd.output().expect("lava-release runs")
 }
 
@@ -46,21 +37,13 @@ fn released(sign: bool) -> (Sandbox, SmtpSink) {
         .announce_section(&sb.path().join("smtp-password"), sign)
         .unwrap();
     sb.add_config(&section).unwrap();
-    let out = lava_release(
-        &sb.repo(),
-        &["run", V, "--yes", "--only", "changelog"],
-        None,
-    );
+    let out = lava_release(&sb, &["run", V, "--yes", "--only", "changelog"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     (sb, sink)
 }
 
 fn announce(sb: &Sandbox, failpoint: Option<&str>) -> Output {
-    lava_release(
-        &sb.repo(),
-        &["run", V, "--yes", "--only", "announce"],
-        failpoint,
-    )
+    lava_release(sb, &["run", V, "--yes", "--only", "announce"], failpoint)
 }
 
 fn state_dir(sb: &Sandbox) -> PathBuf {
@@ -69,7 +52,7 @@ fn state_dir(sb: &Sandbox) -> PathBuf {
 
 /// The journal's latest evidence of `announce`.
 fn evidence(sb: &Sandbox) -> String {
-    let status = lava_release(&sb.repo(), &["status", V, "--json"], None);
+    let status = lava_release(sb, &["status", V, "--json"], None);
     let journal: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     journal["events"]
         .as_array()
@@ -159,7 +142,7 @@ fn the_list_receives_the_signed_notes_once() {
         text(&again.stdout)
     );
     assert_eq!(sink.received().len(), 1, "sent twice");
-    let plan = lava_release(&sb.repo(), &["plan", V], None);
+    let plan = lava_release(&sb, &["plan", V], None);
     assert!(
         text(&plan.stdout).contains(&format!("sent {id}")),
         "{}",
@@ -170,11 +153,7 @@ fn the_list_receives_the_signed_notes_once() {
 #[test]
 fn a_dry_run_writes_the_message_and_sends_nothing() {
     let (sb, sink) = released(false);
-    let out = lava_release(
-        &sb.repo(),
-        &["run", V, "--dry-run", "--only", "announce"],
-        None,
-    );
+    let out = lava_release(&sb, &["run", V, "--dry-run", "--only", "announce"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let path = state_dir(&sb).join("2024.02-announce.dry-run.eml");
     let stdout = text(&out.stdout);
@@ -211,7 +190,7 @@ fn killed_after_preparing_sends_the_prepared_message_once() {
     };
     let prepared = eml.header("Message-ID").unwrap();
 
-    let plan = lava_release(&sb.repo(), &["plan", V], None);
+    let plan = lava_release(&sb, &["plan", V], None);
     assert!(
         text(&plan.stdout).contains(&format!("message {prepared} in ")),
         "{}",
@@ -219,7 +198,7 @@ fn killed_after_preparing_sends_the_prepared_message_once() {
     );
     let out = announce(&sb, None);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(message_ids(&sink), [prepared.clone()]);
+    assert_eq!(message_ids(&sink), std::slice::from_ref(&prepared));
     assert_eq!(sink.received()[0].data, eml.data, "not the prepared bytes");
     let evidence = evidence(&sb);
     assert!(
