@@ -183,6 +183,12 @@ pub fn parse_top(text: &str) -> Result<TopEntry> {
     parse::parse_top(text)
 }
 
+/// A commit message's subject as `git log --format=%s` (and `--oneline`) prints it:
+/// the first paragraph's lines, trailing white space removed, joined by one space.
+pub fn subject(message: &str) -> String {
+    message::subject_and_body(message).0
+}
+
 /// Puts `entry` (as [`render`] returns it) on top of the existing changelog `text`,
 /// separated by one blank line.
 pub fn prepend(entry: &str, text: &str) -> String {

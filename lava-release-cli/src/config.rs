@@ -475,27 +475,98 @@ impl Default for Debian {
     }
 }
 
-/// `[announce]`
+/// How the announcement's SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// A plain connection upgraded with STARTTLS, which the server must offer.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+    /// No TLS: only for a relay on this host; no password is ever sent over it.
+    None,
+}
+
+/// `[announce]`: the release mail to the announcement list.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Announce {
+    /// Whether the release is announced at all (the `announce` stage also needs `smtp`).
+    pub enabled: bool,
     /// The list the announcement goes to.
     pub to: String,
+    /// The sender, `Name <address>` (default: DEBFULLNAME and DEBEMAIL, else git's
+    /// user, as the changelog trailer).
+    pub from: Option<String>,
     /// The subject; `{version}` is replaced.
     pub subject: String,
-    /// SMTP password. Never printed.
+    /// The body; `{version}`, `{debian_version}`, `{previous}`, `{release_url}`,
+    /// `{notes}` (the changelog entry) and `{commits}` (`git log --oneline` since the
+    /// previous release) are replaced.
+    pub body: String,
+    /// The SMTP server, `smtp://HOST[:PORT]` (port 587, STARTTLS) or
+    /// `smtps://HOST[:PORT]` (port 465, TLS). Unset: no `announce` stage.
+    pub smtp: Option<String>,
+    /// `starttls`, `tls` or `none`; default from the URL's scheme.
+    pub tls: Option<SmtpTls>,
+    /// The SMTP user; the password comes from `password_env`, `password_file` or
+    /// `smtp_password`.
+    pub username: Option<String>,
+    /// Name of the environment variable holding the SMTP password.
+    pub password_env: Option<String>,
+    /// A file holding the SMTP password.
+    pub password_file: Option<PathBuf>,
+    /// The SMTP password itself; prefer `password_env` or `password_file`. Never printed.
     pub smtp_password: Option<Secret>,
+    /// A PEM certificate trusted besides the system's (a private CA, a test server).
+    pub ca_file: Option<PathBuf>,
+    /// Sign the mail as PGP/MIME with the release key.
+    pub sign: bool,
+    /// Give up on a silent SMTP server after this many seconds.
+    pub timeout_secs: u64,
 }
 
 impl Default for Announce {
     fn default() -> Self {
         Self {
+            enabled: true,
             to: "lava-announce@lists.lavasoftware.org".into(),
+            from: None,
             subject: "LAVA Software {version} release".into(),
+            body: DEFAULT_ANNOUNCE_BODY.into(),
+            smtp: None,
+            tls: None,
+            username: None,
+            password_env: None,
+            password_file: None,
             smtp_password: None,
+            ca_file: None,
+            sign: false,
+            timeout_secs: 60,
         }
     }
 }
+
+/// The announcement LAVA sends, with the placeholders of [`Announce::body`].
+const DEFAULT_ANNOUNCE_BODY: &str = "Hello,
+
+LAVA Software {version} is released.
+
+The Debian packages ({debian_version}) are in the LAVA apt repository,
+https://apt.lavasoftware.org/release, and the Docker images on Docker Hub,
+lavasoftware/lava-dispatcher:{version} and lavasoftware/lava-server:{version}.
+The release on GitLab: {release_url}
+
+{notes}
+
+Changes since {previous}:
+
+{commits}
+Thanks to everyone who contributed.
+
+-- 
+The LAVA team
+";
 
 /// A secret value: its `Debug` and its serialised form are `<redacted>`.
 #[derive(Clone, Deserialize)]

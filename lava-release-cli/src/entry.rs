@@ -111,7 +111,7 @@ pub fn render_entry(ctx: &Context<'_>, req: &EntryRequest<'_>) -> anyhow::Result
 
 /// The trailer's identity (DEBFULLNAME/DEBEMAIL, else git's user) and date
 /// (SOURCE_DATE_EPOCH, else now).
-fn trailer(ctx: &Context<'_>) -> anyhow::Result<lava_changelog::Trailer> {
+pub fn trailer(ctx: &Context<'_>) -> anyhow::Result<lava_changelog::Trailer> {
     let (mut name, mut email) = (ctx.env.debfullname.clone(), None);
     if let Some(debemail) = &ctx.env.debemail {
         // DEBEMAIL may be `Name <email>`, as debchange accepts it.

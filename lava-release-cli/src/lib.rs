@@ -11,6 +11,7 @@
 pub mod config;
 pub mod entry;
 pub mod journal;
+pub mod notes;
 pub mod plan;
 pub mod run;
 pub mod signing;

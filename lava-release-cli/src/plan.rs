@@ -74,6 +74,8 @@ pub enum Action {
     Docker(crate::stages::docker::DockerStage),
     /// Builds locally, uploads to Debian.
     Debian(crate::stages::debian::DebianStage),
+    /// Mails the announcement.
+    Announce(crate::stages::announce::AnnounceStage),
 }
 
 /// What a stage's check observed.
@@ -134,6 +136,7 @@ impl Stage {
             Action::Gitlab(s) => s.check(ctx),
             Action::Docker(s) => s.check(ctx),
             Action::Debian(s) => s.check(ctx),
+            Action::Announce(s) => s.check(ctx),
         }
     }
 
@@ -143,6 +146,7 @@ impl Stage {
     pub fn rehearse(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
         match &self.action {
             Action::Debian(s) => s.rehearse(ctx),
+            Action::Announce(s) => s.rehearse(ctx),
             Action::Preflight(_)
             | Action::Changelog(_)
             | Action::Git(_)
@@ -166,6 +170,7 @@ impl Stage {
             Action::Gitlab(s) => s.apply(ctx),
             Action::Docker(s) => s.apply(ctx),
             Action::Debian(s) => s.apply(ctx),
+            Action::Announce(s) => s.apply(ctx),
         }
     }
 }
@@ -228,6 +233,7 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     stages.extend(crate::stages::debian::upload(config, release));
     stages.extend(crate::stages::docker::stage(config, release));
     stages.extend(gitlab_after);
+    stages.extend(crate::stages::announce::stage(config, release));
     stages.push(git("lab-sync", GitKind::LabSync, true));
     Plan {
         release: release.clone(),
@@ -288,6 +294,29 @@ mod tests {
             close-milestone [true] close milestone 2024.05 of https://gitlab.com/lava/lava
             lab-sync [true] copy lava_scheduler_app/tests/device-types to ssh://review.linaro.org:29418/lava/lava-lab:shared/device-types and push it to refs/for/master for review
             ");
+    }
+
+    #[test]
+    fn announce_needs_a_server_and_runs_after_the_milestone_closes() {
+        let names = |toml: &str| {
+            let config = Config::from_toml(toml).unwrap();
+            plan(&config, &release("2024.05")).names().join(" ")
+        };
+        let smtp = "smtp = \"smtp://mail.example.org\"\n";
+        assert!(!names(&format!("[announce]\nenabled = false\n{smtp}")).contains("announce"));
+        assert!(
+            names(&format!("[announce]\n{smtp}"))
+                .ends_with("release-notes close-milestone announce lab-sync")
+        );
+        let config = Config::from_toml(
+            "[announce]\nsmtp = \"smtps://mail.example.org\"\nsign = true\nsmtp_password = \"hunter2\"\n",
+        )
+        .unwrap();
+        let plan = plan(&config, &release("2024.05"));
+        let stage = &plan.stages[plan.position("announce").unwrap()];
+        assert!(stage.irreversible);
+        insta::assert_snapshot!(stage.description, @"mail the announcement of 2024.05 to lava-announce@lists.lavasoftware.org through smtps://mail.example.org, signed (PGP/MIME) with the release key");
+        assert!(!config.to_toml().contains("hunter2"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 // Test code: a panic with the value is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod announce;
 mod changelog;
 mod debian_stages;
 mod git_stages;

@@ -16,6 +16,7 @@ fn the_rehearsal_releases_and_every_check_passes() {
         "one GitLab release with the changelog (API stand-in)",
         "apt-get update bookworm (signed-by release key)",
         "re-run does nothing (lava-release run)",
+        "announcement received (SMTP sink)",
     ] {
         assert!(
             report.check(check).is_some_and(|c| c.passed),
@@ -24,7 +25,9 @@ fn the_rehearsal_releases_and_every_check_passes() {
     }
     let stages: Vec<&str> = report.stages.iter().map(|(s, _, _)| s.as_str()).collect();
     assert!(
-        stages.contains(&"ci-artifacts") && stages.contains(&"repo-publish"),
+        stages.contains(&"ci-artifacts")
+            && stages.contains(&"repo-publish")
+            && stages.contains(&"announce"),
         "{stages:?}"
     );
     assert!(

@@ -17,4 +17,5 @@ pub mod rehearsal;
 pub mod rehearsal_debian;
 pub mod rehearsal_repo;
 pub mod sandbox;
+pub mod smtp;
 pub mod sshd;

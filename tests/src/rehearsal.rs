@@ -103,6 +103,14 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
     let upload = zip_and_remove(apt.incoming())?;
     sandbox
         .add_gitlab_keys("fork_project = \"lava/lava\"\nartifact_jobs = [\"debian-bookworm\"]")?;
+    // The announcement list's server: STARTTLS with its own certificate, a login.
+    let smtp = crate::smtp::SmtpSink::start(
+        crate::smtp::Security::StartTls,
+        "lava-release",
+        "rehearsal-smtp-password",
+    )?;
+    let section = smtp.announce_section(&sandbox.path().join("smtp-password"), true)?;
+    sandbox.add_config(&section)?;
     let repo = sandbox.repo();
     let mut report = Report {
         version: version.to_owned(),
@@ -198,6 +206,8 @@ pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
         unchanged && rerun.contains("0 stage(s) applied"),
         rerun.lines().last().unwrap_or_default(),
     );
+
+    check_announcement(&mut report, &sandbox, &smtp, version);
 
     let plan = sandbox::run(lava_release(&["plan", version, "--json"]), None)?;
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout)?;
@@ -396,6 +406,41 @@ fn check_gitlab(report: &mut Report, sandbox: &Sandbox, version: &str) {
         !token_leaked,
         "requests name the token's label only".to_owned(),
     );
+}
+
+/// One announcement reached the list (the re-run sent none), with the subject, the
+/// Message-ID the journal names, and a PGP/MIME signature `gpg --verify` accepts.
+fn check_announcement(
+    report: &mut Report,
+    sandbox: &Sandbox,
+    smtp: &crate::smtp::SmtpSink,
+    version: &str,
+) {
+    let received = smtp.received();
+    let evidence = report
+        .stages
+        .iter()
+        .find(|(stage, _, _)| stage == "announce")
+        .map(|(_, _, evidence)| evidence.clone())
+        .unwrap_or_default();
+    let (passed, detail) = match received.as_slice() {
+        [mail] => {
+            let id = mail.header("Message-ID").unwrap_or_default();
+            let subject = mail.header("Subject").unwrap_or_default();
+            let (_, public) = sandbox.release_key();
+            match mail.gpg_verify(&public) {
+                Ok(fpr) => (
+                    subject == format!("LAVA Software {version} release")
+                        && !id.is_empty()
+                        && evidence.starts_with(&format!("sent {id} ")),
+                    format!("{id}, signed by {fpr}"),
+                ),
+                Err(e) => (false, format!("{e:#}")),
+            }
+        }
+        other => (false, format!("{} message(s) received", other.len())),
+    };
+    report.record("announcement received (SMTP sink)", passed, detail);
 }
 
 /// Zips every file of `dir` (as a CI job's artifacts would hold them) and removes them.

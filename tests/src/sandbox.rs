@@ -419,6 +419,22 @@ impl Sandbox {
         cmd
     }
 
+    /// `lava-release ARGS` on the sandbox repository with its configuration, as the
+    /// release manager runs it (DEBFULLNAME and DEBEMAIL set, no colour, no failpoint).
+    pub fn lava_release(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(crate::bin::lava_release_bin());
+        cmd.arg("-C")
+            .arg(self.repo())
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env("DEBFULLNAME", RM_NAME)
+            .env("DEBEMAIL", RM_EMAIL)
+            .env("NO_COLOR", "1")
+            .env_remove("LAVA_RELEASE_FAILPOINT");
+        cmd
+    }
+
     /// Runs git in the sandbox repository and returns its stdout.
     pub fn git(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<String> {
         let out = run(self.git_cmd(args), stdin)?;

@@ -25,9 +25,11 @@ pub const TEST_PACKAGES: &[&str] = &[
     "xz-utils",
     "openssh-client",
     "openssh-server",
-    // Container registries: real docker-registry servers, skopeo to inspect them,
-    // openssl for the token-auth server's key.
+    // Container registries: real docker-registry servers, htpasswd for their users,
+    // skopeo to inspect them, openssl for the token-auth server's key and the SMTP
+    // sink's certificate.
     "docker-registry",
+    "apache2-utils",
     "skopeo",
     "openssl",
     // The Debian upload: its checkers, dput, and dget's downloader (bench).
@@ -54,7 +56,9 @@ pub const REHEARSAL_PACKAGES: &[&str] = &[
     "openssh-client",
     "openssh-server",
     "docker-registry",
+    "apache2-utils",
     "skopeo",
+    "openssl",
 ];
 
 /// Installs whichever of `packages` are missing (as root), or says the one command to run.

@@ -10,8 +10,8 @@ use lava_gitlab::{CiTarget, GitLab, ReleaseNotes, ReleaseState, WaitCi};
 
 use crate::Context;
 use crate::config::Config;
+use crate::notes::ReleaseContent;
 use crate::plan::{Release, Stage, Status};
-use crate::stages::changelog::CHANGELOG;
 
 /// A GitLab stage's inputs.
 #[derive(Debug, Clone)]
@@ -213,57 +213,24 @@ fn wait_request(ctx: &Context<'_>, target: CiTarget) -> WaitCi {
 }
 
 /// The release notes: the changelog entry at HEAD, then the commits since the previous
-/// release with links. One source (the commits) for the changelog and the notes.
+/// release with links, from [`ReleaseContent`], the source the announcement also uses.
 pub fn release_notes(ctx: &Context<'_>, version: &str) -> anyhow::Result<ReleaseNotes> {
-    let head = ctx.repo.head_id()?;
-    let text = ctx
-        .repo
-        .file_at(&head, CHANGELOG)?
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .with_context(|| format!("{CHANGELOG} does not exist at HEAD"))?;
-    let (entry, rest) = match text.find("\n -- ") {
-        Some(i) => {
-            let end = text[i + 1..]
-                .find('\n')
-                .map(|j| i + 2 + j)
-                .unwrap_or(text.len());
-            (&text[..end], &text[end..])
-        }
-        None => (text.as_str(), ""),
-    };
-    let previous = lava_changelog::parse_top(rest.trim_start())
-        .ok()
-        .map(|top| {
-            top.version
-                .split('-')
-                .next()
-                .unwrap_or(&top.version)
-                .to_owned()
-        });
-    let since = match &previous {
-        Some(v) => ctx.repo.resolve_commit(&format!("refs/tags/{v}"))?,
-        None => None,
-    };
-    let commits = ctx.repo.log(&lava_git::LogQuery {
-        since,
-        until: head,
-        paths: Vec::new(),
-        no_merges: true,
-    })?;
+    let content = ReleaseContent::read(ctx)?;
     let base = format!(
         "{}/{}",
         ctx.config.gitlab.url.trim_end_matches('/'),
         ctx.config.gitlab.project
     );
-    let mut description = format!("```\n{}\n```\n\n", entry.trim_end());
-    if let Some(previous) = &previous {
+    let mut description = format!("```\n{}\n```\n\n", content.entry);
+    if let Some(previous) = &content.previous {
         description.push_str(&format!("Changes since {previous}:\n\n"));
     }
-    for c in &commits {
-        let subject = c.message.lines().next().unwrap_or_default();
+    for c in &content.commits {
         description.push_str(&format!(
-            "* [{}]({base}/-/commit/{}) {subject}\n",
-            c.short_id, c.id
+            "* [{}]({base}/-/commit/{}) {}\n",
+            c.short_id,
+            c.id,
+            crate::notes::subject(c)
         ));
     }
     Ok(ReleaseNotes {

@@ -1,6 +1,7 @@
 //! The stages of a release, one module each. A stage holds its inputs, describes itself in
 //! one line, checks the world read-only, and applies itself through one library crate.
 
+pub mod announce;
 pub mod changelog;
 pub mod debian;
 pub mod docker;
