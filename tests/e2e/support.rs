@@ -1,22 +1,13 @@
 //! What the end-to-end modules share: running the binary in a sandbox.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use tests::sandbox::{RM_EMAIL, RM_NAME, Sandbox};
+use tests::sandbox::Sandbox;
 
 /// Runs `lava-release ARGS` in the sandbox's repository with its configuration; with
 /// `failpoint`, the process stops there as if killed.
 pub fn lava_release(sb: &Sandbox, args: &[&str], failpoint: Option<&str>) -> Output {
-    let mut cmd = Command::new(tests::bin::lava_release_bin());
-    cmd.arg("-C")
-        .arg(sb.repo())
-        .arg("--config")
-        .arg(sb.config())
-        .args(args);
-    cmd.env("DEBFULLNAME", RM_NAME)
-        .env("DEBEMAIL", RM_EMAIL)
-        .env("NO_COLOR", "1")
-        .env_remove("LAVA_RELEASE_FAILPOINT");
+    let mut cmd = sb.lava_release(args);
     if let Some(point) = failpoint {
         cmd.env("LAVA_RELEASE_FAILPOINT", point);
     }
