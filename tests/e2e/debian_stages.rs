@@ -124,7 +124,7 @@ fn the_upload_is_fetched_checked_signed_and_queued_once() {
     );
     assert_eq!(
         queue_names(&f),
-        [CHANGES, "lava_2024.02.dsc", "lava_2024.02.tar.xz"]
+        ["lava_2024.02.dsc", "lava_2024.02.tar.xz", CHANGES]
     );
     for file in [CHANGES, "lava_2024.02.dsc"] {
         let verified = dscverify(&f.dd_keyring, &f.queue.path().join(file));
@@ -282,7 +282,7 @@ fn dput_simulates_then_uploads_and_records_it() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, [CHANGES, "lava_2024.02.dsc", "lava_2024.02.tar.xz"]);
+    assert_eq!(names, ["lava_2024.02.dsc", "lava_2024.02.tar.xz", CHANGES]);
     let verified = dscverify(&f.dd_keyring, &incoming.join(CHANGES));
     assert!(
         verified.contains("All files validated successfully"),
