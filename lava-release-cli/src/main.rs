@@ -164,7 +164,10 @@ enum RepoCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return invocation_error(&e),
+    };
     let env = Env::from_process();
     match execute(cli, &env) {
         Ok(code) => code,
@@ -177,6 +180,51 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// clap's errors as every other error: one line naming the culprit, status 2. Help and
+/// the version are printed as clap prints them.
+fn invocation_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    }
+    eprintln!("lava-release: {}", clap_sentence(&e.to_string()));
+    ExitCode::from(2)
+}
+
+/// clap's message without its usage and help hints, its lines joined: `error: the
+/// following required arguments were not provided:\n  <VERSION>` becomes `the following
+/// required arguments were not provided: <VERSION>`.
+fn clap_sentence(message: &str) -> String {
+    let mut sentence = String::new();
+    for line in message.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        if sentence.is_empty() {
+            sentence.push_str(line);
+        } else if let Some(tip) = line.strip_prefix("tip: ") {
+            sentence.push_str(&format!(" ({tip})"));
+        } else if sentence.ends_with(':') {
+            sentence.push(' ');
+            sentence.push_str(line);
+        } else {
+            sentence.push_str(", ");
+            sentence.push_str(line);
+        }
+    }
+    sentence
 }
 
 /// The error and its causes as one line, without repeating a cause already quoted.
