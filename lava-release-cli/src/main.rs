@@ -317,7 +317,8 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Plan { version, json } => {
-            let (repo, mut config, _) = open()?;
+            let (repo, mut config, source) = open()?;
+            validate(&config, &source)?;
             config.gitlab.allow_open |= version.allow_open;
             let release = release(&version)?;
             let plan = plan::plan(&config, &release);
@@ -370,7 +371,8 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
             yes,
         } => {
             let dry_run = dry_run || simulate;
-            let (repo, mut config, _) = open()?;
+            let (repo, mut config, source) = open()?;
+            validate(&config, &source)?;
             config.gitlab.allow_open |= version.allow_open;
             let release = release(&version)?;
             let plan = plan::plan(&config, &release);
@@ -519,6 +521,17 @@ fn repo_command(config: &Config, env: &Env, command: RepoCommand) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// The configuration as a release needs it, or a usage error naming the file and key.
+fn validate(config: &Config, source: &Source) -> Result<(), UsageError> {
+    config.validate().map_err(|e| {
+        let file = match source {
+            Source::File(path) => format!("configuration file {}", path.display()),
+            Source::Defaults => "the built-in configuration".into(),
+        };
+        UsageError(format!("{file}: {e}"))
+    })
 }
 
 fn release(args: &VersionArgs) -> anyhow::Result<Release> {
