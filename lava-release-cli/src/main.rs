@@ -384,10 +384,15 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
                 yes,
             };
             // Validate the selection before anything, journal included, is touched.
-            run::select(&plan, &opts)?;
+            let selected = run::select(&plan, &opts)?;
             let mut ctx = context(&repo, &config, env, &release);
             ctx.yes = yes;
             ctx.simulate = simulate;
+            // Likewise the secrets: a wrong passphrase stops the release here, not
+            // after the first pushes.
+            if !dry_run {
+                run::open_secrets(selected, &ctx)?;
+            }
             let mut journal = if dry_run {
                 None
             } else {
@@ -557,5 +562,6 @@ fn context<'a>(
         now: time::OffsetDateTime::now_utc(),
         yes: false,
         simulate: false,
+        signer: std::cell::OnceCell::new(),
     }
 }
