@@ -9,3 +9,4 @@ mod gitlab_stages;
 mod rehearsal;
 mod release;
 mod repo_stages;
+mod resilience;
