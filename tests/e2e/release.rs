@@ -42,7 +42,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// A sandbox with every remote on this machine, so that no check reaches further.
-fn sandbox() -> Sandbox {
+pub(crate) fn sandbox() -> Sandbox {
     Sandbox::new()
         .unwrap()
         .with_lava_history()

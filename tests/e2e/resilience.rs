@@ -3,7 +3,6 @@
 //! crash or a fault, a re-run completes the release, and nothing is done twice.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -414,14 +413,7 @@ fn with_table(text: &str, name: &str, table: &str) -> String {
 /// Everything a bad invocation could have changed.
 fn world(sb: &Sandbox) -> Vec<String> {
     let git = |args: &[&str]| sb.git(args, None).unwrap();
-    let ls = |remote: &Path| {
-        let out = Command::new("git")
-            .arg("ls-remote")
-            .arg(remote)
-            .output()
-            .unwrap();
-        text(&out.stdout)
-    };
+    let ls = crate::git_stages::ls_remote;
     vec![
         git(&["rev-parse", "HEAD"]),
         git(&["tag", "--list"]),
@@ -437,14 +429,7 @@ fn world(sb: &Sandbox) -> Vec<String> {
 #[test]
 fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
     let started = Instant::now();
-    let sb = Sandbox::new()
-        .unwrap()
-        .with_lava_history()
-        .unwrap()
-        .with_remotes_and_keys()
-        .unwrap()
-        .with_gitlab(V)
-        .unwrap();
+    let sb = crate::release::sandbox();
     let dir = sb.path();
     let base = std::fs::read_to_string(sb.config()).unwrap();
     let (secret, _) = sb.release_key();
