@@ -631,6 +631,35 @@ impl Config {
         toml::from_str(text)
     }
 
+    /// Finds the mistakes that would stop a release halfway, before it starts: a value
+    /// a stage needs that is missing, or one that cannot be what it names. The message
+    /// names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let signing = &self.signing;
+        if let Err(e) = signing.release_key.parse::<lava_signing::KeySelector>() {
+            return Err(format!("signing.release_key: {e}"));
+        }
+        if let Some(site) = self.repo.site.as_deref().filter(|s| !s.is_empty()) {
+            lava_repo_sign::Location::parse(site).map_err(|e| format!("repo.site: {e}"))?;
+            if self.repo.incoming.is_none() {
+                return Err(
+                    "repo.site is set but repo.incoming is not; name the directory of the built .changes files"
+                        .into(),
+                );
+            }
+        }
+        if !self.gitlab.artifact_jobs.is_empty() && self.repo.incoming.is_none() {
+            return Err(
+                "gitlab.artifact_jobs is set but repo.incoming is not; name the directory the CI artifacts go to"
+                    .into(),
+            );
+        }
+        if self.project.branch.trim().is_empty() {
+            return Err("project.branch is empty; name the release branch".into());
+        }
+        Ok(())
+    }
+
     /// Finds and reads the configuration: `explicit` if given (it must exist), else
     /// `release.toml` at the top of the repository if present, else the defaults.
     pub fn discover(explicit: Option<&Path>, workdir: &Path) -> anyhow::Result<(Self, Source)> {

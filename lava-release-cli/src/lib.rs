@@ -111,9 +111,20 @@ pub struct Context<'a> {
     /// `--simulate`: a dry run in which stages that publish rehearse their
     /// publication as far as they can without publishing (e.g. `dput -s`).
     pub simulate: bool,
+    /// The release key, once unlocked: its passphrase is asked for at most once a run.
+    pub signer: std::cell::OnceCell<lava_signing::Signer>,
 }
 
 impl Context<'_> {
+    /// The release key's signer, unlocked on first use and kept for the run.
+    pub fn release_signer(&self) -> anyhow::Result<&lava_signing::Signer> {
+        if let Some(signer) = self.signer.get() {
+            return Ok(signer);
+        }
+        let signer = signing::release_signer(&self.config.signing, self.env)?;
+        Ok(self.signer.get_or_init(|| signer))
+    }
+
     /// Simulates a crash here when `LAVA_RELEASE_FAILPOINT` names `point`: the process
     /// exits at once, without cleaning up, as a kill would leave it. Used by tests of
     /// resumption only.

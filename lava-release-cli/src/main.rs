@@ -164,7 +164,10 @@ enum RepoCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return invocation_error(&e),
+    };
     let env = Env::from_process();
     match execute(cli, &env) {
         Ok(code) => code,
@@ -177,6 +180,51 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// clap's errors as every other error: one line naming the culprit, status 2. Help and
+/// the version are printed as clap prints them.
+fn invocation_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    }
+    eprintln!("lava-release: {}", clap_sentence(&e.to_string()));
+    ExitCode::from(2)
+}
+
+/// clap's message without its usage and help hints, its lines joined: `error: the
+/// following required arguments were not provided:\n  <VERSION>` becomes `the following
+/// required arguments were not provided: <VERSION>`.
+fn clap_sentence(message: &str) -> String {
+    let mut sentence = String::new();
+    for line in message.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        if sentence.is_empty() {
+            sentence.push_str(line);
+        } else if let Some(tip) = line.strip_prefix("tip: ") {
+            sentence.push_str(&format!(" ({tip})"));
+        } else if sentence.ends_with(':') {
+            sentence.push(' ');
+            sentence.push_str(line);
+        } else {
+            sentence.push_str(", ");
+            sentence.push_str(line);
+        }
+    }
+    sentence
 }
 
 /// The error and its causes as one line, without repeating a cause already quoted.
@@ -269,7 +317,8 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Plan { version, json } => {
-            let (repo, mut config, _) = open()?;
+            let (repo, mut config, source) = open()?;
+            validate(&config, &source)?;
             config.gitlab.allow_open |= version.allow_open;
             let release = release(&version)?;
             let plan = plan::plan(&config, &release);
@@ -322,7 +371,8 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
             yes,
         } => {
             let dry_run = dry_run || simulate;
-            let (repo, mut config, _) = open()?;
+            let (repo, mut config, source) = open()?;
+            validate(&config, &source)?;
             config.gitlab.allow_open |= version.allow_open;
             let release = release(&version)?;
             let plan = plan::plan(&config, &release);
@@ -334,10 +384,15 @@ fn execute(cli: Cli, env: &Env) -> anyhow::Result<ExitCode> {
                 yes,
             };
             // Validate the selection before anything, journal included, is touched.
-            run::select(&plan, &opts)?;
+            let selected = run::select(&plan, &opts)?;
             let mut ctx = context(&repo, &config, env, &release);
             ctx.yes = yes;
             ctx.simulate = simulate;
+            // Likewise the secrets: a wrong passphrase stops the release here, not
+            // after the first pushes.
+            if !dry_run {
+                run::open_secrets(selected, &ctx)?;
+            }
             let mut journal = if dry_run {
                 None
             } else {
@@ -473,6 +528,17 @@ fn repo_command(config: &Config, env: &Env, command: RepoCommand) -> anyhow::Res
     Ok(())
 }
 
+/// The configuration as a release needs it, or a usage error naming the file and key.
+fn validate(config: &Config, source: &Source) -> Result<(), UsageError> {
+    config.validate().map_err(|e| {
+        let file = match source {
+            Source::File(path) => format!("configuration file {}", path.display()),
+            Source::Defaults => "the built-in configuration".into(),
+        };
+        UsageError(format!("{file}: {e}"))
+    })
+}
+
 fn release(args: &VersionArgs) -> anyhow::Result<Release> {
     let debian_version = debian_version(args.version, args.debian_version.as_deref())
         .map_err(|e| UsageError(e.to_string()))?;
@@ -496,5 +562,6 @@ fn context<'a>(
         now: time::OffsetDateTime::now_utc(),
         yes: false,
         simulate: false,
+        signer: std::cell::OnceCell::new(),
     }
 }

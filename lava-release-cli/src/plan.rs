@@ -159,6 +159,15 @@ impl Stage {
         }
     }
 
+    /// Whether applying it signs with the release key.
+    pub fn signs(&self) -> bool {
+        match &self.action {
+            Action::Git(s) => s.kind == crate::stages::git::GitKind::SignedTag,
+            Action::Repo(s) => s.kind == crate::stages::repo::RepoKind::Sign,
+            _ => false,
+        }
+    }
+
     /// Does the stage's work and returns its evidence. The runner calls it only after
     /// `check` said to do, and checks again afterwards.
     pub fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {

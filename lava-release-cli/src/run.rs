@@ -7,7 +7,7 @@
 use crate::Context;
 use crate::UsageError;
 use crate::journal::{Journal, Outcome};
-use crate::plan::{Plan, Stage, Status};
+use crate::plan::{Action, Plan, Stage, Status};
 
 /// Which stages to run, and how.
 #[derive(Debug, Clone, Default)]
@@ -128,6 +128,19 @@ pub fn select<'p>(plan: &'p Plan, opts: &RunOptions) -> Result<&'p [Stage], Usag
         )));
     }
     Ok(&plan.stages[from..=to])
+}
+
+/// Opens the secrets the selected `stages` will use: the release key (unlocked once,
+/// kept in `ctx`) and the GitLab token. A wrong passphrase or a missing token then
+/// stops the run before anything is done, rather than after the first pushes.
+pub fn open_secrets(stages: &[Stage], ctx: &Context<'_>) -> anyhow::Result<()> {
+    if stages.iter().any(Stage::signs) {
+        ctx.release_signer()?;
+    }
+    if stages.iter().any(|s| matches!(s.action, Action::Gitlab(_))) {
+        crate::stages::gitlab::gitlab_client(ctx.config, ctx.env, &ctx.config.gitlab.project)?;
+    }
+    Ok(())
 }
 
 /// Runs the selected stages of `plan`. `journal` is `None` for a dry run.

@@ -40,7 +40,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn ls_remote(remote: &Path) -> String {
+pub(crate) fn ls_remote(remote: &Path) -> String {
     let out = Command::new("git")
         .arg("ls-remote")
         .arg(remote)
@@ -261,22 +261,19 @@ fn keyspec() -> lava_signing::keygen::KeySpec {
 }
 
 #[test]
-fn an_expired_release_key_is_refused_naming_it_and_the_local_tag_stays() {
+fn an_expired_release_key_is_refused_naming_it_before_anything_is_done() {
     let sb = sandbox();
     let fpr = use_key(&sb, keyspec().expires_after(Duration::from_secs(60)));
+    let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
     let out = lava_release(&sb, &["run", V, "--yes"], &[]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("stage `signed-tag` failed"), "{stderr}");
     assert!(stderr.contains(&fpr), "{stderr}");
     assert!(stderr.contains("expired"), "{stderr}");
-    let kind = sb
-        .git(&["cat-file", "-p", &format!("refs/tags/{V}")], None)
-        .unwrap();
-    assert!(
-        !kind.contains("BEGIN PGP SIGNATURE"),
-        "still the unsigned local tag"
-    );
+    // The key is opened before the first stage: no release commit, no tag, no journal.
+    assert_eq!(sb.git(&["rev-parse", "HEAD"], None).unwrap(), head);
+    assert!(sb.git(&["tag", "--list", V], None).unwrap().is_empty());
+    assert!(!sb.repo().join(".git/lava-release").exists());
     assert!(
         !ls_remote(&sb.origin()).contains("refs/tags/2024.02"),
         "nothing pushed"
@@ -309,9 +306,8 @@ fn a_wrong_passphrase_is_refused_and_never_printed() {
         !stderr.contains("battery") && !stdout.contains("battery"),
         "passphrase printed"
     );
-    let journal =
-        std::fs::read_to_string(sb.repo().join(".git/lava-release/2024.02.json")).unwrap();
-    assert!(!journal.contains("battery"), "passphrase journaled");
+    // Refused before the first stage: nothing was journaled, the passphrase least of all.
+    assert!(!sb.repo().join(".git/lava-release").exists());
 
     let out = lava_release(
         &sb,

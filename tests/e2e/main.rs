@@ -11,4 +11,5 @@ mod gitlab_stages;
 mod rehearsal;
 mod release;
 mod repo_stages;
+mod resilience;
 mod support;

@@ -1,14 +1,15 @@
 //! The rehearsal: a whole release, through the real `lava-release` binary and its real
 //! code paths, against stand-ins in a sandbox, then every artifact checked with the tool
 //! people use. `cargo xtask rehearse` prints its [`Report`]; the end-to-end tests assert
-//! on it.
+//! on it, and the resilience tests crash, fault and re-run a [`Rehearsal`].
 
 use std::fmt;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use anyhow::Context as _;
 
+use crate::gitlab::{JobSpec, OnPush, PipelineSpec};
 use crate::sandbox::{self, RM_EMAIL, RM_NAME, Sandbox};
 
 /// The version rehearsed when none is given.
@@ -83,142 +84,243 @@ impl fmt::Display for Report {
     }
 }
 
-/// Runs the rehearsal of `version` with the `lava-release` binary at `bin`.
+/// Runs the rehearsal of `version` with the `lava-release` binary at `bin`: the whole
+/// release as one `lava-release run VERSION --yes`, then every check.
 pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
-    let mut sandbox = Sandbox::new()?
-        .with_lava_history()?
-        .with_remotes_and_keys()?
-        .with_gitlab(version)?;
-    // The apt repository: the previous release published, this one's upload waiting.
-    let apt = crate::rehearsal_repo::prepare(sandbox.path(), version)?;
-    sandbox.add_config(&apt.config_toml())?;
-    // Debian: a dev build of the tag, then the upload fetched from the published
-    // repository over HTTP and put in an SFTP queue.
-    let debian = crate::rehearsal_debian::prepare(apt.root())?;
-    sandbox.add_config(&debian.config_toml())?;
-    // Container images: CI's registry with the per-arch images, and a Docker Hub
-    // stand-in with a password.
-    let images = Images::start(&mut sandbox, version)?;
-    // CI builds the upload: it comes back as the Debian job's artifacts, not from disk.
-    let upload = zip_and_remove(apt.incoming())?;
-    sandbox
-        .add_gitlab_keys("fork_project = \"lava/lava\"\nartifact_jobs = [\"debian-bookworm\"]")?;
-    // The announcement list's server: STARTTLS with its own certificate, a login.
-    let smtp = crate::smtp::SmtpSink::start(
-        crate::smtp::Security::StartTls,
-        "lava-release",
-        "rehearsal-smtp-password",
-    )?;
-    let section = smtp.announce_section(&sandbox.path().join("smtp-password"), true)?;
-    sandbox.add_config(&section)?;
-    let repo = sandbox.repo();
-    let mut report = Report {
-        version: version.to_owned(),
-        ..Report::default()
-    };
-    let lava_release = |args: &[&str]| {
-        let mut cmd = Command::new(bin);
+    let rehearsal = Rehearsal::setup(bin, version)?;
+    rehearsal.release()?;
+    rehearsal.checks()
+}
+
+/// How a rehearsal is set up, besides the defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Puts a [`crate::registry::FaultProxy`] in front of CI's registry, for tests that
+    /// break connections to it ([`Rehearsal::registry_proxy`]).
+    pub registry_proxy: bool,
+}
+
+/// A sandbox ready for a release: the repository and its remotes, the stand-ins and
+/// the configuration naming them. The rehearsal runs it once; other tests crash it,
+/// inject faults and run it again.
+pub struct Rehearsal {
+    bin: PathBuf,
+    version: String,
+    sandbox: Sandbox,
+    apt: crate::rehearsal_repo::RepoRehearsal,
+    debian: crate::rehearsal_debian::DebianRehearsal,
+    smtp: crate::smtp::SmtpSink,
+    images: Images,
+}
+
+impl Rehearsal {
+    /// Sets up the rehearsal of `version` with the `lava-release` binary at `bin`.
+    pub fn setup(bin: &Path, version: &str) -> anyhow::Result<Self> {
+        Self::setup_with(bin, version, Options::default())
+    }
+
+    /// Like [`Rehearsal::setup`], with `options`.
+    pub fn setup_with(bin: &Path, version: &str, options: Options) -> anyhow::Result<Self> {
+        let mut sandbox = Sandbox::new()?
+            .with_lava_history()?
+            .with_remotes_and_keys()?
+            .with_gitlab(version)?;
+        // The apt repository: the previous release published, this one's upload waiting.
+        let apt = crate::rehearsal_repo::prepare(sandbox.path(), version)?;
+        sandbox.add_config(&apt.config_toml())?;
+        // Debian: a dev build of the tag, then the upload fetched from the published
+        // repository over HTTP and put in an SFTP queue.
+        let debian = crate::rehearsal_debian::prepare(apt.root())?;
+        sandbox.add_config(&debian.config_toml())?;
+        // Container images: CI's registry with the per-arch images, and a Docker Hub
+        // stand-in with a password.
+        let images = Images::start(&mut sandbox, version, options.registry_proxy)?;
+        // CI builds the upload: it comes back as the Debian job's artifacts, not from disk.
+        let upload = zip_and_remove(apt.incoming())?;
+        sandbox.add_gitlab_keys(
+            "fork_project = \"lava/lava\"\nartifact_jobs = [\"debian-bookworm\"]",
+        )?;
+        // The announcement list's server: STARTTLS with its own certificate, a login.
+        let smtp = crate::smtp::SmtpSink::start(
+            crate::smtp::Security::StartTls,
+            "lava-release",
+            "rehearsal-smtp-password",
+        )?;
+        let section = smtp.announce_section(&sandbox.path().join("smtp-password"), true)?;
+        sandbox.add_config(&section)?;
+        // GitLab runs a pipeline for each push: the fork's of master, and the tag's,
+        // whose Debian job carries the upload.
+        let gitlab = sandbox
+            .gitlab()
+            .context("the sandbox has a GitLab stand-in")?;
+        gitlab.pipelines_on_push(
+            OnPush::new(&[&sandbox.fork(), &sandbox.origin()])
+                .branch(PipelineSpec::branch("", "").timeline(&["pending", "running", "success"]))
+                .tag(
+                    PipelineSpec::tag("", "")
+                        .timeline(&["pending", "running", "running", "success"])
+                        .job(
+                            JobSpec::new("debian-bookworm", "build")
+                                .ends("success")
+                                .artifacts(upload),
+                        ),
+                ),
+        );
+        Ok(Self {
+            bin: bin.to_owned(),
+            version: version.to_owned(),
+            sandbox,
+            apt,
+            debian,
+            smtp,
+            images,
+        })
+    }
+
+    /// The version released.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The sandbox: the repository, its remotes, the GitLab stand-in, the configuration.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// The apt repository site.
+    pub fn apt(&self) -> &crate::rehearsal_repo::RepoRehearsal {
+        &self.apt
+    }
+
+    /// The proxy in front of CI's registry, with [`Options::registry_proxy`].
+    pub fn registry_proxy(&self) -> Option<&crate::registry::FaultProxy> {
+        self.images.proxy.as_ref()
+    }
+
+    /// The per-arch images CI built, with their digests.
+    pub fn image_layout(&self) -> &crate::registry::ImageLayout {
+        &self.images.layout
+    }
+
+    /// The digest of `reference` (`lavasoftware/amd64-lava-server:2024.02`) in the
+    /// Docker Hub stand-in, as `skopeo inspect` reads it.
+    pub fn published_digest(&self, reference: &str) -> anyhow::Result<String> {
+        self.images.digest(reference)
+    }
+
+    /// `lava-release ARGS` in the sandbox's repository with its configuration.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
         cmd.arg("-C")
-            .arg(&repo)
+            .arg(self.sandbox.repo())
             .arg("--config")
-            .arg(sandbox.config())
+            .arg(self.sandbox.config())
             .args(args);
         cmd.env("DEBFULLNAME", RM_NAME)
             .env("DEBEMAIL", RM_EMAIL)
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env_remove("LAVA_RELEASE_FAILPOINT");
         cmd
-    };
-
-    let gitlab = sandbox
-        .gitlab()
-        .context("the sandbox has a GitLab stand-in")?;
-    let phase = |args: &[&str]| {
-        sandbox::run(lava_release(args), None).with_context(|| {
-            format!(
-                "lava-release {} failed in {}",
-                args.join(" "),
-                repo.display()
-            )
-        })
-    };
-
-    // Up to the fork push; GitLab then runs the fork's pipeline of master.
-    phase(&["run", version, "--yes", "--to", "fork-ci"])?;
-    let head = sandbox.git(&["rev-parse", "HEAD"], None)?;
-    gitlab.add_pipeline(
-        crate::gitlab::PipelineSpec::branch("master", head.trim())
-            .timeline(&["pending", "running", "success"]),
-    );
-    // Up to the tag push; then the tag's pipeline, whose Debian job carries the upload.
-    phase(&["run", version, "--yes", "--to", "push-tag"])?;
-    let tagged = sandbox.git(
-        &["rev-parse", &format!("refs/tags/{version}^{{commit}}")],
-        None,
-    )?;
-    gitlab.add_pipeline(
-        crate::gitlab::PipelineSpec::tag(version, tagged.trim())
-            .timeline(&["pending", "running", "running", "success"])
-            .job(
-                crate::gitlab::JobSpec::new("debian-bookworm", "build")
-                    .ends("success")
-                    .artifacts(upload),
-            ),
-    );
-    sandbox::run(lava_release(&["run", version, "--yes"]), None)
-        .with_context(|| format!("lava-release run {version} failed in {}", repo.display()))?;
-
-    let journal = sandbox::run(lava_release(&["status", version, "--json"]), None)?;
-    let journal: serde_json::Value = serde_json::from_slice(&journal.stdout)?;
-    for event in journal["events"].as_array().into_iter().flatten() {
-        let text = |key: &str| event[key].as_str().unwrap_or_default().to_owned();
-        let entry = (text("stage"), text("outcome"), text("note"));
-        // The latest outcome of each stage, in the order the stages first ran.
-        match report
-            .stages
-            .iter_mut()
-            .find(|(stage, _, _)| *stage == entry.0)
-        {
-            Some(seen) => *seen = entry,
-            None => report.stages.push(entry),
-        }
     }
 
-    let changelog = std::fs::read_to_string(repo.join("debian/changelog"))?;
-    report.entry = crate::gitrepo::top_entry(&changelog);
-    check_changelog(&mut report, &sandbox, version)?;
-    check_git(&mut report, &sandbox, version)?;
-    check_gitlab(&mut report, &sandbox, version);
-    images.check(&mut report, version);
-    apt.check(|name, passed, detail| report.record(name, passed, detail));
-    debian.check(version, |name, passed, detail| {
-        report.record(name, passed, detail)
-    });
+    /// Runs `lava-release ARGS`, crashing at `failpoint` if given, and returns what it
+    /// did whatever its exit status.
+    pub fn run(&self, args: &[&str], failpoint: Option<&str>) -> anyhow::Result<Output> {
+        let mut cmd = self.command(args);
+        if let Some(point) = failpoint {
+            cmd.env("LAVA_RELEASE_FAILPOINT", point);
+        }
+        cmd.stdin(std::process::Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {}", self.bin.display()))
+    }
 
-    // A second run changes nothing: every stage is observed done.
-    let before = std::fs::read(repo.join("debian/changelog"))?;
-    let head = sandbox.git(&["rev-parse", "HEAD"], None)?;
-    let rerun = sandbox::run(lava_release(&["run", version, "--yes"]), None)?;
-    let rerun = String::from_utf8_lossy(&rerun.stdout).into_owned();
-    let unchanged = std::fs::read(repo.join("debian/changelog"))? == before
-        && sandbox.git(&["rev-parse", "HEAD"], None)? == head;
-    report.record(
-        "re-run does nothing (lava-release run)",
-        unchanged && rerun.contains("0 stage(s) applied"),
-        rerun.lines().last().unwrap_or_default(),
-    );
+    /// The whole release: `lava-release run VERSION --yes`, which must succeed.
+    pub fn release(&self) -> anyhow::Result<Output> {
+        let version = &self.version;
+        sandbox::run(self.command(&["run", version, "--yes"]), None).with_context(|| {
+            format!(
+                "lava-release run {version} failed in {}",
+                self.sandbox.repo().display()
+            )
+        })
+    }
 
-    check_announcement(&mut report, &sandbox, &smtp, version);
+    /// The journal, as `lava-release status VERSION --json` prints it.
+    pub fn journal(&self) -> anyhow::Result<serde_json::Value> {
+        let out = sandbox::run(self.command(&["status", &self.version, "--json"]), None)?;
+        Ok(serde_json::from_slice(&out.stdout)?)
+    }
 
-    let plan = sandbox::run(lava_release(&["plan", version, "--json"]), None)?;
-    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout)?;
-    let stages = plan["stages"].as_array().cloned().unwrap_or_default();
-    let all_done = !stages.is_empty() && stages.iter().all(|s| s["status"] == "done");
-    report.record(
-        "plan shows every stage done (plan --json)",
-        all_done,
-        format!("{} stages", stages.len()),
-    );
-    Ok(report)
+    /// Checks every artifact of the finished release with the tool people use, then
+    /// that a re-run does nothing and the plan shows every stage done.
+    pub fn checks(&self) -> anyhow::Result<Report> {
+        let Self {
+            sandbox,
+            version,
+            apt,
+            debian,
+            smtp,
+            images,
+            ..
+        } = self;
+        let repo = sandbox.repo();
+        let mut report = Report {
+            version: version.clone(),
+            ..Report::default()
+        };
+        let journal = self.journal()?;
+        for event in journal["events"].as_array().into_iter().flatten() {
+            let text = |key: &str| event[key].as_str().unwrap_or_default().to_owned();
+            let entry = (text("stage"), text("outcome"), text("note"));
+            // The latest outcome of each stage, in the order the stages first ran.
+            match report
+                .stages
+                .iter_mut()
+                .find(|(stage, _, _)| *stage == entry.0)
+            {
+                Some(seen) => *seen = entry,
+                None => report.stages.push(entry),
+            }
+        }
+
+        let changelog = std::fs::read_to_string(repo.join("debian/changelog"))?;
+        report.entry = crate::gitrepo::top_entry(&changelog);
+        check_changelog(&mut report, sandbox, version)?;
+        check_git(&mut report, sandbox, version)?;
+        check_gitlab(&mut report, sandbox, version);
+        images.check(&mut report, version);
+        apt.check(|name, passed, detail| report.record(name, passed, detail));
+        debian.check(version, |name, passed, detail| {
+            report.record(name, passed, detail)
+        });
+
+        // A second run changes nothing: every stage is observed done.
+        let before = std::fs::read(repo.join("debian/changelog"))?;
+        let head = sandbox.git(&["rev-parse", "HEAD"], None)?;
+        let rerun = sandbox::run(self.command(&["run", version, "--yes"]), None)?;
+        let rerun = String::from_utf8_lossy(&rerun.stdout).into_owned();
+        let unchanged = std::fs::read(repo.join("debian/changelog"))? == before
+            && sandbox.git(&["rev-parse", "HEAD"], None)? == head;
+        report.record(
+            "re-run does nothing (lava-release run)",
+            unchanged && rerun.contains("0 stage(s) applied"),
+            rerun.lines().last().unwrap_or_default(),
+        );
+
+        check_announcement(&mut report, sandbox, smtp, version);
+
+        let plan = sandbox::run(self.command(&["plan", version, "--json"]), None)?;
+        let plan: serde_json::Value = serde_json::from_slice(&plan.stdout)?;
+        let stages = plan["stages"].as_array().cloned().unwrap_or_default();
+        let all_done = !stages.is_empty() && stages.iter().all(|s| s["status"] == "done");
+        report.record(
+            "plan shows every stage done (plan --json)",
+            all_done,
+            format!("{} stages", stages.len()),
+        );
+        Ok(report)
+    }
 }
 
 fn check_changelog(report: &mut Report, sandbox: &Sandbox, version: &str) -> anyhow::Result<()> {
@@ -472,6 +574,8 @@ fn zip_and_remove(dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 struct Images {
     layout: crate::registry::ImageLayout,
     _source: crate::registry::Registry,
+    /// In front of `_source` when asked for: the configuration names it instead.
+    proxy: Option<crate::registry::FaultProxy>,
     target: crate::registry::Registry,
     authfile: std::path::PathBuf,
 }
@@ -480,12 +584,18 @@ impl Images {
     const USER: &str = "lavasoftware";
     const PASSWORD: &str = "rehearsal-hub-password";
 
-    fn start(sandbox: &mut Sandbox, version: &str) -> anyhow::Result<Self> {
-        use crate::registry::{Auth, ImageLayout, ImageSetSpec, Registry};
+    fn start(sandbox: &mut Sandbox, version: &str, proxied: bool) -> anyhow::Result<Self> {
+        use crate::registry::{Auth, FaultProxy, ImageLayout, ImageSetSpec, Registry};
         let layout =
             ImageLayout::generate(&ImageSetSpec::small(2024), &sandbox.path().join("images"))?;
         let source = Registry::start(Auth::None)?;
         layout.push_all(&source.host(), "lava/lava", version, None)?;
+        let proxy = proxied
+            .then(|| FaultProxy::start(source.port()))
+            .transpose()?;
+        let source_host = proxy
+            .as_ref()
+            .map_or_else(|| source.host(), FaultProxy::host);
         let target = Registry::start(Auth::Htpasswd {
             user: Self::USER.into(),
             password: Self::PASSWORD.into(),
@@ -497,7 +607,7 @@ impl Images {
             "docker",
             &format!(
                 "[docker]\nenabled = true\nsource = \"{src}/lava/lava/{{arch}}/{{image}}:{{version}}\"\ntarget = \"{dst}/lavasoftware/{{arch}}-{{image}}\"\nlist = \"{dst}/lavasoftware/{{image}}\"\ndocker_config = {auth:?}",
-                src = source.host(),
+                src = source_host,
                 dst = target.host(),
                 auth = authfile.display().to_string(),
             ),
@@ -505,9 +615,23 @@ impl Images {
         Ok(Self {
             layout,
             _source: source,
+            proxy,
             target,
             authfile,
         })
+    }
+
+    /// The manifest digest of `reference` (a repository and tag) in the target
+    /// registry, as `skopeo inspect` reads it.
+    fn digest(&self, reference: &str) -> anyhow::Result<String> {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["inspect", "--raw", "--tls-verify=false", "--authfile"])
+            .arg(&self.authfile)
+            .arg(format!("docker://{}/{reference}", self.target.host()));
+        let out = sandbox::run(cmd, None)?;
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&out.stdout);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(format!("sha256:{hex}"))
     }
 
     /// Each manifest list, under the version and `latest`, lists both platforms at the

@@ -228,7 +228,7 @@ impl GitStage {
     }
 
     fn apply_signed_tag(&self, ctx: &Context<'_>, commit: &str) -> anyhow::Result<String> {
-        let signer = signing::release_signer(&ctx.config.signing, ctx.env)?;
+        let signer = ctx.release_signer()?;
         let replaces = match ctx.repo.read_tag(&self.tag)? {
             Some(TagRef::Annotated(t)) if t.signature.is_none() && t.target == commit => Some(t.id),
             Some(TagRef::Annotated(t)) if t.signature.is_some() => {

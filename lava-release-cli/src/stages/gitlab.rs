@@ -189,10 +189,13 @@ pub fn gitlab_client(config: &Config, env: &crate::Env, project: &str) -> anyhow
             .with_context(|| format!("cannot read the GitLab token file {}", path.display()))?
             .trim()
             .to_owned(),
-        (None, None, None) => anyhow::bail!(
-            "no GitLab token: set {} or gitlab.token_file in release.toml",
-            gl.token_env
-        ),
+        (None, None, None) => {
+            return Err(crate::UsageError(format!(
+                "no GitLab token: set {} or gitlab.token_file in release.toml",
+                gl.token_env
+            ))
+            .into());
+        }
     };
     let project = project
         .parse()

@@ -251,12 +251,12 @@ impl RepoStage {
                     .join("; "))
             }
             RepoKind::Sign => {
-                let signer = signing::release_signer(&ctx.config.signing, ctx.env)?;
+                let signer = ctx.release_signer()?;
                 let keyring = signing::release_keyring(&ctx.config.signing, ctx.env)?;
                 let suites = tree.suites()?;
                 let mut notes = Vec::new();
                 for (i, suite) in suites.iter().enumerate() {
-                    let status = tree.sign_suite(suite, &signer, &keyring, SystemTime::now())?;
+                    let status = tree.sign_suite(suite, signer, &keyring, SystemTime::now())?;
                     notes.push(if status.signed_now {
                         format!("{suite} signed")
                     } else {

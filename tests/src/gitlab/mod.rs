@@ -12,6 +12,7 @@ mod routes;
 mod server;
 
 use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -130,6 +131,97 @@ impl PipelineSpec {
         self.jobs.push(job);
         self
     }
+}
+
+/// The pipelines GitLab starts when a ref is pushed, made when first asked for: a
+/// request for the pipelines of a ref that lists none gets one from the template, at
+/// the commit the ref points to in one of the bare repositories the release pushes to
+/// (the stand-in cannot see a push, but it can look where the push went).
+#[derive(Debug, Clone)]
+pub struct OnPush {
+    pub(crate) repos: Vec<PathBuf>,
+    pub(crate) tag: Option<PipelineSpec>,
+    pub(crate) branch: Option<PipelineSpec>,
+}
+
+impl OnPush {
+    /// Looks for pushed refs in these bare repositories, in order.
+    pub fn new(repos: &[&Path]) -> Self {
+        Self {
+            repos: repos.iter().map(|r| r.to_path_buf()).collect(),
+            tag: None,
+            branch: None,
+        }
+    }
+
+    /// A pushed tag gets a pipeline like `template` (its sha and ref are replaced).
+    pub fn tag(mut self, template: PipelineSpec) -> Self {
+        self.tag = Some(template);
+        self
+    }
+
+    /// A pushed branch gets a pipeline like `template` (its sha and ref are replaced).
+    pub fn branch(mut self, template: PipelineSpec) -> Self {
+        self.branch = Some(template);
+        self
+    }
+
+    /// The pipeline for `ref_name` as pushed: a tag (when `tag` is not `Some(false)`)
+    /// or a branch (when `tag` is not `Some(true)`), at `sha` if given.
+    fn pipeline(
+        &self,
+        ref_name: &str,
+        sha: Option<&str>,
+        tag: Option<bool>,
+    ) -> Option<PipelineSpec> {
+        let kinds = [
+            (
+                true,
+                self.tag.as_ref(),
+                format!("refs/tags/{ref_name}^{{commit}}"),
+            ),
+            (
+                false,
+                self.branch.as_ref(),
+                format!("refs/heads/{ref_name}"),
+            ),
+        ];
+        for (is_tag, template, rev) in kinds {
+            let Some(template) = template.filter(|_| tag.is_none_or(|t| t == is_tag)) else {
+                continue;
+            };
+            for repo in &self.repos {
+                let Some(pushed) = rev_parse(repo, &rev) else {
+                    continue;
+                };
+                if sha.is_some_and(|s| s != pushed) {
+                    continue;
+                }
+                return Some(PipelineSpec {
+                    sha: pushed,
+                    ref_name: ref_name.to_owned(),
+                    tag: is_tag,
+                    ..template.clone()
+                });
+            }
+        }
+        None
+    }
+}
+
+/// `git rev-parse --verify` of `rev` in the bare repository `repo`.
+fn rev_parse(repo: &Path, rev: &str) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(repo)
+        .args(["rev-parse", "--verify", "--quiet", rev])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 /// A milestone with issues and merge requests.
@@ -317,6 +409,7 @@ pub(crate) struct State {
     pub releases: Vec<Release>,
     pub repositories: Vec<Repository>,
     pub faults: VecDeque<Fault>,
+    pub on_push: Option<OnPush>,
     pub log: Vec<Recorded>,
     pub next_id: u64,
 }
@@ -325,6 +418,26 @@ impl State {
     pub fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// With [`OnPush`], starts the pipeline of a pushed ref that a request asks for
+    /// and none matches yet.
+    pub fn start_pushed_pipeline(&mut self, ref_name: &str, sha: Option<&str>, tag: Option<bool>) {
+        let listed = self.pipelines.iter().any(|p| {
+            p.spec.ref_name == ref_name
+                && sha.is_none_or(|s| s == p.spec.sha)
+                && tag.is_none_or(|t| t == p.spec.tag)
+        });
+        if listed {
+            return;
+        }
+        let spec = self
+            .on_push
+            .as_ref()
+            .and_then(|on_push| on_push.pipeline(ref_name, sha, tag));
+        if let Some(spec) = spec {
+            self.add_pipeline(spec);
+        }
     }
 
     fn add_pipeline(&mut self, spec: PipelineSpec) -> u64 {
@@ -407,6 +520,7 @@ impl GitLabStandIn {
                 releases: Vec::new(),
                 repositories: Vec::new(),
                 faults: VecDeque::new(),
+                on_push: None,
                 log: Vec::new(),
                 next_id: 1000,
             },
@@ -529,9 +643,19 @@ impl GitLabStandIn {
         lock(&self.state).add_pipeline(spec)
     }
 
+    /// Starts pipelines for pushed refs from now on, as GitLab does (see [`OnPush`]).
+    pub fn pipelines_on_push(&self, on_push: OnPush) {
+        lock(&self.state).on_push = Some(on_push);
+    }
+
     /// Adds a fault while running.
     pub fn add_fault(&self, fault: Fault) {
         lock(&self.state).faults.push_back(fault);
+    }
+
+    /// How many more requests the armed faults will hit: 0 once every fault fired.
+    pub fn pending_faults(&self) -> u32 {
+        lock(&self.state).faults.iter().map(|f| f.times).sum()
     }
 
     /// The releases now: `(tag, name, description)`.

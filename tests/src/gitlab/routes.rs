@@ -216,6 +216,14 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
             let sha = param(&q, "sha");
             let r = param(&q, "ref");
             let scope = param(&q, "scope");
+            if let Some(r) = r {
+                let tag = match scope {
+                    Some("tags") => Some(true),
+                    Some("branches") => Some(false),
+                    _ => None,
+                };
+                st.start_pushed_pipeline(r, sha, tag);
+            }
             let mut ids: Vec<usize> = Vec::new();
             for (i, p) in st.pipelines.iter_mut().enumerate() {
                 let matches = sha.is_none_or(|s| s == p.spec.sha)

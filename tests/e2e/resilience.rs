@@ -1,0 +1,756 @@
+//! The whole release under stress: killed at every stage boundary and inside every
+//! stage that publishes, faults from the stand-ins, bad input through the CLI. After a
+//! crash or a fault, a re-run completes the release, and nothing is done twice.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tests::gitlab::{Fault, FaultKind, Recorded};
+use tests::rehearsal::{DEFAULT_VERSION, Options, Rehearsal};
+use tests::sandbox::{RM_EMAIL, RM_NAME, Sandbox};
+
+const V: &str = DEFAULT_VERSION;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+/// The stages of the plan, as `plan --json` lists them.
+fn plan(r: &Rehearsal) -> Vec<Value> {
+    let out = r.run(&["plan", V, "--json"], None).unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    plan["stages"].as_array().unwrap().clone()
+}
+
+/// The failpoints inside stages (`STAGE:POINT`), read from lava-release's source where
+/// `ctx.failpoint("...")` names them, in source order: one added to a stage is crashed
+/// at without a change here.
+fn in_stage_failpoints() -> Vec<String> {
+    let mut points = Vec::new();
+    let mut dirs = vec![tests::bin::workspace().join("lava-release-cli/src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let source = std::fs::read_to_string(&path).unwrap();
+                for piece in source.split("failpoint(\"").skip(1) {
+                    let point = piece.split('"').next().unwrap_or_default();
+                    if point.contains(':') && !points.iter().any(|p| p == point) {
+                        points.push(point.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    // In the order a stage reaches them.
+    points
+}
+
+fn expect_crash(out: &Output, point: &str) {
+    assert_eq!(out.status.code(), Some(86), "{point}: {}", show(out));
+    assert!(
+        text(&out.stderr).contains(&format!("failpoint `{point}` reached")),
+        "{point}: {}",
+        show(out)
+    );
+}
+
+#[test]
+fn killed_at_every_stage_boundary_the_rerun_completes_the_release_once() {
+    let started = Instant::now();
+    let r = Rehearsal::setup(&tests::bin::lava_release_bin(), V).unwrap();
+    let setup = started.elapsed();
+    let stages = plan(&r);
+    let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let points = in_stage_failpoints();
+    assert!(points.len() >= 5, "{points:?}");
+    for point in &points {
+        let stage = point.split(':').next().unwrap();
+        assert!(
+            names.contains(&stage),
+            "failpoint `{point}` is inside stage `{stage}`, which the rehearsal's plan lacks: {names:?}"
+        );
+    }
+
+    let mut crashes = 0;
+    for stage in &stages {
+        let name = stage["name"].as_str().unwrap();
+        let to = ["run", V, "--yes", "--to", name];
+        let before = format!("before:{name}");
+        let out = r.run(&to, Some(&before)).unwrap();
+        if stage["check_only"] == true {
+            // Nothing to apply: the check passes and the run ends there.
+            assert_eq!(out.status.code(), Some(0), "{before}: {}", show(&out));
+            continue;
+        }
+        // No stage is done before its turn: the crash comes before its apply.
+        expect_crash(&out, &before);
+        crashes += 1;
+        let inside: Vec<&String> = points
+            .iter()
+            .filter(|p| p.starts_with(&format!("{name}:")))
+            .collect();
+        for point in &inside {
+            let out = r.run(&to, Some(point)).unwrap();
+            expect_crash(&out, point);
+            crashes += 1;
+        }
+        // Applied, not yet checked nor journaled.
+        let applied = format!("applied:{name}");
+        let out = r.run(&to, Some(&applied)).unwrap();
+        match out.status.code() {
+            Some(86) => {
+                expect_crash(&out, &applied);
+                crashes += 1;
+            }
+            // A crash inside the stage may leave it done: then the re-run finds it so.
+            Some(0) if !inside.is_empty() => {
+                assert!(
+                    text(&out.stdout).contains("0 stage(s) applied"),
+                    "{applied}: {}",
+                    show(&out)
+                );
+            }
+            _ => panic!("{applied}: {}", show(&out)),
+        }
+    }
+    let crashed = started.elapsed();
+    let out = r.run(&["run", V, "--yes"], None).unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+
+    // Every stage done, each with its evidence (`plan` on a finished release).
+    for stage in plan(&r) {
+        assert_eq!(stage["status"], "done", "{stage}");
+        assert!(
+            stage["evidence"]
+                .as_str()
+                .is_some_and(|e| !e.trim().is_empty()),
+            "{stage}"
+        );
+    }
+
+    // The journal: no stage applied twice, none failed; each one that applies
+    // something was applied, or found done after a crash.
+    let journal = r.journal().unwrap();
+    let mut outcomes: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for event in journal["events"].as_array().unwrap() {
+        outcomes
+            .entry(event["stage"].as_str().unwrap())
+            .or_default()
+            .push(event["outcome"].as_str().unwrap());
+    }
+    for stage in &stages {
+        let name = stage["name"].as_str().unwrap();
+        let seen = outcomes.get(name).cloned().unwrap_or_default();
+        let count = |o: &str| seen.iter().filter(|s| **s == o).count();
+        assert!(
+            count("failed") == 0 && count("blocked") == 0,
+            "{name}: {seen:?}"
+        );
+        if stage["check_only"] == true {
+            assert!(count("passed") >= 1, "{name}: {seen:?}");
+        } else {
+            assert!(count("applied") <= 1, "{name}: {seen:?}");
+            assert!(
+                count("applied") + count("already-done") >= 1,
+                "{name}: {seen:?}"
+            );
+        }
+    }
+
+    assert_exactly_once(&r);
+    let report = r.checks().unwrap();
+    assert!(report.passed(), "{report}");
+    assert!(
+        report
+            .check("signed tag (git verify-tag)")
+            .is_some_and(|c| c.passed),
+        "{report}"
+    );
+    eprintln!(
+        "resilience: setup {:.1}s, {crashes} crashes in {} stages {:.1}s, total {:.1}s",
+        setup.as_secs_f64(),
+        stages.len(),
+        (crashed - setup).as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// What a finished release holds exactly once: the tag, the release commit, the
+/// changelog entry, the GitLab release, the milestone's closing, the lava-lab change,
+/// each image tag at CI's digest, the published tree.
+fn assert_exactly_once(r: &Rehearsal) {
+    let sb = r.sandbox();
+    let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
+    let head = head.trim();
+    let ls = Command::new("git")
+        .arg("ls-remote")
+        .arg("--tags")
+        .arg(sb.origin())
+        .output()
+        .unwrap();
+    let ls = text(&ls.stdout);
+    let tag_lines: Vec<&str> = ls
+        .lines()
+        .filter(|l| l.ends_with(&format!("\trefs/tags/{V}")))
+        .collect();
+    assert_eq!(tag_lines.len(), 1, "{ls}");
+    let local_tag = sb
+        .git(&["rev-parse", &format!("refs/tags/{V}")], None)
+        .unwrap();
+    assert!(tag_lines[0].starts_with(local_tag.trim()), "{ls}");
+    assert!(
+        ls.lines()
+            .any(|l| l == format!("{head}\trefs/tags/{V}^{{}}")),
+        "the tag on origin is not at the release commit {head}: {ls}"
+    );
+
+    let subjects = Command::new("git")
+        .arg("--git-dir")
+        .arg(sb.origin())
+        .args(["log", "--format=%s", "master"])
+        .output()
+        .unwrap();
+    let subjects = text(&subjects.stdout);
+    let release_commits = subjects
+        .lines()
+        .filter(|s| *s == format!("LAVA Software {V} release"))
+        .count();
+    assert_eq!(release_commits, 1, "{subjects}");
+    let changelog = std::fs::read_to_string(sb.repo().join("debian/changelog")).unwrap();
+    assert_eq!(changelog.matches(&format!("lava ({V}-1) ")).count(), 1);
+
+    let gitlab = sb.gitlab().unwrap();
+    let releases = gitlab.releases();
+    assert_eq!(
+        releases.iter().filter(|(tag, _, _)| tag == V).count(),
+        1,
+        "{releases:?}"
+    );
+    let writes = gitlab.writes();
+    let ok = |w: &&Recorded| (200..300).contains(&w.status);
+    let created: Vec<_> = writes
+        .iter()
+        .filter(ok)
+        .filter(|w| w.method == "POST" && w.path.ends_with("/releases"))
+        .collect();
+    assert_eq!(created.len(), 1, "{writes:#?}");
+    assert!(
+        !writes
+            .iter()
+            .any(|w| w.method == "PUT" && w.path.contains("/releases/")),
+        "{writes:#?}"
+    );
+    let closed: Vec<_> = writes
+        .iter()
+        .filter(ok)
+        .filter(|w| {
+            w.method == "PUT" && w.path.contains("/milestones/") && w.body.contains("close")
+        })
+        .collect();
+    assert_eq!(closed.len(), 1, "{writes:#?}");
+    assert_eq!(gitlab.milestone_state(V).as_deref(), Some("closed"));
+
+    let lab = Command::new("git")
+        .arg("--git-dir")
+        .arg(sb.lab())
+        .args(["log", "--format=%s", "refs/for/master"])
+        .output()
+        .unwrap();
+    let lab = text(&lab.stdout);
+    assert_eq!(lab.lines().filter(|s| s.contains(V)).count(), 1, "{lab}");
+
+    let layout = r.image_layout();
+    for image in ["lava-dispatcher", "lava-server"] {
+        for arch in ["amd64", "aarch64"] {
+            for tag in [V, "latest"] {
+                let reference = format!("lavasoftware/{arch}-{image}:{tag}");
+                assert_eq!(
+                    r.published_digest(&reference).unwrap(),
+                    layout.image(image, arch).digest,
+                    "{reference}"
+                );
+            }
+        }
+    }
+    assert_eq!(r.apt().live_target().unwrap(), format!("archive/{V}"));
+}
+
+#[test]
+fn faults_from_the_stand_ins_are_retried_or_stop_the_run_in_one_sentence() {
+    let started = Instant::now();
+    let r = Rehearsal::setup_with(
+        &tests::bin::lava_release_bin(),
+        V,
+        Options {
+            registry_proxy: true,
+        },
+    )
+    .unwrap();
+    let gitlab = r.sandbox().gitlab().unwrap();
+    // Passing faults: each is retried and the run goes on.
+    gitlab.add_fault(
+        Fault::on("/milestones", FaultKind::Status(502))
+            .method("GET")
+            .times(2),
+    );
+    gitlab.add_fault(Fault::on("/issues", FaultKind::Drop));
+    gitlab.add_fault(Fault::on(
+        "/pipelines",
+        FaultKind::TooManyRequests { retry_after: 1 },
+    ));
+    gitlab.add_fault(Fault::on(
+        "/artifacts",
+        FaultKind::Slow(Duration::from_millis(1500)),
+    ));
+    let proxy = r.registry_proxy().unwrap();
+    proxy.inject(tests::registry::Fault::DropMidBody {
+        method: "GET".into(),
+        path_contains: "/blobs/".into(),
+        after: 0,
+        times: 1,
+    });
+    // A fault that outlasts the retries: the run stops there, in one sentence.
+    gitlab.add_fault(
+        Fault::on("/releases", FaultKind::Status(502))
+            .method("POST")
+            .times(6),
+    );
+    let first = r.run(&["run", V, "--yes"], None).unwrap();
+    assert_eq!(first.status.code(), Some(1), "{}", show(&first));
+    let stderr = text(&first.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    let url = format!("{}/api/v4/projects/lava%2Flava/releases", gitlab.url());
+    assert!(
+        last.starts_with("lava-release: stage `release-notes` failed: GitLab kept answering 502")
+            && last.contains(&url)
+            && last.ends_with("run again to resume"),
+        "{}",
+        show(&first)
+    );
+    assert!(gitlab.releases().iter().all(|(tag, _, _)| tag != V));
+    assert_eq!(gitlab.milestone_state(V).as_deref(), Some("active"));
+    assert_eq!(proxy.fired(), 1, "{:?}", proxy.requests());
+
+    // The re-run loses its connection while closing the milestone, and completes.
+    gitlab.add_fault(Fault::on("/milestones/", FaultKind::Drop).method("PUT"));
+    let second = r.run(&["run", V, "--yes"], None).unwrap();
+    assert!(second.status.success(), "{}", show(&second));
+    assert_eq!(gitlab.pending_faults(), 0);
+    let log = gitlab.requests();
+    for fault in ["fault: 502", "fault: 429", "fault: dropped"] {
+        assert!(log.iter().any(|r| r.auth == fault), "{fault}: {log:#?}");
+    }
+    assert_exactly_once(&r);
+    let report = r.checks().unwrap();
+    assert!(report.passed(), "{report}");
+    eprintln!(
+        "resilience: faults test {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// One bad invocation: its arguments, configuration and environment, and what the
+/// one line on stderr must name.
+struct Bad {
+    name: &'static str,
+    args: Vec<String>,
+    /// The configuration file's text; `None` passes no `--config` (the arguments may).
+    config: Option<String>,
+    env: Vec<(&'static str, &'static str)>,
+    /// `-C` instead of the sandbox's repository.
+    repo: Option<&'static str>,
+    code: i32,
+    names: Vec<String>,
+}
+
+impl Bad {
+    fn new(name: &'static str, args: &[&str], code: i32, names: &[&str]) -> Self {
+        Self {
+            name,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            config: None,
+            env: Vec::new(),
+            repo: None,
+            code,
+            names: names.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    fn config(mut self, text: String) -> Self {
+        self.config = Some(text);
+        self
+    }
+
+    fn env(mut self, name: &'static str, value: &'static str) -> Self {
+        self.env.push((name, value));
+        self
+    }
+}
+
+/// `text` with its table `[name]` replaced by `table`.
+fn with_table(text: &str, name: &str, table: &str) -> String {
+    let header = format!("[{name}]");
+    let start = text.find(&header).expect("the table exists");
+    let end = text[start..].find("\n\n").map_or(text.len(), |i| start + i);
+    format!("{}{}{}", &text[..start], table.trim_end(), &text[end..])
+}
+
+/// Everything a bad invocation could have changed.
+fn world(sb: &Sandbox) -> Vec<String> {
+    let git = |args: &[&str]| sb.git(args, None).unwrap();
+    let ls = crate::git_stages::ls_remote;
+    vec![
+        git(&["rev-parse", "HEAD"]),
+        git(&["tag", "--list"]),
+        git(&["status", "--porcelain", "--ignored"]),
+        std::fs::read_to_string(sb.repo().join("debian/changelog")).unwrap(),
+        ls(&sb.origin()),
+        ls(&sb.fork()),
+        ls(&sb.lab()),
+        format!("{:?}", sb.gitlab().unwrap().writes()),
+    ]
+}
+
+#[test]
+fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
+    let started = Instant::now();
+    let sb = crate::release::sandbox();
+    let dir = sb.path();
+    let base = std::fs::read_to_string(sb.config()).unwrap();
+    let (secret, _) = sb.release_key();
+    let secret = secret.display().to_string();
+    let token = dir.join("gitlab-token").display().to_string();
+
+    // A release key with a passphrase, and a file that is no key at all.
+    let created = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let locked = lava_signing::keygen::KeySpec::new(
+        "LAVA Release (locked)",
+        "locked@lavasoftware.example",
+        created,
+    )
+    .passphrase("correct horse battery staple")
+    .generate()
+    .unwrap();
+    let locked_key = dir.join("keys/locked.key");
+    let locked_pub = dir.join("keys/locked.pub");
+    locked.write_secret_key(&locked_key).unwrap();
+    locked.write_public_key(&locked_pub).unwrap();
+    let locked_signing = |extra: &str| {
+        with_table(
+            &base,
+            "signing",
+            &format!(
+                "[signing]\nrelease_key = \"{}\"\nkey_file = {:?}\npublic_key = {:?}\n{extra}",
+                locked.fingerprint().to_hex(),
+                locked_key.display().to_string(),
+                locked_pub.display().to_string(),
+            ),
+        )
+    };
+    let garbage = dir.join("keys/garbage.key");
+    std::fs::write(&garbage, "this is not an OpenPGP key\n").unwrap();
+    let garbage = garbage.display().to_string();
+
+    let unknown_stage = "unknown stage `nosuch`; the stages are: preflight";
+    let cases = vec![
+        Bad::new(
+            "month 13",
+            &["run", "2024.13", "--yes"],
+            2,
+            &["`2024.13`", "the month must be 01 to 12"],
+        ),
+        Bad::new(
+            "two-digit year",
+            &["run", "24.01", "--yes"],
+            2,
+            &["`24.01`", "four digits"],
+        ),
+        Bad::new(
+            "one-digit month",
+            &["run", "2024.1", "--yes"],
+            2,
+            &["`2024.1`", "two digits"],
+        ),
+        Bad::new(
+            "a v prefix",
+            &["run", "v2024.01", "--yes"],
+            2,
+            &["`v2024.01`"],
+        ),
+        Bad::new(
+            "a point release 01",
+            &["plan", "2024.02.01"],
+            2,
+            &["`2024.02.01`", "leading zeros"],
+        ),
+        Bad::new(
+            "status of a bad version",
+            &["status", "2024.13"],
+            2,
+            &["`2024.13`"],
+        ),
+        Bad::new("no version", &["run", "--yes"], 2, &["<VERSION>"]),
+        Bad::new(
+            "Debian version of another release",
+            &["run", V, "--debian-version", "2024.03-1", "--yes"],
+            2,
+            &["2024.03-1"],
+        ),
+        Bad::new(
+            "not a Debian version",
+            &["run", V, "--debian-version", "2024.02-1 beta", "--yes"],
+            2,
+            &["2024.02-1 beta"],
+        ),
+        Bad::new(
+            "unknown --from",
+            &["run", V, "--yes", "--from", "nosuch"],
+            2,
+            &[unknown_stage],
+        ),
+        Bad::new(
+            "unknown --to",
+            &["run", V, "--yes", "--to", "nosuch"],
+            2,
+            &[unknown_stage],
+        ),
+        Bad::new(
+            "unknown --only",
+            &["run", V, "--yes", "--only", "nosuch"],
+            2,
+            &[unknown_stage],
+        ),
+        Bad::new(
+            "--only with --from",
+            &[
+                "run",
+                V,
+                "--yes",
+                "--only",
+                "changelog",
+                "--from",
+                "preflight",
+            ],
+            2,
+            &["--only", "--from"],
+        ),
+        Bad::new(
+            "--from after --to",
+            &["run", V, "--yes", "--from", "push-tag", "--to", "changelog"],
+            2,
+            &["--from push-tag comes after --to changelog"],
+        ),
+        Bad::new(
+            "unknown flag",
+            &["run", V, "--yes", "--force"],
+            2,
+            &["'--force'"],
+        ),
+        Bad::new("unknown subcommand", &["publish", V], 2, &["'publish'"]),
+        Bad::new(
+            "missing configuration file",
+            &["run", V, "--yes", "--config", "/nonexistent/release.toml"],
+            2,
+            &["/nonexistent/release.toml"],
+        ),
+        Bad::new(
+            "unknown configuration key",
+            &["run", V, "--yes"],
+            2,
+            &["unknown field `styel`"],
+        )
+        .config("[changelog]\nstyel = \"gbp\"\n".into()),
+        Bad::new(
+            "a number as text",
+            &["run", V, "--yes"],
+            2,
+            &["line 2", "\"soon\""],
+        )
+        .config("[gitlab]\nci_timeout_secs = \"soon\"\n".into()),
+        Bad::new(
+            "unknown changelog style",
+            &["plan", V],
+            2,
+            &["unknown variant `fancy`"],
+        )
+        .config("[changelog]\nstyle = \"fancy\"\n".into()),
+        Bad::new(
+            "release key not a fingerprint",
+            &["run", V, "--yes"],
+            2,
+            &["signing.release_key", "`DEADBEEF`"],
+        )
+        .config("[signing]\nrelease_key = \"DEADBEEF\"\n".into()),
+        Bad::new(
+            "repository site without incoming",
+            &["run", V, "--yes"],
+            2,
+            &["repo.incoming"],
+        )
+        .config(format!("{base}\n[repo]\nsite = \"/srv/apt\"\n")),
+        Bad::new(
+            "repository site not a location",
+            &["plan", V],
+            2,
+            &["repo.site", "ftp://apt.example/srv"],
+        )
+        .config(format!(
+            "{base}\n[repo]\nsite = \"ftp://apt.example/srv\"\nincoming = \"/srv/incoming\"\n"
+        )),
+        Bad::new(
+            "missing key file",
+            &["run", V, "--yes"],
+            1,
+            &["/nonexistent/release.key"],
+        )
+        .config(base.replace(
+            &format!("key_file = {secret:?}"),
+            "key_file = \"/nonexistent/release.key\"",
+        )),
+        Bad::new(
+            "key file that is no key",
+            &["run", V, "--yes"],
+            1,
+            &[garbage.as_str()],
+        )
+        .config(base.replace(
+            &format!("key_file = {secret:?}"),
+            &format!("key_file = {garbage:?}"),
+        )),
+        Bad::new(
+            "wrong passphrase",
+            &["run", V, "--yes"],
+            1,
+            &["wrong passphrase for key"],
+        )
+        .config(locked_signing("passphrase_env = \"LR_RELEASE_PASSPHRASE\""))
+        .env("LR_RELEASE_PASSPHRASE", "incorrect pony"),
+        Bad::new(
+            "passphrase variable unset",
+            &["run", V, "--yes"],
+            2,
+            &["LR_RELEASE_PASSPHRASE"],
+        )
+        .config(locked_signing("passphrase_env = \"LR_RELEASE_PASSPHRASE\"")),
+        Bad::new(
+            "no passphrase for a locked key",
+            &["run", V, "--yes", "--only", "signed-tag"],
+            1,
+            &["passphrase-protected"],
+        )
+        .config(locked_signing("")),
+        Bad::new(
+            "GitLab token variable unset",
+            &["run", V, "--yes"],
+            2,
+            &["LR_GITLAB_TOKEN"],
+        )
+        .config(base.replace(
+            &format!("token_file = {token:?}"),
+            "token_env = \"LR_GITLAB_TOKEN\"",
+        )),
+        Bad::new(
+            "missing GitLab token file",
+            &["run", V, "--yes"],
+            1,
+            &["/nonexistent/gitlab-token"],
+        )
+        .config(base.replace(
+            &format!("token_file = {token:?}"),
+            "token_file = \"/nonexistent/gitlab-token\"",
+        )),
+        Bad {
+            repo: Some("/nonexistent"),
+            ..Bad::new(
+                "not a repository",
+                &["run", V, "--yes"],
+                2,
+                &["/nonexistent"],
+            )
+        },
+    ];
+    assert!(cases.len() >= 20);
+
+    let before = world(&sb);
+    let journal = sb.repo().join(".git/lava-release");
+    for (i, case) in cases.iter().enumerate() {
+        let mut cmd = Command::new(tests::bin::lava_release_bin());
+        cmd.arg("-C")
+            .arg(case.repo.map_or_else(|| sb.repo(), Into::into));
+        let config = match &case.config {
+            Some(text) => {
+                let path = dir.join(format!("bad-{i}.toml"));
+                std::fs::write(&path, text).unwrap();
+                path
+            }
+            None => sb.config(),
+        };
+        if !case.args.iter().any(|a| a == "--config") {
+            cmd.arg("--config").arg(config);
+        }
+        cmd.args(&case.args)
+            .env("DEBFULLNAME", RM_NAME)
+            .env("DEBEMAIL", RM_EMAIL)
+            .env_remove("LAVA_RELEASE_FAILPOINT")
+            .env_remove("LR_RELEASE_PASSPHRASE")
+            .env_remove("LR_GITLAB_TOKEN")
+            .envs(case.env.iter().copied())
+            .stdin(std::process::Stdio::null());
+        let out = cmd.output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(case.code),
+            "{}: {}",
+            case.name,
+            show(&out)
+        );
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert!(
+            lines.len() == 1 && lines[0].starts_with("lava-release: "),
+            "{}: not one line: {}",
+            case.name,
+            show(&out)
+        );
+        for culprit in &case.names {
+            assert!(
+                stderr.contains(culprit.as_str()),
+                "{}: `{culprit}` not named: {stderr}",
+                case.name
+            );
+        }
+        assert!(
+            !stderr.contains("incorrect pony"),
+            "{}: {stderr}",
+            case.name
+        );
+        assert!(
+            text(&out.stdout).is_empty(),
+            "{}: {}",
+            case.name,
+            show(&out)
+        );
+        assert_eq!(world(&sb), before, "{}: something changed", case.name);
+        assert!(!journal.exists(), "{}: a journal was written", case.name);
+    }
+    eprintln!(
+        "resilience: {} bad inputs in {:.1}s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
