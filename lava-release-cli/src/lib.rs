@@ -113,6 +113,8 @@ pub struct Context<'a> {
     pub simulate: bool,
     /// The release key, once unlocked: its passphrase is asked for at most once a run.
     pub signer: std::cell::OnceCell<lava_signing::Signer>,
+    /// The Debian Developer's key (`debian.key`), once unlocked.
+    pub debian_signer: std::cell::OnceCell<lava_signing::Signer>,
 }
 
 impl Context<'_> {
@@ -123,6 +125,25 @@ impl Context<'_> {
         }
         let signer = signing::release_signer(&self.config.signing, self.env)?;
         Ok(self.signer.get_or_init(|| signer))
+    }
+
+    /// The Debian Developer's signer (`debian.key`), unlocked on first use and kept.
+    pub fn debian_signer(&self) -> anyhow::Result<&lava_signing::Signer> {
+        if let Some(signer) = self.debian_signer.get() {
+            return Ok(signer);
+        }
+        let signing = self.config.debian.signing().ok_or_else(|| {
+            UsageError(
+                "debian.key is not set in the configuration; name the Debian Developer's key that signs the upload".into(),
+            )
+        })?;
+        let signer = signing::key_signer(
+            &signing,
+            self.env,
+            "debian.key",
+            "the Debian Developer's key",
+        )?;
+        Ok(self.debian_signer.get_or_init(|| signer))
     }
 
     /// Simulates a crash here when `LAVA_RELEASE_FAILPOINT` names `point`: the process

@@ -563,5 +563,6 @@ fn context<'a>(
         yes: false,
         simulate: false,
         signer: std::cell::OnceCell::new(),
+        debian_signer: std::cell::OnceCell::new(),
     }
 }

@@ -164,6 +164,7 @@ impl Stage {
         match &self.action {
             Action::Git(s) => s.kind == crate::stages::git::GitKind::SignedTag,
             Action::Repo(s) => s.kind == crate::stages::repo::RepoKind::Sign,
+            Action::Announce(s) => s.sign,
             _ => false,
         }
     }

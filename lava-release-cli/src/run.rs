@@ -137,6 +137,9 @@ pub fn open_secrets(stages: &[Stage], ctx: &Context<'_>) -> anyhow::Result<()> {
     if stages.iter().any(Stage::signs) {
         ctx.release_signer()?;
     }
+    if stages.iter().any(|s| s.name == "debian-upload") {
+        ctx.debian_signer()?;
+    }
     if stages.iter().any(|s| matches!(s.action, Action::Gitlab(_))) {
         crate::stages::gitlab::gitlab_client(ctx.config, ctx.env, &ctx.config.gitlab.project)?;
     }

@@ -283,10 +283,7 @@ pub fn compose(ctx: &Context<'_>) -> anyhow::Result<Email> {
     let to = vec![config.to.clone()];
     let message_id = lava_announce::message_id(&version, &from)?;
     let signer = if config.sign {
-        Some(crate::signing::release_signer(
-            &ctx.config.signing,
-            ctx.env,
-        )?)
+        Some(ctx.release_signer()?)
     } else {
         None
     };
@@ -299,7 +296,7 @@ pub fn compose(ctx: &Context<'_>) -> anyhow::Result<Email> {
             date: ctx.now.into(),
             message_id: &message_id,
         },
-        signer.as_ref(),
+        signer,
     )?)
 }
 

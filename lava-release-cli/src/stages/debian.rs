@@ -344,18 +344,8 @@ impl DebianStage {
             return Ok(changes);
         }
         let debian = &ctx.config.debian;
-        let signing = debian.signing().ok_or_else(|| {
-            crate::UsageError(
-                "debian.key is not set in the configuration; name the Debian Developer's key that signs the upload".into(),
-            )
-        })?;
         // Unlock the key first: a wrong passphrase fails before any download.
-        let signer = crate::signing::key_signer(
-            &signing,
-            ctx.env,
-            "debian.key",
-            "the Debian Developer's key",
-        )?;
+        let signer = ctx.debian_signer()?;
         let work = self.work_dir(ctx);
         let fetched = work.join("fetched");
         let keyring = match &debian.dsc_keyring {
@@ -422,7 +412,7 @@ impl DebianStage {
         };
         let (written, _) =
             lava_debian::write_source_changes(&scratch, &unpacked, &dsc_name, &date, orig)?;
-        lava_debian::sign_upload(&written, &signer)?;
+        lava_debian::sign_upload(&written, signer)?;
         let upload_dir = changes.parent().unwrap_or(Path::new("."));
         anyhow::ensure!(
             scratch.join(file_name(&changes)).exists(),
