@@ -30,6 +30,7 @@ mod digest;
 mod error;
 mod http;
 mod import;
+mod md5x4;
 mod publish;
 mod release;
 mod store;
