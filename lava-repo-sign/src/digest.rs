@@ -1,34 +1,40 @@
-//! Computing a file's size and several hashes in one read, on every core.
+//! Computing files' sizes and several hashes in one read of each file, on every core.
 //!
-//! A file is read once, in chunks; each chunk goes to every hashing thread, and each
-//! thread runs a share of the algorithms (balanced by their cost). With two cores and
-//! the four Release hashes, one thread runs MD5 and SHA256 and the other SHA512 and
-//! SHA1, so even a single large `Packages` file keeps both cores busy. SHA-1 and
-//! SHA-256 use the CPU's SHA extensions when it has them (RustCrypto's runtime
-//! detection); memory stays at a few chunks whatever the file sizes.
+//! Up to [`LANES`] files are read side by side, a chunk of each per round (a file
+//! system read or an HTTP body; the largest files first when their sizes are
+//! known). Each round is cut into jobs, one per file and algorithm, with MD5 done
+//! for four files at once ([`crate::md5x4`]), and every core's thread takes the
+//! next job, the costliest first, so the cores stay equally busy whatever the mix
+//! of algorithms and file sizes. The next round is read while this one is hashed.
+//! SHA-1 and SHA-256 use the CPU's SHA extensions when it has them (RustCrypto's
+//! runtime detection), SHA-512 its AVX2 code. Memory stays at two rounds of chunks
+//! whatever the file sizes.
 
-use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sha2::digest::DynDigest;
 
 use crate::check::FileDigest;
+use crate::md5x4::Md5x4;
 use crate::release::Algorithm;
 
-const CHUNK: usize = 1 << 20;
-/// Chunks queued per hashing thread.
-const QUEUE: usize = 3;
+/// Bytes read from each file per round: whole MD5 and SHA blocks.
+const CHUNK: usize = 1 << 18;
+/// Files read side by side: two groups of four MD5 lanes.
+const LANES: usize = 8;
 
-/// Relative cost per byte, measured with SHA extensions: MD5 and SHA-512 have none.
-fn cost(algorithm: Algorithm) -> u32 {
+/// Relative cost per byte, measured on x86_64 with SHA extensions: SHA-512 and MD5
+/// have none. Jobs start costliest first so the last ones to finish are short.
+fn cost(algorithm: Algorithm) -> usize {
     match algorithm {
-        Algorithm::Md5 => 3,
-        Algorithm::Sha1 => 1,
-        Algorithm::Sha256 => 1,
-        Algorithm::Sha512 => 3,
+        Algorithm::Md5 => 20,
+        Algorithm::Sha1 => 6,
+        Algorithm::Sha256 => 6,
+        Algorithm::Sha512 => 20,
     }
 }
 
@@ -51,71 +57,165 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Splits the algorithms over at most `threads` groups of about equal cost.
-fn partition(algorithms: &[Algorithm], threads: usize) -> Vec<Vec<Algorithm>> {
-    let mut sorted = algorithms.to_vec();
-    sorted.sort_by_key(|a| std::cmp::Reverse(cost(*a)));
-    sorted.dedup();
-    let n = threads.clamp(1, sorted.len().max(1));
-    let mut groups: Vec<(u32, Vec<Algorithm>)> = vec![(0, Vec::new()); n];
-    for algorithm in sorted {
-        if let Some(group) = groups.iter_mut().min_by_key(|g| g.0) {
-            group.0 += cost(algorithm);
-            group.1.push(algorithm);
-        }
-    }
-    groups
-        .into_iter()
-        .map(|g| g.1)
-        .filter(|g| !g.is_empty())
-        .collect()
+/// A job's lock: a panic in another job cannot leave a hash half-updated in a way
+/// that matters, since that file's result is then never collected.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-enum Msg {
-    Chunk(Arc<Vec<u8>>),
-    /// End of file: answer with the digests and start afresh.
-    End,
-    /// The read failed: start afresh.
-    Abort,
+/// What a round gives one lane.
+struct Feed {
+    data: Vec<u8>,
+    /// The first chunk of a file: forget the lane's previous file.
+    start: bool,
+    /// The file ends with this chunk (possibly empty).
+    last: bool,
 }
 
-fn worker(algorithms: Vec<Algorithm>, rx: Receiver<Msg>, tx: SyncSender<Vec<(Algorithm, String)>>) {
-    let mut hashers: Vec<(Algorithm, Box<dyn DynDigest + Send>)> =
-        algorithms.iter().map(|a| (*a, hasher(*a))).collect();
-    for msg in rx {
-        match msg {
-            Msg::Chunk(chunk) => {
-                for (_, h) in &mut hashers {
-                    h.update(&chunk);
+#[derive(Clone, Copy)]
+enum Job {
+    /// The MD5 of the four lanes of a group.
+    Md5 { group: usize },
+    /// Algorithm `k` of `others` for one lane.
+    Other { lane: usize, k: usize },
+}
+
+struct Round {
+    feeds: Vec<Option<Feed>>,
+    jobs: Vec<Job>,
+    next: AtomicUsize,
+}
+
+/// One lane's hash of one algorithm other than MD5, and its result once the file ends.
+struct Other {
+    hasher: Box<dyn DynDigest + Send>,
+    done: Option<String>,
+}
+
+/// The hash states, each touched by one job per round.
+struct States {
+    md5: Vec<Mutex<(Md5x4, [Option<String>; 4])>>,
+    others: Vec<Mutex<Other>>,
+    /// Algorithms other than MD5.
+    kinds: Vec<Algorithm>,
+}
+
+impl States {
+    fn run(&self, round: &Round, job: Job) {
+        match job {
+            Job::Md5 { group } => {
+                let mut guard = lock(&self.md5[group]);
+                let (md5, done) = &mut *guard;
+                let feeds: [Option<&Feed>; 4] =
+                    std::array::from_fn(|l| round.feeds[group * 4 + l].as_ref());
+                for (lane, feed) in feeds.iter().enumerate() {
+                    if feed.is_some_and(|f| f.start) {
+                        md5.reset(lane);
+                    }
+                }
+                md5.update(feeds.map(|f| f.map(|f| f.data.as_slice())));
+                for (lane, feed) in feeds.iter().enumerate() {
+                    if let Some(f) = feed.filter(|f| f.last) {
+                        done[lane] = Some(hex(&md5.finish(lane, &f.data)));
+                    }
                 }
             }
-            Msg::End => {
-                let out = hashers
-                    .iter_mut()
-                    .map(|(a, h)| (*a, hex(&h.finalize_reset())))
-                    .collect();
-                if tx.send(out).is_err() {
+            Job::Other { lane, k } => {
+                let Some(feed) = &round.feeds[lane] else {
                     return;
+                };
+                let mut other = lock(&self.others[lane * self.kinds.len() + k]);
+                if feed.start {
+                    other.hasher.reset();
+                }
+                other.hasher.update(&feed.data);
+                if feed.last {
+                    let digest = hex(&other.hasher.finalize_reset());
+                    other.done = Some(digest);
                 }
             }
-            Msg::Abort => hashers.iter_mut().for_each(|(_, h)| h.reset()),
+        }
+    }
+
+    fn cost(&self, round: &Round, job: Job) -> usize {
+        let len = |lane: usize| round.feeds[lane].as_ref().map_or(0, |f| f.data.len());
+        match job {
+            // Four lanes cost about as much as 1.3 lanes hashed one by one.
+            Job::Md5 { group } => {
+                let lens: Vec<usize> = (group * 4..group * 4 + 4).map(len).collect();
+                let active = lens.iter().filter(|l| **l > 0).count();
+                let most = lens.iter().copied().max().unwrap_or(0);
+                cost(Algorithm::Md5) * if active > 1 { most * 13 / 10 } else { most }
+            }
+            Job::Other { lane, k } => cost(self.kinds[k]) * len(lane),
         }
     }
 }
 
-/// Digests of the files at `paths` (`Ok(None)` for an absent file), in order.
+/// Digests of the files at `paths` (`Ok(None)` for an absent file), in order; the
+/// largest files are read first, so small ones fill in beside them.
 pub fn digest_files(
     paths: &[&Path],
     algorithms: &[Algorithm],
 ) -> Vec<io::Result<Option<FileDigest>>> {
-    digest_sources(
-        paths.iter().map(|p| match std::fs::File::open(p) {
-            Ok(f) => Ok(Some(f)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }),
+    let mut order: Vec<(usize, u64)> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i, std::fs::metadata(p).map_or(0, |m| m.len())))
+        .collect();
+    order.sort_by_key(|(i, size)| (std::cmp::Reverse(*size), *i));
+    let digests = digest_sources(
+        order
+            .iter()
+            .map(|(i, _)| match std::fs::File::open(paths[*i]) {
+                Ok(f) => Ok(Some(f)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            }),
         algorithms,
-    )
+    );
+    let mut out: Vec<Option<io::Result<Option<FileDigest>>>> = paths.iter().map(|_| None).collect();
+    for ((i, _), digest) in order.iter().zip(digests) {
+        out[*i] = Some(digest);
+    }
+    out.into_iter()
+        .map(|d| d.unwrap_or_else(|| Err(io::Error::other("the file was not hashed"))))
+        .collect()
+}
+
+/// A file whose last chunk is in a round.
+#[derive(Clone, Copy)]
+struct Ending {
+    lane: usize,
+    index: usize,
+    size: u64,
+}
+
+/// A file being read in a lane.
+struct Open<R> {
+    index: usize,
+    reader: R,
+    size: u64,
+    started: bool,
+}
+
+/// Fills `buf` from `reader` up to [`CHUNK`] bytes or the end of the file.
+fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.resize(CHUNK, 0);
+    let mut filled = 0;
+    while filled < CHUNK {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.clear();
+                return Err(e);
+            }
+        }
+    }
+    buf.truncate(filled);
+    Ok(())
 }
 
 /// Digests of a sequence of readers (`Ok(None)` for an absent file), in order; each
@@ -124,99 +224,262 @@ pub fn digest_sources<R: Read>(
     sources: impl IntoIterator<Item = io::Result<Option<R>>>,
     algorithms: &[Algorithm],
 ) -> Vec<io::Result<Option<FileDigest>>> {
+    let mut wanted = algorithms.to_vec();
+    wanted.sort_by_key(|a| a.index());
+    wanted.dedup();
+    let md5 = wanted.contains(&Algorithm::Md5);
+    let kinds: Vec<Algorithm> = wanted
+        .iter()
+        .copied()
+        .filter(|a| *a != Algorithm::Md5)
+        .collect();
+    let states = States {
+        md5: (0..LANES / 4)
+            .map(|_| Mutex::new((Md5x4::new(), Default::default())))
+            .collect(),
+        others: (0..LANES)
+            .flat_map(|_| kinds.iter())
+            .map(|a| {
+                Mutex::new(Other {
+                    hasher: hasher(*a),
+                    done: None,
+                })
+            })
+            .collect(),
+        kinds,
+    };
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let groups = partition(algorithms, threads);
     std::thread::scope(|scope| {
-        let mut lanes = Vec::new();
-        for group in groups {
-            let (tx, rx) = sync_channel::<Msg>(QUEUE);
-            let (result_tx, result_rx) = sync_channel(1);
-            scope.spawn(move || worker(group, rx, result_tx));
-            lanes.push((tx, result_rx));
+        let (done_tx, done_rx) = channel::<()>();
+        let mut workers = Vec::new();
+        for _ in 0..threads {
+            let (tx, rx) = channel::<Arc<Round>>();
+            let done_tx = done_tx.clone();
+            let states = &states;
+            scope.spawn(move || worker(states, &rx, &done_tx));
+            workers.push(tx);
         }
-        let mut pool: VecDeque<Arc<Vec<u8>>> = VecDeque::new();
-        let mut out = Vec::new();
-        for source in sources {
-            out.push(match source {
-                Ok(Some(reader)) => digest_one(reader, &lanes, &mut pool),
-                Ok(None) => Ok(None),
-                Err(e) => Err(e),
-            });
+        drop(done_tx);
+        let mut coordinator = Coordinator {
+            sources: sources.into_iter().enumerate(),
+            lanes: (0..LANES).map(|_| None).collect(),
+            out: Vec::new(),
+            spare: Vec::new(),
+            md5,
+        };
+        // The round being hashed, its ending files and how many workers took it.
+        let mut running: Option<(Arc<Round>, Vec<Ending>, usize)> = None;
+        loop {
+            let (round, ending) = coordinator.read_round(&states);
+            if let Some((previous, ending, took)) = running.take() {
+                coordinator.finish_round(&states, previous, &ending, &done_rx, took);
+            }
+            let Some(round) = round else { break };
+            let round = Arc::new(round);
+            // A worker that panicked has dropped its channel and is not waited for.
+            let took = workers
+                .iter()
+                .filter(|tx| tx.send(Arc::clone(&round)).is_ok())
+                .count();
+            running = Some((round, ending, took));
         }
-        out
+        drop(workers);
+        coordinator
+            .out
+            .into_iter()
+            .map(|d| d.unwrap_or_else(|| Err(io::Error::other("a hashing thread stopped"))))
+            .collect()
     })
 }
 
-type Lane = (SyncSender<Msg>, Receiver<Vec<(Algorithm, String)>>);
+/// Tells the coordinator a worker is done with a round, even when a job panicked
+/// (the panic then reaches the caller when the thread scope ends).
+struct Done<'a>(&'a Sender<()>);
 
-fn digest_one<R: Read>(
-    mut reader: R,
-    lanes: &[Lane],
-    pool: &mut VecDeque<Arc<Vec<u8>>>,
-) -> io::Result<Option<FileDigest>> {
-    let mut size = 0u64;
-    let hung_up = || io::Error::other("a hashing thread stopped");
-    loop {
-        // Reuse the oldest chunk once every thread is done with it.
-        let mut buf = match pool.front().map(Arc::strong_count) {
-            Some(1) => pool
-                .pop_front()
-                .and_then(|a| Arc::try_unwrap(a).ok())
-                .unwrap_or_else(|| vec![0; CHUNK]),
-            _ => vec![0; CHUNK],
-        };
-        buf.resize(CHUNK, 0);
-        let mut filled = 0;
-        let read = loop {
-            match reader.read(&mut buf[filled..]) {
-                Ok(0) => break Ok(()),
-                Ok(n) => {
-                    filled += n;
-                    if filled == CHUNK {
-                        break Ok(());
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+fn worker(states: &States, rx: &Receiver<Arc<Round>>, done: &Sender<()>) {
+    for round in rx {
+        let _done = Done(done);
+        loop {
+            let i = round.next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = round.jobs.get(i) else { break };
+            states.run(&round, *job);
+        }
+        // The round's buffers go back to the coordinator before it is told.
+        drop(round);
+    }
+}
+
+struct Coordinator<I, R> {
+    sources: I,
+    lanes: Vec<Option<Open<R>>>,
+    out: Vec<Option<io::Result<Option<FileDigest>>>>,
+    /// Buffers of finished rounds, for reuse.
+    spare: Vec<Vec<u8>>,
+    md5: bool,
+}
+
+impl<I, R> Coordinator<I, R>
+where
+    I: Iterator<Item = (usize, io::Result<Option<R>>)>,
+    R: Read,
+{
+    fn put(&mut self, index: usize, result: io::Result<Option<FileDigest>>) {
+        if self.out.len() <= index {
+            self.out.resize_with(index + 1, || None);
+        }
+        self.out[index] = Some(result);
+    }
+
+    /// The next file to read, settling absent and unopenable ones on the way.
+    fn next_open(&mut self) -> Option<Open<R>> {
+        loop {
+            let (index, source) = self.sources.next()?;
+            match source {
+                Ok(Some(reader)) => {
+                    self.put(index, Err(io::Error::other("the file was not hashed")));
+                    return Some(Open {
+                        index,
+                        reader,
+                        size: 0,
+                        started: false,
+                    });
+                }
+                Ok(None) => self.put(index, Ok(None)),
+                Err(e) => self.put(index, Err(e)),
+            }
+        }
+    }
+
+    /// Reads a chunk for every lane (`None` when every file is done), and lists the
+    /// files that end in this round with their sizes.
+    fn read_round(&mut self, states: &States) -> (Option<Round>, Vec<Ending>) {
+        let mut feeds: Vec<Option<Feed>> = (0..LANES).map(|_| None).collect();
+        let mut ending = Vec::new();
+        for (lane, feed) in feeds.iter_mut().enumerate() {
+            loop {
+                if self.lanes[lane].is_none() {
+                    self.lanes[lane] = self.next_open();
+                }
+                let Some(open) = self.lanes[lane].as_mut() else {
+                    break;
+                };
+                let mut buf = self.spare.pop().unwrap_or_default();
+                match fill(&mut open.reader, &mut buf) {
+                    Ok(()) => {
+                        open.size += buf.len() as u64;
+                        let last = buf.len() < CHUNK;
+                        let start = !open.started;
+                        open.started = true;
+                        if last {
+                            ending.push(Ending {
+                                lane,
+                                index: open.index,
+                                size: open.size,
+                            });
+                            self.lanes[lane] = None;
+                        }
+                        *feed = Some(Feed {
+                            data: buf,
+                            start,
+                            last,
+                        });
+                        break;
+                    }
+                    Err(e) => {
+                        let index = open.index;
+                        self.lanes[lane] = None;
+                        self.spare.push(buf);
+                        self.put(index, Err(e));
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
             }
+        }
+        if feeds.iter().all(Option::is_none) {
+            return (None, Vec::new());
+        }
+        let mut round = Round {
+            feeds,
+            jobs: Vec::new(),
+            next: AtomicUsize::new(0),
         };
-        if let Err(e) = read {
-            for (tx, _) in lanes {
-                tx.send(Msg::Abort).map_err(|_| hung_up())?;
+        if self.md5 {
+            for group in 0..LANES / 4 {
+                if round.feeds[group * 4..group * 4 + 4]
+                    .iter()
+                    .any(Option::is_some)
+                {
+                    round.jobs.push(Job::Md5 { group });
+                }
             }
-            return Err(e);
         }
-        if filled == 0 {
-            break;
+        for lane in 0..LANES {
+            if round.feeds[lane].is_some() {
+                for k in 0..states.kinds.len() {
+                    round.jobs.push(Job::Other { lane, k });
+                }
+            }
         }
-        size += filled as u64;
-        buf.truncate(filled);
-        let chunk = Arc::new(buf);
-        for (tx, _) in lanes {
-            tx.send(Msg::Chunk(Arc::clone(&chunk)))
-                .map_err(|_| hung_up())?;
+        let mut costed: Vec<(usize, Job)> = round
+            .jobs
+            .iter()
+            .map(|j| (states.cost(&round, *j), *j))
+            .collect();
+        costed.sort_by_key(|(c, _)| std::cmp::Reverse(*c));
+        round.jobs = costed.into_iter().map(|(_, j)| j).collect();
+        (Some(round), ending)
+    }
+
+    /// Waits for the `workers` that took `round` to finish it, then records the
+    /// files it ended.
+    fn finish_round(
+        &mut self,
+        states: &States,
+        round: Arc<Round>,
+        ending: &[Ending],
+        done: &Receiver<()>,
+        workers: usize,
+    ) {
+        for _ in 0..workers {
+            if done.recv().is_err() {
+                break;
+            }
         }
-        pool.push_back(chunk);
-        if pool.len() > QUEUE + 2 {
-            pool.pop_front();
+        for &Ending { lane, index, size } in ending {
+            let mut digest = FileDigest {
+                size,
+                hashes: Default::default(),
+            };
+            if self.md5 {
+                let mut guard = lock(&states.md5[lane / 4]);
+                digest.hashes[Algorithm::Md5.index()] = guard.1[lane % 4].take();
+            }
+            for (k, a) in states.kinds.iter().enumerate() {
+                let mut other = lock(&states.others[lane * states.kinds.len() + k]);
+                digest.hashes[a.index()] = other.done.take();
+            }
+            // A job that panicked leaves its hash out.
+            let complete = digest.hashes.iter().filter(|h| h.is_some()).count()
+                == states.kinds.len() + usize::from(self.md5);
+            self.put(
+                index,
+                if complete {
+                    Ok(Some(digest))
+                } else {
+                    Err(io::Error::other("a hashing thread stopped"))
+                },
+            );
         }
-        if filled < CHUNK {
-            break;
+        if let Ok(round) = Arc::try_unwrap(round) {
+            self.spare
+                .extend(round.feeds.into_iter().flatten().map(|f| f.data));
         }
     }
-    let mut digest = FileDigest {
-        size,
-        hashes: Default::default(),
-    };
-    for (tx, _) in lanes {
-        tx.send(Msg::End).map_err(|_| hung_up())?;
-    }
-    for (_, rx) in lanes {
-        for (algorithm, hash) in rx.recv().map_err(|_| hung_up())? {
-            digest.hashes[algorithm.index()] = Some(hash);
-        }
-    }
-    Ok(Some(digest))
 }
 
 #[cfg(test)]
@@ -271,15 +534,119 @@ mod tests {
         );
     }
 
+    /// A reader that fails after some bytes, as a broken download does.
+    struct Failing(usize);
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::other("connection reset"));
+            }
+            let n = buf.len().min(self.0);
+            buf[..n].fill(b'x');
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+
     #[test]
-    fn partition_balances_cost() {
-        let groups = partition(&Algorithm::ALL, 2);
-        assert_eq!(groups.len(), 2);
-        let costs: Vec<u32> = groups
-            .iter()
-            .map(|g| g.iter().map(|a| cost(*a)).sum())
+    fn more_files_than_lanes_in_any_mix_agree_with_each_crate() {
+        use sha2::Digest as _;
+        /// What a source is: a prefix of `data`, absent, failing mid-way, unopenable.
+        enum Src {
+            Data(usize),
+            Missing,
+            Broken,
+            Unopenable,
+        }
+        use Src::*;
+        let data: Vec<u8> = (0..CHUNK * 3 + 999)
+            .map(|i| (i * 31 + i / 7) as u8)
             .collect();
-        assert_eq!(costs, vec![4, 4]);
-        assert_eq!(partition(&Algorithm::ALL, 1).len(), 1);
+        let srcs = [
+            Data(CHUNK * 3 + 999),
+            Data(0),
+            Data(1),
+            Missing,
+            Data(CHUNK),
+            Broken,
+            Data(CHUNK - 1),
+            Unopenable,
+            Data(CHUNK + 64),
+            Data(55),
+            Data(CHUNK * 2),
+            Data(4096),
+            Data(CHUNK * 3 + 999),
+            Data(777),
+            Data(CHUNK + 1),
+            Data(64),
+        ];
+        for algorithms in [
+            &Algorithm::ALL[..],
+            &[Algorithm::Md5, Algorithm::Sha256],
+            &[Algorithm::Sha256],
+            &[Algorithm::Md5],
+        ] {
+            let sources = srcs.iter().map(|s| -> io::Result<Option<Box<dyn Read>>> {
+                match s {
+                    Data(n) => Ok(Some(Box::new(&data[..*n]))),
+                    Missing => Ok(None),
+                    Broken => Ok(Some(Box::new(Failing(CHUNK + 10)))),
+                    Unopenable => Err(io::Error::other("cannot open")),
+                }
+            });
+            let got = digest_sources(sources, algorithms);
+            assert_eq!(got.len(), srcs.len());
+            for (i, (src, d)) in srcs.iter().zip(&got).enumerate() {
+                let n = match src {
+                    Data(n) => *n,
+                    Missing => {
+                        assert!(d.as_ref().unwrap().is_none());
+                        continue;
+                    }
+                    Broken => {
+                        assert_eq!(d.as_ref().unwrap_err().to_string(), "connection reset");
+                        continue;
+                    }
+                    Unopenable => {
+                        assert_eq!(d.as_ref().unwrap_err().to_string(), "cannot open");
+                        continue;
+                    }
+                };
+                let d = d.as_ref().unwrap().as_ref().unwrap();
+                let bytes = &data[..n];
+                assert_eq!(d.size, n as u64, "file {i}");
+                let want = [
+                    hex(&md5::Md5::digest(bytes)),
+                    hex(&sha1::Sha1::digest(bytes)),
+                    hex(&sha2::Sha256::digest(bytes)),
+                    hex(&sha2::Sha512::digest(bytes)),
+                ];
+                for a in Algorithm::ALL {
+                    let expected = algorithms.contains(&a).then(|| want[a.index()].clone());
+                    assert_eq!(d.hashes[a.index()], expected, "file {i} ({n} bytes), {a}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn files_come_back_in_the_order_asked_whatever_their_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small");
+        let big = dir.path().join("big");
+        std::fs::write(&small, b"abc").unwrap();
+        std::fs::write(&big, vec![b'a'; CHUNK + 5]).unwrap();
+        let missing = dir.path().join("missing");
+        let got = digest_files(&[&small, &missing, &big], &[Algorithm::Md5]);
+        assert_eq!(
+            got[0].as_ref().unwrap().as_ref().unwrap().hashes[0].as_deref(),
+            Some("900150983cd24fb0d6963f7d28e17f72")
+        );
+        assert!(got[1].as_ref().unwrap().is_none());
+        assert_eq!(
+            got[2].as_ref().unwrap().as_ref().unwrap().size,
+            CHUNK as u64 + 5
+        );
     }
 }

@@ -32,6 +32,7 @@ mod digest;
 mod error;
 mod http;
 mod import;
+mod md5x4;
 mod publish;
 mod release;
 mod sources;

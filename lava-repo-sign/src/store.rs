@@ -6,11 +6,18 @@
 //! (replacing a file while keeping its owner and mode, snapshots, symlink switches) are
 //! small POSIX shell scripts run by `sh` locally or through `ssh` remotely, so the two
 //! kinds of repository take the same code path.
+//!
+//! Every `ssh` run of one [`Store`] (and of the stores, trees and sites made from it)
+//! goes through one connection: OpenSSH connection sharing, with the control socket
+//! in a private temporary directory. The first run starts the master, which stays
+//! [`CONTROL_PERSIST`] after the last run; dropping the last clone asks it to exit
+//! (`ssh -O exit`) and removes the directory.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 
 use crate::check::FileDigest;
 use crate::digest;
@@ -129,6 +136,10 @@ pub struct SshOptions {
     pub program: PathBuf,
     /// An `ssh_config` to use instead of the user's (`ssh -F`); `None` uses the user's.
     pub config: Option<PathBuf>,
+    /// Where the private directory holding the shared connection's control socket is
+    /// made; `None` is the system's temporary directory. A socket path must stay
+    /// under about 100 bytes, or ssh connects without sharing.
+    pub control_dir: Option<PathBuf>,
 }
 
 impl Default for SshOptions {
@@ -136,7 +147,82 @@ impl Default for SshOptions {
         SshOptions {
             program: PathBuf::from("ssh"),
             config: None,
+            control_dir: None,
         }
+    }
+}
+
+/// How long a shared connection outlives its last use when nobody closes it (a
+/// crashed run): long enough to span the gaps between one release's steps, short
+/// enough that nothing lingers. A later run after it expired starts a new one.
+const CONTROL_PERSIST: &str = "60s";
+
+/// The file name of the control socket inside its private directory.
+const CONTROL_SOCKET: &str = "ssh";
+
+/// One shared OpenSSH connection to a host: the private directory of its control
+/// socket. Dropped with the last [`Store`] using it, it stops the master.
+#[derive(Debug)]
+struct Connection {
+    dir: tempfile::TempDir,
+    ssh: SshOptions,
+    url: SshUrl,
+}
+
+impl Connection {
+    /// `None` when the directory cannot be made: ssh then connects each time.
+    fn new(ssh: &SshOptions, url: &SshUrl) -> Option<Connection> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("lava-ssh-");
+        let dir = match &ssh.control_dir {
+            Some(parent) => builder.tempdir_in(parent),
+            None => builder.tempdir(),
+        };
+        Some(Connection {
+            dir: dir.ok()?,
+            ssh: ssh.clone(),
+            url: url.clone(),
+        })
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join(CONTROL_SOCKET)
+    }
+}
+
+/// `ssh` with the options, port and user of `url`, before the host.
+fn ssh_command(ssh: &SshOptions, url: &SshUrl) -> Command {
+    let mut cmd = Command::new(&ssh.program);
+    if let Some(config) = &ssh.config {
+        cmd.arg("-F").arg(config);
+    }
+    // Never prompt: a release runs unattended, and agents still work.
+    cmd.args(["-o", "BatchMode=yes"]);
+    if let Some(port) = url.port {
+        cmd.arg("-p").arg(port.to_string());
+    }
+    if let Some(user) = &url.user {
+        cmd.arg("-l").arg(user);
+    }
+    cmd
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let socket = self.socket();
+        if !socket.exists() {
+            return;
+        }
+        // The master exits at once; `-O exit` returns when it has been told.
+        let mut cmd = ssh_command(&self.ssh, &self.url);
+        cmd.arg("-o")
+            .arg(format!("ControlPath={}", socket.display()))
+            .args(["-O", "exit", "--"])
+            .arg(&self.url.host)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let _ = cmd.status();
     }
 }
 
@@ -159,6 +245,8 @@ pub(crate) enum Kind {
 pub(crate) struct Store {
     pub(crate) location: Location,
     ssh: SshOptions,
+    /// The shared connection of a remote store, shared by its clones.
+    connection: Option<Arc<Connection>>,
 }
 
 /// Exit status the scripts use for "no such file".
@@ -166,13 +254,22 @@ const ABSENT: i32 = 44;
 
 impl Store {
     pub(crate) fn new(location: Location, ssh: SshOptions) -> Store {
-        Store { location, ssh }
+        let connection = match &location {
+            Location::Ssh(url) => Connection::new(&ssh, url).map(Arc::new),
+            Location::Local(_) => None,
+        };
+        Store {
+            location,
+            ssh,
+            connection,
+        }
     }
 
     pub(crate) fn at(&self, rel: &str) -> Store {
         Store {
             location: self.location.join(rel),
             ssh: self.ssh.clone(),
+            connection: self.connection.clone(),
         }
     }
 
@@ -218,17 +315,12 @@ impl Store {
                 (cmd, "sh".to_owned(), "dash")
             }
             Location::Ssh(url) => {
-                let mut cmd = Command::new(&self.ssh.program);
-                if let Some(config) = &self.ssh.config {
-                    cmd.arg("-F").arg(config);
-                }
-                // Never prompt: a release runs unattended, and agents still work.
-                cmd.args(["-o", "BatchMode=yes"]);
-                if let Some(port) = url.port {
-                    cmd.arg("-p").arg(port.to_string());
-                }
-                if let Some(user) = &url.user {
-                    cmd.arg("-l").arg(user);
+                let mut cmd = ssh_command(&self.ssh, url);
+                if let Some(connection) = &self.connection {
+                    cmd.args(["-o", "ControlMaster=auto", "-o"])
+                        .arg(format!("ControlPath={}", connection.socket().display()))
+                        .arg("-o")
+                        .arg(format!("ControlPersist={CONTROL_PERSIST}"));
                 }
                 // The remote login shell parses one command line: quote every word.
                 let mut line = format!("sh -c {} sh", quote(script));

@@ -15,16 +15,35 @@ use tests::aptrepo::SUITES;
 use tests::http::HttpServer;
 use tests::sshd::Sshd;
 
+/// PIDs of the processes whose command line mentions `text` (an ssh master names
+/// its control socket there).
+fn processes_mentioning(text: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
+            && String::from_utf8_lossy(&cmdline).contains(text)
+        {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
 #[test]
 fn remote_import_sign_publish_keeps_ownership_and_apt_accepts() {
     let f = Fixture::new(&["2024.01"]);
     let sshd = Sshd::start().unwrap();
     let location = Location::parse(&sshd.url(f.site.root())).unwrap();
     assert!(matches!(location, Location::Ssh(_)));
+    let control = tempfile::tempdir().unwrap();
     let site = Site::new(
         location,
         SshOptions {
             config: Some(sshd.ssh_config()),
+            control_dir: Some(control.path().to_owned()),
             ..SshOptions::default()
         },
         Layout::default(),
@@ -38,6 +57,9 @@ fn remote_import_sign_publish_keeps_ownership_and_apt_accepts() {
 
     let tree = site.current();
     assert_eq!(tree.suites().unwrap(), suites);
+    // One connection, shared by the site and its trees: a single master process.
+    let control_text = control.path().to_string_lossy().into_owned();
+    assert_eq!(processes_mentioning(&control_text).len(), 1);
     let incoming = f.site.upload("2025.01").unwrap();
     let changes = tree.find_changes(incoming.to_str().unwrap()).unwrap();
     let plan = tree.import(&suites, &changes).unwrap();
@@ -132,5 +154,17 @@ fn remote_import_sign_publish_keeps_ownership_and_apt_accepts() {
             &f.public_binary(),
         ));
     }
+    assert_eq!(processes_mentioning(&control_text).len(), 1);
+    // The last user of the connection stops its master and removes its directory.
+    drop(tree);
+    assert_eq!(processes_mentioning(&control_text).len(), 1);
+    drop(site);
+    // `ssh -O exit` returns once the master is told; give it a moment to go.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !processes_mentioning(&control_text).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(processes_mentioning(&control_text), Vec::<u32>::new());
+    assert_eq!(std::fs::read_dir(control.path()).unwrap().count(), 0);
     drop(sshd);
 }

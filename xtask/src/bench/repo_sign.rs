@@ -4,6 +4,10 @@
 //! and with `apt-ftparchive release` plus `gpg --clearsign` and `gpg --detach-sign`
 //! per suite, the way a Release file is made and signed by hand.
 //!
+//! Each row gives the median wall-clock time and the median CPU time (user and
+//! system) of that side, so a run on a busy machine can still be read: the CPU time
+//! per byte is the work each side does, the wall-clock ratio what a user waits.
+//!
 //! Our side runs as its own process (`cargo build --release --example
 //! repo-sign-bench -p lava-repo-sign`) so `/usr/bin/time -f %M` measures its peak
 //! memory. The fixture is generated once into
@@ -42,10 +46,54 @@ fn check(cmd: &mut Command) -> anyhow::Result<Vec<u8>> {
     Ok(out.stdout)
 }
 
-fn timed(cmd: &mut Command) -> anyhow::Result<Duration> {
-    let start = Instant::now();
-    check(cmd)?;
-    Ok(start.elapsed())
+/// CPU time (user and system) of this process's waited-for children so far, from
+/// `/proc/self/stat` (`cutime`, `cstime`, in clock ticks of 1/100 s on Linux).
+fn children_cpu() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name, which may hold spaces, in parentheses.
+            let rest = stat.rsplit_once(')')?.1.to_owned();
+            let fields: Vec<u64> = rest
+                .split_whitespace()
+                .skip(13)
+                .take(2)
+                .filter_map(|f| f.parse().ok())
+                .collect();
+            Some(fields.iter().sum::<u64>())
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// The one-minute load average: on a busy machine the two-core side suffers most.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Wall-clock and CPU time of one or more commands run to completion.
+#[derive(Default)]
+struct Samples {
+    wall: Vec<Duration>,
+    cpu: Vec<Duration>,
+}
+
+impl Samples {
+    fn start() -> (Instant, Duration) {
+        (Instant::now(), children_cpu())
+    }
+
+    fn push(&mut self, (start, cpu): (Instant, Duration)) {
+        self.wall.push(start.elapsed());
+        self.cpu.push(children_cpu().saturating_sub(cpu));
+    }
+
+    fn medians(&mut self) -> (Duration, Duration) {
+        (median(&mut self.wall), median(&mut self.cpu))
+    }
 }
 
 /// `cargo xtask bench repo-sign [--iterations N] [--regenerate]`.
@@ -165,19 +213,23 @@ fn measure(args: &[String]) -> anyhow::Result<()> {
     };
     let scratch = fixture.join("scratch");
     std::fs::create_dir_all(&scratch)?;
-    let (mut t_sha, mut t_ours, mut t_apt) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut t_sha, mut t_ours, mut t_apt) =
+        (Samples::default(), Samples::default(), Samples::default());
+    let load_before = load();
     // One untimed round first, so every tool starts with a warm page cache.
     for i in 0..=iterations {
-        let t = timed(Command::new("sha256sum").args(&files))?;
+        let start = Samples::start();
+        check(Command::new("sha256sum").args(&files))?;
         if i > 0 {
-            t_sha.push(t);
+            t_sha.push(start);
         }
         unsign()?;
-        let t = timed(&mut sign_cmd())?;
+        let start = Samples::start();
+        check(&mut sign_cmd())?;
         if i > 0 {
-            t_ours.push(t);
+            t_ours.push(start);
         }
-        let start = Instant::now();
+        let start = Samples::start();
         for suite in SUITES {
             let release = scratch.join(format!("Release-{suite}"));
             let out = check(
@@ -200,33 +252,44 @@ fn measure(args: &[String]) -> anyhow::Result<()> {
             }
         }
         if i > 0 {
-            t_apt.push(start.elapsed());
+            t_apt.push(start);
         }
     }
+    let load_after = load();
     unsign()?;
     let rss = peak_rss(&mut sign_cmd(), &scratch)?;
-    let (sha, ours_m, apt) = (median(&mut t_sha), median(&mut t_ours), median(&mut t_apt));
+    let ((sha, sha_cpu), (ours_m, ours_cpu), (apt, apt_cpu)) =
+        (t_sha.medians(), t_ours.medians(), t_apt.medians());
     let mb = total as f64 / 1e6;
     println!(
-        "repo-sign benchmark: {} suites, {} index files, {mb:.0} MB, {iterations} iteration(s), median",
+        "repo-sign benchmark: {} suites, {} index files, {mb:.0} MB, {iterations} iteration(s), median; load average {load_before} before, {load_after} after ({} cores)",
         SUITES.len(),
-        files.len()
+        files.len(),
+        std::thread::available_parallelism().map_or(1, usize::from)
     );
-    let row = |name: &str, d: Duration| {
+    let row = |name: &str, d: Duration, cpu: Duration| {
         println!(
-            "  {name:<58} {:>8.0} ms {:>7.0} MB/s",
+            "  {name:<58} {:>8.0} ms {:>7.0} MB/s {:>8.0} ms CPU {:>5.2} ns/B",
             d.as_secs_f64() * 1e3,
-            mb / d.as_secs_f64()
+            mb / d.as_secs_f64(),
+            cpu.as_secs_f64() * 1e3,
+            cpu.as_secs_f64() * 1e9 / total as f64
         )
     };
-    row("sha256sum (coreutils, one process, all files)", sha);
+    row(
+        "sha256sum (coreutils, one process, all files)",
+        sha,
+        sha_cpu,
+    );
     row(
         "lava-repo-sign verify (MD5/SHA1/SHA256/SHA512) + sign",
         ours_m,
+        ours_cpu,
     );
     row(
         "apt-ftparchive release + gpg --clearsign/--detach-sign",
         apt,
+        apt_cpu,
     );
     let vs_sha = ours_m.as_secs_f64() / sha.as_secs_f64();
     let vs_apt = apt.as_secs_f64() / ours_m.as_secs_f64();
