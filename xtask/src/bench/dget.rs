@@ -14,27 +14,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 
-use super::median;
+use super::{check, fixture_options, median};
 
 const FIXTURE_VERSION: &str = "1";
 /// At least as fast as `dget -d` for one big file...
 const TARGET_SINGLE: f64 = 1.0;
 /// ... and faster when there are several.
 const TARGET_MULTI: f64 = 1.0;
-
-fn check(cmd: &mut Command) -> anyhow::Result<()> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    ensure!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
 
 /// A server we started; killed by its PID on drop.
 struct Server(Child);
@@ -74,25 +60,7 @@ fn serve(root: &Path) -> anyhow::Result<(Server, u16)> {
 
 /// `cargo xtask bench dget [--iterations N] [--regenerate]`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let mut iterations = 5;
-    let mut regenerate = false;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--iterations" => {
-                iterations = it
-                    .next()
-                    .context("--iterations needs a number")?
-                    .parse()
-                    .context("--iterations: not a number")?;
-                ensure!(iterations > 0, "--iterations must be at least 1");
-            }
-            "--regenerate" => regenerate = true,
-            other => bail!(
-                "unknown option `{other}`; usage: cargo xtask bench dget [--iterations N] [--regenerate]"
-            ),
-        }
-    }
+    let (iterations, regenerate) = fixture_options(args, "dget", 5)?;
     for (program, package) in [
         ("dget", "devscripts"),
         ("dscverify", "devscripts"),

@@ -1,7 +1,10 @@
 //! `cargo xtask bench <name>`: a capability of lava-release timed side by side with the
 //! tool it replaces, on a generated fixture cached under the target directory.
 
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use anyhow::{Context as _, bail, ensure};
 
 mod changelog;
 mod dget;
@@ -32,4 +35,43 @@ pub fn docker(args: &[String]) -> anyhow::Result<()> {
 fn median(samples: &mut [Duration]) -> Duration {
     samples.sort();
     samples.get(samples.len() / 2).copied().unwrap_or_default()
+}
+
+/// `--iterations N` (default `default`) and `--regenerate`, the options of the
+/// benchmarks with a generated fixture; `name` is the benchmark, for the usage line.
+fn fixture_options(args: &[String], name: &str, default: usize) -> anyhow::Result<(usize, bool)> {
+    let mut iterations = default;
+    let mut regenerate = false;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--iterations" => {
+                iterations = it
+                    .next()
+                    .context("--iterations needs a number")?
+                    .parse()
+                    .context("--iterations: not a number")?;
+                ensure!(iterations > 0, "--iterations must be at least 1");
+            }
+            "--regenerate" => regenerate = true,
+            other => bail!(
+                "unknown option `{other}`; usage: cargo xtask bench {name} [--iterations N] [--regenerate]"
+            ),
+        }
+    }
+    Ok((iterations, regenerate))
+}
+
+/// Runs `cmd` to completion and returns its standard output; fails with its stderr.
+fn check(cmd: &mut Command) -> anyhow::Result<Vec<u8>> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    ensure!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(out.stdout)
 }

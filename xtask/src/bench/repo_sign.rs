@@ -13,10 +13,10 @@
 //! memory. The fixture is generated once into
 //! `$CARGO_TARGET_DIR/bench-fixtures/repo-sign`.
 
-use super::median;
+use super::{check, fixture_options, median};
 use std::io::{BufWriter, Write as _};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
@@ -32,19 +32,6 @@ const INDICES: [(&str, &str, usize); 3] = [
 const TARGET_VS_SHA256SUM: f64 = 1.0;
 const TARGET_VS_APT_FTPARCHIVE: f64 = 2.0;
 const TARGET_RSS_KIB: u64 = 64 * 1024;
-
-fn check(cmd: &mut Command) -> anyhow::Result<Vec<u8>> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    ensure!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(out.stdout)
-}
 
 /// CPU time (user and system) of this process's waited-for children so far, from
 /// `/proc/self/stat` (`cutime`, `cstime`, in clock ticks of 1/100 s on Linux).
@@ -105,25 +92,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 }
 
 fn measure(args: &[String]) -> anyhow::Result<()> {
-    let mut iterations = 5;
-    let mut regenerate = false;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--iterations" => {
-                iterations = it
-                    .next()
-                    .context("--iterations needs a number")?
-                    .parse()
-                    .context("--iterations: not a number")?;
-                ensure!(iterations > 0, "--iterations must be at least 1");
-            }
-            "--regenerate" => regenerate = true,
-            other => bail!(
-                "unknown option `{other}`; usage: cargo xtask bench repo-sign [--iterations N] [--regenerate]"
-            ),
-        }
-    }
+    let (iterations, regenerate) = fixture_options(args, "repo-sign", 5)?;
     for (program, package) in [
         ("apt-ftparchive", "apt-utils"),
         ("gpg", "gpg"),
