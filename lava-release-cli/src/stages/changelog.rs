@@ -14,6 +14,7 @@ use crate::Context;
 use crate::config::{ChangelogStyle, Config};
 use crate::entry::{self, EntryRequest};
 use crate::plan::{Release, Status};
+use crate::stages::short;
 
 /// The changelog file, relative to the top of the working tree.
 pub const CHANGELOG: &str = "debian/changelog";
@@ -178,10 +179,6 @@ impl ChangelogStage {
             .with_context(|| format!("cannot commit {}", paths.join(", ")))?;
         Ok(format!("commit {} `{}`", short(&commit), self.message))
     }
-}
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
 }
 
 /// Replaces `path` with `contents` through a temporary file in the same directory, keeping

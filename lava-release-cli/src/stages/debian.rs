@@ -17,6 +17,7 @@ use lava_debian::{DevBuild, OrigInclusion, UploadTarget};
 use crate::Context;
 use crate::config::{Config, Freeze, OrigChoice};
 use crate::plan::{Action, Release, Stage, Status};
+use crate::stages::short;
 
 /// What the Debian stages need to know.
 #[derive(Debug, Clone)]
@@ -498,10 +499,6 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(9)]
 }
 
 #[cfg(test)]

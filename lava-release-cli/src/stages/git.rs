@@ -13,6 +13,7 @@ use crate::Context;
 use crate::config::Config;
 use crate::plan::{Release, Status};
 use crate::signing;
+use crate::stages::short;
 
 /// What every git stage needs to know.
 #[derive(Debug, Clone)]
@@ -46,10 +47,6 @@ pub enum GitKind {
     PushTag,
     /// `lab-sync`
     LabSync,
-}
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
 }
 
 impl GitStage {

@@ -9,3 +9,8 @@ pub mod git;
 pub mod gitlab;
 pub mod preflight;
 pub mod repo;
+
+/// A commit or object id shortened for evidence and messages.
+pub(crate) fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}

@@ -12,6 +12,7 @@ use crate::Context;
 use crate::config::Config;
 use crate::plan::{Release, Status};
 use crate::stages::changelog::{CHANGELOG, ChangelogStage, Progress};
+use crate::stages::short;
 
 /// Inputs of the `preflight` stage.
 #[derive(Debug, Clone)]
@@ -165,10 +166,6 @@ impl Preflight {
         evidence.push_str(&format!(", clean tree on {}", self.branch));
         Ok(Ok(evidence))
     }
-}
-
-fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
 }
 
 fn summarize(paths: &[String]) -> String {
