@@ -165,6 +165,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The `.dsc` an upload lists could not be read.
+    #[error("{path:?} is not a usable .dsc file: {reason}")]
+    Dsc {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// No `.changes` file was found for a suite.
     #[error("no .changes file for suite {suite} in {dir:?}; build the packages first")]
     NoChanges {

@@ -15,6 +15,17 @@ pub struct Changes {
     pub version: String,
     /// `Distribution` (space-separated suites).
     pub distribution: String,
+    /// The source package's `.dsc` the upload lists (from `Files`), if it carries one.
+    pub dsc: Option<String>,
+}
+
+/// A source package's `.dsc` next to the `.changes` that lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DscFile {
+    /// Its path on the machine holding the repository.
+    pub path: String,
+    /// Its `Version`, or `None` when the file is not there.
+    pub version: Option<String>,
 }
 
 /// What importing does, or did, for one `.changes` file in one suite.
@@ -61,38 +72,79 @@ fn unsigned_text(text: &str) -> &str {
         .unwrap_or(body)
 }
 
-/// Parses the fields of a `.changes` file this module needs.
-pub fn parse_changes(path: &str, bytes: &[u8]) -> Result<Changes> {
-    let bad = |reason: String| Error::Changes {
-        path: path.into(),
-        reason,
-    };
-    let text = std::str::from_utf8(bytes).map_err(|_| bad("it is not UTF-8".into()))?;
-    let paragraph: deb822_lossless::Paragraph = unsigned_text(text)
-        .trim_start()
-        .parse()
-        .map_err(|e: deb822_lossless::ParseError| bad(e.to_string()))?;
-    let field = |name: &str| {
-        paragraph
+/// The one paragraph of a (possibly clearsigned) control file, and how to say what
+/// is wrong with it.
+struct Control<'a> {
+    path: &'a str,
+    paragraph: deb822_lossless::Paragraph,
+    error: fn(&str, String) -> Error,
+}
+
+impl<'a> Control<'a> {
+    fn parse(path: &'a str, bytes: &[u8], error: fn(&str, String) -> Error) -> Result<Self> {
+        let text = std::str::from_utf8(bytes).map_err(|_| error(path, "it is not UTF-8".into()))?;
+        let paragraph = unsigned_text(text)
+            .trim_start()
+            .parse()
+            .map_err(|e: deb822_lossless::ParseError| error(path, e.to_string()))?;
+        Ok(Self {
+            path,
+            paragraph,
+            error,
+        })
+    }
+
+    fn bad(&self, reason: String) -> Error {
+        (self.error)(self.path, reason)
+    }
+
+    /// A field that must be there and not empty.
+    fn field(&self, name: &str) -> Result<String> {
+        self.paragraph
             .get(name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| bad(format!("it has no {name} field")))
-    };
-    let version = field("Version")?;
+            .ok_or_else(|| self.bad(format!("it has no {name} field")))
+    }
+}
+
+/// Parses the fields of a `.changes` file this module needs.
+pub fn parse_changes(path: &str, bytes: &[u8]) -> Result<Changes> {
+    let control = Control::parse(path, bytes, |path, reason| Error::Changes {
+        path: path.into(),
+        reason,
+    })?;
+    let version = control.field("Version")?;
     version
         .parse::<debversion::Version>()
-        .map_err(|_| bad(format!("Version `{version}` is not a Debian version")))?;
+        .map_err(|_| control.bad(format!("Version `{version}` is not a Debian version")))?;
     Ok(Changes {
         path: path.to_owned(),
-        source: field("Source")?
+        source: control
+            .field("Source")?
             .split_whitespace()
             .next()
             .unwrap_or_default()
             .to_owned(),
         version,
-        distribution: field("Distribution")?,
+        distribution: control.field("Distribution")?,
+        dsc: control.paragraph.get("Files").and_then(|files| {
+            files
+                .lines()
+                .filter_map(|line| line.split_whitespace().last())
+                .find(|name| name.ends_with(".dsc"))
+                .map(str::to_owned)
+        }),
     })
+}
+
+/// The `Version` of a `.dsc` (possibly clearsigned); `path` names it in errors.
+fn dsc_version(path: &str, bytes: &[u8]) -> Result<String> {
+    Control::parse(path, bytes, |path, reason| Error::Dsc {
+        path: path.into(),
+        reason,
+    })?
+    .field("Version")
 }
 
 impl Tree {
@@ -120,6 +172,20 @@ impl Tree {
             found.push(parse_changes(&path, &bytes)?);
         }
         Ok(found)
+    }
+
+    /// The `.dsc` that `changes` lists, read from the same directory, with its version.
+    pub fn dsc_of(&self, changes: &Changes) -> Result<Option<DscFile>> {
+        let Some(name) = &changes.dsc else {
+            return Ok(None);
+        };
+        let dir = changes.path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let path = format!("{dir}/{name}");
+        let version = match self.store().read_absolute(&path)? {
+            Some(bytes) => Some(dsc_version(&path, &bytes)?),
+            None => None,
+        };
+        Ok(Some(DscFile { path, version }))
     }
 
     fn reprepro(&self, args: &[&str]) -> Result<std::process::Output> {
@@ -254,6 +320,12 @@ mod tests {
             parse_changes("/x/lava.changes", signed.as_bytes()).unwrap(),
             c
         );
+        assert_eq!(c.dsc, None);
+        let with_files = format!(
+            "{plain}Files:\n 0123 700 net optional lava_2025.01-1.dsc\n 4567 900 net optional lava_2025.01.orig.tar.xz\n"
+        );
+        let c = parse_changes("/x/lava.changes", with_files.as_bytes()).unwrap();
+        assert_eq!(c.dsc.as_deref(), Some("lava_2025.01-1.dsc"));
         let err = parse_changes("/x/lava.changes", b"Source: lava\n").unwrap_err();
         insta::assert_snapshot!(err, @r#""/x/lava.changes" is not a usable .changes file: it has no Version field"#);
     }

@@ -43,7 +43,7 @@ pub use check::{FileDigest, Problem, check_files, check_metadata};
 pub use digest::{digest_files, digest_sources};
 pub use error::{Error, Result};
 pub use http::{status_url, verify_url};
-pub use import::{Changes, ImportItem, parse_changes};
+pub use import::{Changes, DscFile, ImportItem, parse_changes};
 pub use publish::{Layout, Live, Site, Switch};
 pub use release::{Algorithm, Listed, ReleaseInfo, parse_date};
 pub use sources::{SourceLocation, SourceQuery, find_source};
