@@ -173,6 +173,20 @@ fn check_template(template: &str, source: bool) -> Result<()> {
     Ok(())
 }
 
+/// The OCI (Go) name of an architecture as image names spell it: `aarch64` and `arm64`
+/// are both `arm64`, `x86_64` is `amd64`, Debian's `armhf` is `arm`. An image's
+/// config records the OCI name, so this is what an `{arch}` image must say it is.
+pub fn oci_architecture(arch: &str) -> &str {
+    match arch {
+        "aarch64" => "arm64",
+        "x86_64" => "amd64",
+        "armhf" | "armel" | "armv7" | "armv7l" => "arm",
+        "i386" | "i686" => "386",
+        "ppc64el" => "ppc64le",
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +230,18 @@ mod tests {
         assert_eq!(
             config.expand("1").unwrap_err().to_string(),
             "image template `lavasoftware/{image}:{version}` has a tag; give the repository only; use the placeholders {arch}, {image} and {version}"
+        );
+    }
+
+    #[test]
+    fn arch_names_map_to_oci_names() {
+        let names: Vec<&str> = ["amd64", "aarch64", "arm64", "x86_64", "armhf", "riscv64"]
+            .into_iter()
+            .map(oci_architecture)
+            .collect();
+        assert_eq!(
+            names,
+            ["amd64", "arm64", "arm64", "amd64", "arm", "riscv64"]
         );
     }
 }

@@ -32,7 +32,7 @@ mod reference;
 
 pub use auth::{CredentialStore, Credentials};
 pub use client::RetryPolicy;
-pub use config::{ArchImage, ImageGroup, ImageSet, ImagesConfig};
+pub use config::{ArchImage, ImageGroup, ImageSet, ImagesConfig, oci_architecture};
 pub use error::{BoxError, Error, Result};
 pub use promote::{
     Options, Plan, Promoter, Report, SourceImage, TagState, TargetKind, TargetTag, Transport,

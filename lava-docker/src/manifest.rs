@@ -192,6 +192,23 @@ struct ConfigDocument {
     #[serde(rename = "os.features", default)]
     os_features: Vec<String>,
     variant: Option<String>,
+    #[serde(default)]
+    config: Option<RunConfig>,
+}
+
+#[derive(Deserialize)]
+struct RunConfig {
+    #[serde(rename = "Labels", default)]
+    labels: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// The labels recorded in an image's config blob (`config.Labels`, e.g.
+/// `org.opencontainers.image.version`); none when it has none or is not JSON.
+pub fn labels_of_config(config: &[u8]) -> std::collections::BTreeMap<String, String> {
+    serde_json::from_slice::<ConfigDocument>(config)
+        .ok()
+        .and_then(|doc| doc.config?.labels)
+        .unwrap_or_default()
 }
 
 /// The platform recorded in an image's config blob.
@@ -339,6 +356,21 @@ mod tests {
                 .to_string(),
             "manifest reg/x:1 (image config) cannot be used: the config names no architecture and os; rebuild the image with a platform"
         );
+    }
+
+    #[test]
+    fn reads_the_labels_from_a_config() {
+        let labels = labels_of_config(
+            br#"{"architecture":"arm64","os":"linux","config":{"Cmd":["/bin/sh"],"Labels":{"org.opencontainers.image.version":"2024.05"}}}"#,
+        );
+        assert_eq!(
+            labels
+                .get("org.opencontainers.image.version")
+                .map(String::as_str),
+            Some("2024.05")
+        );
+        assert!(labels_of_config(br#"{"config":{"Labels":null}}"#).is_empty());
+        assert!(labels_of_config(b"not json").is_empty());
     }
 
     #[test]

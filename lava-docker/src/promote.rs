@@ -75,6 +75,8 @@ pub struct SourceImage {
     pub platform: Platform,
     /// Its config's digest (the image ID).
     pub config: Digest,
+    /// The labels of its config (`org.opencontainers.image.version`, `.revision`, ...).
+    pub labels: std::collections::BTreeMap<String, String>,
     raw: RawManifest,
     manifest: ImageManifest,
 }
@@ -322,12 +324,14 @@ impl Inner {
                     .get_small_blob(&reference.repository, &manifest.config)
                     .await?;
                 let platform = manifest::platform_of_config(&config, &reference.to_string())?;
+                let labels = manifest::labels_of_config(&config);
                 Ok(SourceImage {
                     arch: arch.arch.clone(),
                     digest: raw.digest.clone(),
                     media_type: raw.media_type.clone(),
                     config: manifest.config.digest.clone(),
                     platform,
+                    labels,
                     reference,
                     raw,
                     manifest,
