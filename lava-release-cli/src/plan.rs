@@ -76,6 +76,8 @@ pub enum Action {
     Debian(crate::stages::debian::DebianStage),
     /// Mails the announcement.
     Announce(crate::stages::announce::AnnounceStage),
+    /// Checks that the parts of the release agree, and pins them.
+    Gate(crate::stages::gate::GateStage),
 }
 
 /// What a stage's check observed.
@@ -137,6 +139,7 @@ impl Stage {
             Action::Docker(s) => s.check(ctx),
             Action::Debian(s) => s.check(ctx),
             Action::Announce(s) => s.check(ctx),
+            Action::Gate(s) => s.check(ctx),
         }
     }
 
@@ -152,7 +155,8 @@ impl Stage {
             | Action::Git(_)
             | Action::Repo(_)
             | Action::Gitlab(_)
-            | Action::Docker(_) => {
+            | Action::Docker(_)
+            | Action::Gate(_) => {
                 let _ = ctx;
                 Ok(None)
             }
@@ -181,6 +185,7 @@ impl Stage {
             Action::Docker(s) => s.apply(ctx),
             Action::Debian(s) => s.apply(ctx),
             Action::Announce(s) => s.apply(ctx),
+            Action::Gate(s) => s.apply(ctx),
         }
     }
 }
@@ -237,6 +242,8 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     // The tag's pipeline builds what the later stages publish.
     stages.extend(gitlab_after.next());
     stages.extend(crate::stages::gitlab::artifacts(config, release));
+    // Nothing is published from the release before its parts are seen to agree.
+    stages.push(crate::stages::gate::stage(config, release));
     // The apt repository receives what the tag's pipeline built.
     stages.extend(crate::stages::repo::stages(config, release));
     // Debian gets the source as published in the release repository.
@@ -299,6 +306,7 @@ mod tests {
             signed-tag [false] sign tag `2024.05` with the release key C87D63FD935535CFB0CAF5C2A791358F2E49B100 and verify it
             push-tag [true] push master and tag `2024.05` to origin
             wait-ci [false] wait for the pipeline of tag 2024.05 on https://gitlab.com/lava/lava to succeed
+            consistency [false] check that tag 2024.05 on origin is the commit its pipeline built and that debian/changelog, lava_common/VERSION and CI's images agree on 2024.05 (Debian 2024.05-1), then pin the images to publish
             docker-publish [true] copy lava-dispatcher, lava-server for amd64, aarch64 from registry.gitlab.com/lava/lava/{arch}/{image}:{version} to lavasoftware/{arch}-{image} as 2024.05 and latest, with manifest lists lavasoftware/{image}
             release-notes [true] create or update the GitLab release of tag 2024.05 with the changelog entry and commits
             close-milestone [true] close milestone 2024.05 of https://gitlab.com/lava/lava
@@ -334,7 +342,7 @@ mod tests {
         let plan = plan(&Config::default(), &release("2024.05"));
         assert_eq!(
             plan.position("changlog").unwrap_err().to_string(),
-            "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag, signed-tag, push-tag, wait-ci, docker-publish, release-notes, close-milestone, lab-sync"
+            "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag, signed-tag, push-tag, wait-ci, consistency, docker-publish, release-notes, close-milestone, lab-sync"
         );
     }
 }

@@ -6,6 +6,7 @@
 mod announce;
 mod changelog;
 mod debian_stages;
+mod gate;
 mod git_stages;
 mod gitlab_stages;
 mod rehearsal;

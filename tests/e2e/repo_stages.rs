@@ -18,7 +18,7 @@ fn setup() -> (Sandbox, RepoRehearsal) {
         .unwrap()
         .with_remotes_and_keys()
         .unwrap();
-    let site = rehearsal_repo::prepare(sb.path(), V).unwrap();
+    let site = rehearsal_repo::prepare(sb.path(), V, &format!("{V}-1")).unwrap();
     let mut config = std::fs::read_to_string(sb.config()).unwrap();
     config.push_str(&site.config_toml());
     std::fs::write(sb.config(), config).unwrap();

@@ -298,6 +298,7 @@ fn faults_from_the_stand_ins_are_retried_or_stop_the_run_in_one_sentence() {
         V,
         Options {
             registry_proxy: true,
+            ..Options::default()
         },
     )
     .unwrap();

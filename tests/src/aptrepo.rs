@@ -1,6 +1,7 @@
 //! A real reprepro repository built in a temporary directory: tiny `lava` packages
-//! (a native source made with `dpkg-source`, an `all` binary and an `amd64`/`arm64`
-//! helper made with `dpkg-deb`) and a hand-written `.changes` for each version,
+//! (a source made with `dpkg-source`: native for a bare version, `3.0 (quilt)` with
+//! an orig tarball for one with a Debian revision; an `all` binary and an
+//! `amd64`/`arm64` helper made with `dpkg-deb`) and a hand-written `.changes` for each version,
 //! imported by the real `reprepro` into two suites, bookworm and trixie, for amd64
 //! and arm64, with `.gz` and `.xz` indices.
 //!
@@ -54,6 +55,22 @@ fn run(cmd: &mut Command) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Archives directory `tree` of `dir` as `dir/archive` (compressed as its suffix
+/// says), the same bytes every time: names sorted, one date, root's ownership.
+pub fn tar_reproducibly(dir: &Path, archive: &str, tree: &str) -> anyhow::Result<()> {
+    run(Command::new("tar").current_dir(dir).args([
+        "--sort=name",
+        "--mtime=@1735689600",
+        "--owner=0",
+        "--group=0",
+        "--numeric-owner",
+        "-caf",
+        archive,
+        tree,
+    ]))?;
+    Ok(())
+}
+
 /// A site with a reprepro base; removed on drop.
 pub struct AptSite {
     dir: tempfile::TempDir,
@@ -87,9 +104,11 @@ impl AptSite {
         self.dir.path().join("current-release")
     }
 
-    /// Builds the `lava` packages of `version` (no Debian revision: the source is
-    /// native) into `incoming/VERSION/` and returns that directory, which holds
-    /// `lava_VERSION_multi.changes` with `Distribution: unstable`.
+    /// Builds the `lava` packages of `version` into `incoming/VERSION/` and returns
+    /// that directory, which holds `lava_VERSION_multi.changes` with
+    /// `Distribution: unstable`. A bare version (`2024.05`) makes a native source; one
+    /// with a Debian revision (`2024.05-1`), as a LAVA release is, a `3.0 (quilt)`
+    /// source with its `lava_2024.05.orig.tar.xz`.
     pub fn upload(&self, version: &str) -> anyhow::Result<PathBuf> {
         self.upload_signed(version, None)
     }
@@ -104,9 +123,24 @@ impl AptSite {
         let out = self.dir.path().join("incoming").join(version);
         std::fs::create_dir_all(&out)?;
         let work = tempfile::tempdir()?;
-        let src = work.path().join(format!("lava-{version}"));
+        let upstream = version.rsplit_once('-').map_or(version, |(u, _)| u);
+        let native = upstream == version;
+        let src = work.path().join(format!("lava-{upstream}"));
+        std::fs::create_dir_all(&src)?;
+        std::fs::write(src.join("README"), format!("LAVA {upstream}\n"))?;
+        let mut files = Vec::new();
+        if !native {
+            let orig = format!("lava_{upstream}.orig.tar.xz");
+            tar_reproducibly(work.path(), &orig, &format!("lava-{upstream}"))?;
+            files.push(work.path().join(orig));
+        }
         std::fs::create_dir_all(src.join("debian/source"))?;
-        std::fs::write(src.join("debian/source/format"), "3.0 (native)\n")?;
+        let format = if native {
+            "3.0 (native)"
+        } else {
+            "3.0 (quilt)"
+        };
+        std::fs::write(src.join("debian/source/format"), format!("{format}\n"))?;
         std::fs::write(
             src.join("debian/control"),
             "Source: lava\nSection: net\nPriority: optional\nMaintainer: LAVA Test <lava@example.invalid>\nStandards-Version: 4.6.2\n\nPackage: lava\nArchitecture: all\nDescription: LAVA test package\n Test.\n\nPackage: lava-helper\nArchitecture: any\nDescription: LAVA test helper\n Test.\n",
@@ -121,16 +155,17 @@ impl AptSite {
             src.join("debian/rules"),
             "#!/usr/bin/make -f\n%:\n\tdh $@\n",
         )?;
-        std::fs::write(src.join("README"), format!("LAVA {version}\n"))?;
         run(Command::new("dpkg-source")
             .current_dir(work.path())
-            .args(["-b", &format!("lava-{version}")]))?;
+            .args(["-b", &format!("lava-{upstream}")]))?;
         let dsc = work.path().join(format!("lava_{version}.dsc"));
         if let Some(signer) = dsc_signer {
             let signed = signer.sign_cleartext(&std::fs::read(&dsc)?)?;
             std::fs::write(&dsc, signed)?;
         }
-        let mut files = vec![dsc, work.path().join(format!("lava_{version}.tar.xz"))];
+        let tarball = if native { "tar.xz" } else { "debian.tar.xz" };
+        files.splice(0..0, [dsc]);
+        files.push(work.path().join(format!("lava_{version}.{tarball}")));
         for (package, arch) in [
             ("lava", "all"),
             ("lava-helper", "amd64"),

@@ -782,6 +782,8 @@ pub struct ImageSetSpec {
     pub media: MediaTypes,
     /// Seed of the random content; change it for different digests.
     pub seed: u64,
+    /// The `org.opencontainers.image.version` label of every image, as CI sets it.
+    pub version_label: Option<String>,
 }
 
 impl ImageSetSpec {
@@ -794,6 +796,7 @@ impl ImageSetSpec {
             own_size: 16 * 1024,
             media: MediaTypes::Docker,
             seed,
+            version_label: None,
         }
     }
 
@@ -931,8 +934,13 @@ impl ImageLayout {
                     .as_ref()
                     .map(|v| format!(",\"variant\":\"{v}\""))
                     .unwrap_or_default();
+                let version = spec
+                    .version_label
+                    .as_ref()
+                    .map(|v| format!(",\"org.opencontainers.image.version\":\"{v}\""))
+                    .unwrap_or_default();
                 let config = format!(
-                    "{{\"architecture\":\"{}\",\"os\":\"linux\"{variant},\"created\":\"2024-01-15T10:00:00Z\",\"config\":{{\"Cmd\":[\"/bin/sh\"],\"Labels\":{{\"org.lavasoftware.image\":\"{image}\",\"org.lavasoftware.seed\":\"{}\"}}}},\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{base_diff}\",\"sha256:{own_diff}\"]}},\"history\":[{{\"created\":\"2024-01-15T10:00:00Z\",\"created_by\":\"lava-test base\"}},{{\"created\":\"2024-01-15T10:00:00Z\",\"created_by\":\"lava-test {image}\"}}]}}",
+                    "{{\"architecture\":\"{}\",\"os\":\"linux\"{variant},\"created\":\"2024-01-15T10:00:00Z\",\"config\":{{\"Cmd\":[\"/bin/sh\"],\"Labels\":{{\"org.lavasoftware.image\":\"{image}\",\"org.lavasoftware.seed\":\"{}\"{version}}}}},\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{base_diff}\",\"sha256:{own_diff}\"]}},\"history\":[{{\"created\":\"2024-01-15T10:00:00Z\",\"created_by\":\"lava-test base\"}},{{\"created\":\"2024-01-15T10:00:00Z\",\"created_by\":\"lava-test {image}\"}}]}}",
                     arch.architecture, spec.seed
                 );
                 let config_hex = sha256_hex(config.as_bytes());

@@ -98,6 +98,11 @@ pub struct Options {
     /// Puts a [`crate::registry::FaultProxy`] in front of CI's registry, for tests that
     /// break connections to it ([`Rehearsal::registry_proxy`]).
     pub registry_proxy: bool,
+    /// CI builds the upload as a native package at the bare version, not at the
+    /// release's Debian version `VERSION-1`: the parts of the release disagree.
+    pub native_upload: bool,
+    /// The tag's pipeline reports this commit rather than the tag's.
+    pub tag_pipeline_sha: Option<&'static str>,
 }
 
 /// A sandbox ready for a release: the repository and its remotes, the stand-ins and
@@ -126,7 +131,12 @@ impl Rehearsal {
             .with_remotes_and_keys()?
             .with_gitlab(version)?;
         // The apt repository: the previous release published, this one's upload waiting.
-        let apt = crate::rehearsal_repo::prepare(sandbox.path(), version)?;
+        let upload_version = if options.native_upload {
+            version.to_owned()
+        } else {
+            format!("{version}-1")
+        };
+        let apt = crate::rehearsal_repo::prepare(sandbox.path(), version, &upload_version)?;
         sandbox.add_config(&apt.config_toml())?;
         // Debian: a dev build of the tag, then the upload fetched from the published
         // repository over HTTP and put in an SFTP queue.
@@ -157,7 +167,7 @@ impl Rehearsal {
             OnPush::new(&[&sandbox.fork(), &sandbox.origin()])
                 .branch(PipelineSpec::branch("", "").timeline(&["pending", "running", "success"]))
                 .tag(
-                    PipelineSpec::tag("", "")
+                    PipelineSpec::tag("", options.tag_pipeline_sha.unwrap_or_default())
                         .timeline(&["pending", "running", "running", "success"])
                         .job(
                             JobSpec::new("debian-bookworm", "build")
@@ -206,6 +216,29 @@ impl Rehearsal {
     /// Docker Hub stand-in, as `skopeo inspect` reads it.
     pub fn published_digest(&self, reference: &str) -> anyhow::Result<String> {
         self.images.digest(reference)
+    }
+
+    /// Pushes CI's `image` for `arch` to the Docker Hub stand-in as `repo:tag`
+    /// (`lavasoftware/amd64-lava-server`), as if published there before; returns its
+    /// digest.
+    pub fn publish_to_hub(
+        &self,
+        repo: &str,
+        tag: &str,
+        image: &str,
+        arch: &str,
+    ) -> anyhow::Result<String> {
+        let built = self.images.layout.image(image, arch);
+        let client = reqwest::blocking::Client::new();
+        self.images.layout.push(
+            &client,
+            &self.images.target.host(),
+            repo,
+            tag,
+            built,
+            Some((Images::USER, Images::PASSWORD)),
+        )?;
+        Ok(built.digest.clone())
     }
 
     /// `lava-release ARGS` in the sandbox's repository with its configuration.
@@ -290,8 +323,9 @@ impl Rehearsal {
         check_git(&mut report, sandbox, version)?;
         check_gitlab(&mut report, sandbox, version);
         images.check(&mut report, version);
+        check_consistency(&mut report, sandbox, images, version);
         apt.check(|name, passed, detail| report.record(name, passed, detail));
-        debian.check(version, |name, passed, detail| {
+        debian.check(&format!("{version}-1"), |name, passed, detail| {
             report.record(name, passed, detail)
         });
 
@@ -476,6 +510,44 @@ pub fn stop_agent(home: &std::path::Path) {
     }
 }
 
+/// The consistency gate passed and pinned the tag's commit and the images CI built.
+fn check_consistency(report: &mut Report, sandbox: &Sandbox, images: &Images, version: &str) {
+    let path = sandbox
+        .repo()
+        .join(".git/lava-release")
+        .join(format!("{version}-gate.json"));
+    let outcome = (|| -> anyhow::Result<(bool, String)> {
+        let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+        let commit = sandbox.git(&["rev-parse", &format!("{version}^{{commit}}")], None)?;
+        let mut pinned: Vec<&str> = record["images"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["digest"].as_str())
+            .collect();
+        pinned.sort_unstable();
+        let mut built: Vec<&str> = images
+            .layout
+            .images
+            .iter()
+            .map(|i| i.digest.as_str())
+            .collect();
+        built.sort_unstable();
+        let agreements = record["agreements"].as_array().map_or(0, Vec::len);
+        Ok((
+            record["commit"].as_str() == Some(commit.trim()) && pinned == built,
+            format!(
+                "{agreements} agreements; commit {}, {} images pinned at CI's digests",
+                &commit.trim()[..12.min(commit.trim().len())],
+                pinned.len()
+            ),
+        ))
+    })();
+    let (passed, detail) =
+        outcome.unwrap_or_else(|e| (false, format!("{}: {e:#}", path.display())));
+    report.record("consistency gate record", passed, detail);
+}
+
 fn check_gitlab(report: &mut Report, sandbox: &Sandbox, version: &str) {
     let Some(gitlab) = sandbox.gitlab() else {
         return;
@@ -586,8 +658,12 @@ impl Images {
 
     fn start(sandbox: &mut Sandbox, version: &str, proxied: bool) -> anyhow::Result<Self> {
         use crate::registry::{Auth, FaultProxy, ImageLayout, ImageSetSpec, Registry};
-        let layout =
-            ImageLayout::generate(&ImageSetSpec::small(2024), &sandbox.path().join("images"))?;
+        // CI labels its images with the version it built.
+        let spec = ImageSetSpec {
+            version_label: Some(version.to_owned()),
+            ..ImageSetSpec::small(2024)
+        };
+        let layout = ImageLayout::generate(&spec, &sandbox.path().join("images"))?;
         let source = Registry::start(Auth::None)?;
         layout.push_all(&source.host(), "lava/lava", version, None)?;
         let proxy = proxied

@@ -64,7 +64,7 @@ impl DebianRehearsal {
     pub fn config_toml(&self) -> String {
         let builder = "git archive --format=tar --prefix=lava-{version}/ {tag} | xz -T1 > ../lava_{version}.orig.tar.xz && d=$(basename \"$PWD\") && cd .. && dpkg-source --format='3.0 (quilt)' -b \"$d\"";
         format!(
-            "\n[debian]\ndev_build = true\nbuilder = {builder:?}\nupload = {upload:?}\nssh_config = {ssh:?}\nrepository = {repo:?}\nsuite = {SUITE:?}\nsource_version = \"{{version}}\"\nkey = {fpr:?}\nkey_file = {key:?}\n",
+            "\n[debian]\ndev_build = true\nbuilder = {builder:?}\nupload = {upload:?}\nssh_config = {ssh:?}\nrepository = {repo:?}\nsuite = {SUITE:?}\nkey = {fpr:?}\nkey_file = {key:?}\n",
             upload = format!(
                 "sftp://{}@127.0.0.1:{}{}",
                 self.sshd.user(),
@@ -78,7 +78,8 @@ impl DebianRehearsal {
         )
     }
 
-    /// Checks the upload in the queue with `dscverify` and the Developer's key only.
+    /// Checks the upload of Debian version `version` in the queue with `dscverify`
+    /// and the Developer's key only.
     pub fn check(&self, version: &str, mut report: impl FnMut(&str, bool, String)) {
         let changes = self.queue.join(format!("lava_{version}_source.changes"));
         let (passed, detail) = match dscverify(&self.dd_keyring, &changes) {

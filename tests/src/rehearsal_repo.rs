@@ -36,8 +36,9 @@ fn key_paths(sandbox_dir: &Path) -> (PathBuf, PathBuf) {
 
 /// Builds the site for a release of `version` with the sandbox's release key (in
 /// `sandbox_dir/keys/`): `PREVIOUS_VERSION` imported, signed, kept as
-/// `archive/PREVIOUS_VERSION` and live, and the upload of `version` in `incoming/VERSION`.
-pub fn prepare(sandbox_dir: &Path, version: &str) -> anyhow::Result<RepoRehearsal> {
+/// `archive/PREVIOUS_VERSION` and live, and the upload of Debian version `upload` (as
+/// CI built it: `VERSION-1`) in `incoming/UPLOAD`.
+pub fn prepare(sandbox_dir: &Path, version: &str, upload: &str) -> anyhow::Result<RepoRehearsal> {
     let (secret, public) = key_paths(sandbox_dir);
     let site = AptSite::new()?;
     site.include(PREVIOUS_VERSION)?;
@@ -85,7 +86,7 @@ pub fn prepare(sandbox_dir: &Path, version: &str) -> anyhow::Result<RepoRehearsa
         site.root().join("release"),
     )?;
     // CI's source package is signed with the release key, as `dget` expects.
-    let incoming = site.upload_signed(version, Some(&signer))?;
+    let incoming = site.upload_signed(upload, Some(&signer))?;
     // apt's signed-by takes a binary certificate.
     let scratch = tempfile::tempdir()?;
     let public_key = scratch.path().join("release.gpg");

@@ -75,18 +75,12 @@ pub fn quilt_source(dir: &Path, upstream: &str, revision: &str, extra: usize) ->
         })
         .collect();
     std::fs::write(tree.join("data.bin"), filler).unwrap();
-    run(Command::new("tar")
-        .current_dir(dir)
-        .args([
-            "--sort=name",
-            "--mtime=@1735689600",
-            "--owner=0",
-            "--group=0",
-            "--numeric-owner",
-            "-czf",
-        ])
-        .arg(format!("lava_{upstream}.orig.tar.gz"))
-        .arg(format!("lava-{upstream}")));
+    tests::aptrepo::tar_reproducibly(
+        dir,
+        &format!("lava_{upstream}.orig.tar.gz"),
+        &format!("lava-{upstream}"),
+    )
+    .unwrap();
     std::fs::create_dir_all(tree.join("debian/source")).unwrap();
     std::fs::write(tree.join("debian/source/format"), "3.0 (quilt)\n").unwrap();
     std::fs::write(

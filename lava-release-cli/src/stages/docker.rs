@@ -43,7 +43,8 @@ pub fn stage(config: &Config, release: &Release) -> Option<Stage> {
     })
 }
 
-fn promoter(ctx: &Context<'_>) -> anyhow::Result<(Promoter, lava_docker::ImageSet)> {
+/// The promoter and the image set of this release, the sources by their tags.
+pub(crate) fn promoter(ctx: &Context<'_>) -> anyhow::Result<(Promoter, lava_docker::ImageSet)> {
     let d = &ctx.config.docker;
     let images = ImagesConfig {
         images: d.images.clone(),
@@ -85,10 +86,29 @@ fn promoter(ctx: &Context<'_>) -> anyhow::Result<(Promoter, lava_docker::ImageSe
     Ok((Promoter::new(options)?, set))
 }
 
+/// The promoter and the image set, each source pinned to the digest the
+/// `consistency` stage checked, when it has run: a tag CI moves afterwards does not
+/// change what is published.
+fn pinned_promoter(ctx: &Context<'_>) -> anyhow::Result<(Promoter, lava_docker::ImageSet)> {
+    let (promoter, mut set) = promoter(ctx)?;
+    if let Some(record) = crate::stages::gate::Record::load(ctx)? {
+        for arch in set.groups.iter_mut().flat_map(|g| g.arches.iter_mut()) {
+            let source = arch.source.to_string();
+            if let Some(pin) = record.images.iter().find(|p| p.source == source) {
+                arch.source.digest =
+                    Some(lava_docker::Digest::parse(&pin.digest).with_context(|| {
+                        format!("the consistency record pins {source} to a bad digest")
+                    })?);
+            }
+        }
+    }
+    Ok((promoter, set))
+}
+
 impl DockerStage {
     /// Read-only: which target tags are already at the right digest.
     pub fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
-        let (promoter, set) = promoter(ctx)?;
+        let (promoter, set) = pinned_promoter(ctx)?;
         let plan = promoter.check(&set)?;
         let tags = plan.tags.len();
         Ok(if plan.is_done() {
@@ -104,7 +124,7 @@ impl DockerStage {
 
     /// Promotes the images; `latest` moves last, after the version tags verify.
     pub fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
-        let (promoter, set) = promoter(ctx)?;
+        let (promoter, set) = pinned_promoter(ctx)?;
         let report = promoter.apply(&set)?;
         Ok(format!(
             "{} tag(s) moved, {} unchanged, {} verified ({} blobs copied, {} mounted)",

@@ -5,6 +5,7 @@ pub mod announce;
 pub mod changelog;
 pub mod debian;
 pub mod docker;
+pub mod gate;
 pub mod git;
 pub mod gitlab;
 pub mod preflight;

@@ -138,6 +138,38 @@ impl RepoStage {
         Ok(Site::new(location, ssh, self.layout.clone()))
     }
 
+    /// The `.changes` of this release's source in `dir`: those at its Debian version
+    /// or, as a native package would be, at its bare version.
+    fn find_uploads(&self, tree: &Tree, dir: &str) -> anyhow::Result<Vec<Changes>> {
+        Ok(tree
+            .find_changes(dir)?
+            .into_iter()
+            .filter(|c| {
+                c.source == self.source
+                    && (c.version == self.debian_version || c.version == self.version)
+            })
+            .collect())
+    }
+
+    /// The upload `repo-import` would take, and the tree that reads it: the site's
+    /// machine when `repo.site` is set, else this one. `None` without `repo.incoming`.
+    pub(crate) fn uploads(&self) -> anyhow::Result<Option<(Tree, Vec<Changes>)>> {
+        let Some(dir) = &self.incoming else {
+            return Ok(None);
+        };
+        let dir = dir.display().to_string();
+        let tree = if self.site.is_empty() {
+            Tree::new(
+                Location::parse(&dir).with_context(|| format!("repo.incoming `{dir}`"))?,
+                SshOptions::default(),
+            )
+        } else {
+            self.site()?.current()
+        };
+        let found = self.find_uploads(&tree, &dir)?;
+        Ok(Some((tree, found)))
+    }
+
     /// The upload of this release in the incoming directory.
     fn changes(&self, tree: &Tree) -> anyhow::Result<Result<Vec<Changes>, Blocked>> {
         let Some(dir) = &self.incoming else {
@@ -146,14 +178,7 @@ impl RepoStage {
             ));
         };
         let dir = dir.display().to_string();
-        let found: Vec<Changes> = tree
-            .find_changes(&dir)?
-            .into_iter()
-            .filter(|c| {
-                c.source == self.source
-                    && (c.version == self.debian_version || c.version == self.version)
-            })
-            .collect();
+        let found = self.find_uploads(tree, &dir)?;
         if found.is_empty() {
             return Ok(Err(format!(
                 "{dir} holds no .changes of {} {}; build the packages and copy them there",

@@ -154,13 +154,15 @@ impl OnPush {
         }
     }
 
-    /// A pushed tag gets a pipeline like `template` (its sha and ref are replaced).
+    /// A pushed tag gets a pipeline like `template` (its ref replaced, and its sha
+    /// when empty).
     pub fn tag(mut self, template: PipelineSpec) -> Self {
         self.tag = Some(template);
         self
     }
 
-    /// A pushed branch gets a pipeline like `template` (its sha and ref are replaced).
+    /// A pushed branch gets a pipeline like `template` (its ref replaced, and its sha
+    /// when empty).
     pub fn branch(mut self, template: PipelineSpec) -> Self {
         self.branch = Some(template);
         self
@@ -197,8 +199,14 @@ impl OnPush {
                 if sha.is_some_and(|s| s != pushed) {
                     continue;
                 }
+                // A template's own sha is kept: a pipeline that built another commit.
+                let sha = if template.sha.is_empty() {
+                    pushed
+                } else {
+                    template.sha.clone()
+                };
                 return Some(PipelineSpec {
-                    sha: pushed,
+                    sha,
                     ref_name: ref_name.to_owned(),
                     tag: is_tag,
                     ..template.clone()

@@ -1,0 +1,161 @@
+//! The consistency gate in a whole release: when the parts of the release disagree
+//! (the upload CI built, the commit its pipeline built, a version tag already on Docker
+//! Hub), `lava-release run` stops at `consistency` with one sentence naming both sides,
+//! and nothing has been published from the release.
+
+use std::process::Output;
+
+use tests::rehearsal::{DEFAULT_VERSION, Options, Rehearsal};
+use tests::sandbox::PREVIOUS_VERSION;
+
+const V: &str = DEFAULT_VERSION;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs the whole release, which must stop at `consistency` with one line saying
+/// `reason`; returns that line.
+fn stopped_at_the_gate(r: &Rehearsal, reason: &str) -> String {
+    let out: Output = r.run(&["run", V, "--yes"], None).unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("lava-release: "))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.contains("stage `consistency` is blocked: ") && line.contains(reason),
+        "{reason}\n{stderr}"
+    );
+    let journal = r.journal().unwrap();
+    let last = journal["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["stage"].as_str(), last["outcome"].as_str()),
+        (Some("consistency"), Some("blocked")),
+        "{journal:#}"
+    );
+    line
+}
+
+/// Nothing was published from the release: the live apt tree, Docker Hub, the GitLab
+/// release and the milestone are as they were, and no consistency record pins it.
+fn nothing_published(r: &Rehearsal) {
+    assert_eq!(
+        r.apt().live_target().unwrap(),
+        format!("archive/{PREVIOUS_VERSION}")
+    );
+    for list in ["lava-dispatcher", "lava-server"] {
+        assert!(
+            r.published_digest(&format!("lavasoftware/{list}:{V}"))
+                .is_err()
+        );
+    }
+    let gitlab = r.sandbox().gitlab().unwrap();
+    assert!(
+        gitlab.releases().iter().all(|(tag, _, _)| tag != V),
+        "{:?}",
+        gitlab.releases()
+    );
+    assert!(
+        !gitlab
+            .writes()
+            .iter()
+            .any(|w| w.method == "PUT" && w.path.contains("/milestones/")),
+        "{:#?}",
+        gitlab.writes()
+    );
+    let record = r
+        .sandbox()
+        .repo()
+        .join(format!(".git/lava-release/{V}-gate.json"));
+    assert!(!record.exists(), "{}", record.display());
+}
+
+#[test]
+fn an_upload_at_another_version_stops_the_release_before_the_repository() {
+    let r = Rehearsal::setup_with(
+        &tests::bin::lava_release_bin(),
+        V,
+        Options {
+            native_upload: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let line = stopped_at_the_gate(
+        &r,
+        &format!("the Debian version differs: the release says {V}-1, but "),
+    );
+    assert!(
+        line.contains(&format!("lava_{V}_multi.changes says {V}")),
+        "{line}"
+    );
+    nothing_published(&r);
+}
+
+#[test]
+fn a_pipeline_of_another_commit_stops_the_release() {
+    const OTHER: &str = "0123456789abcdef0123456789abcdef01234567";
+    let r = Rehearsal::setup_with(
+        &tests::bin::lava_release_bin(),
+        V,
+        Options {
+            tag_pipeline_sha: Some(OTHER),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let line = stopped_at_the_gate(&r, "the release commit differs: tag ");
+    let commit = r
+        .sandbox()
+        .git(&["rev-parse", &format!("{V}^{{commit}}")], None)
+        .unwrap();
+    assert!(
+        line.contains(&format!("tag {V} says {}, but pipeline ", commit.trim()))
+            && line.contains(&format!("says {OTHER}")),
+        "{line}"
+    );
+    nothing_published(&r);
+}
+
+#[test]
+fn a_version_tag_already_on_docker_hub_at_another_digest_is_never_replaced() {
+    let r = Rehearsal::setup(&tests::bin::lava_release_bin(), V).unwrap();
+    // Someone pushed the dispatcher image as the server's version tag.
+    let squatter = r
+        .publish_to_hub(
+            "lavasoftware/amd64-lava-server",
+            V,
+            "lava-dispatcher",
+            "amd64",
+        )
+        .unwrap();
+    let built = r
+        .image_layout()
+        .image("lava-server", "amd64")
+        .digest
+        .clone();
+    let line = stopped_at_the_gate(
+        &r,
+        &format!("/lavasoftware/amd64-lava-server:{V} differs: "),
+    );
+    assert!(
+        line.contains(&format!(
+            "CI's image says {built}, but the published tag says {squatter}"
+        )),
+        "{line}"
+    );
+    assert_eq!(
+        r.published_digest(&format!("lavasoftware/amd64-lava-server:{V}"))
+            .unwrap(),
+        squatter
+    );
+    nothing_published(&r);
+}
