@@ -121,6 +121,7 @@ fn release_commit_is_written_once_and_read_back_by_dpkg() {
             "signed-tag",
             "push-tag",
             "wait-ci",
+            "consistency",
             "release-notes",
             "close-milestone",
             "lab-sync"
