@@ -244,55 +244,96 @@ impl Tree {
         keyring: &Keyring,
         now: SystemTime,
     ) -> Result<(SuiteStatus, Vec<u8>)> {
-        let dir = format!("dists/{suite}");
-        let release_rel = format!("{dir}/Release");
-        let release = self
-            .store
-            .read(&release_rel)?
-            .ok_or_else(|| Error::MissingRelease {
-                location: self.store.label(&release_rel),
-            })?;
-        let info = ReleaseInfo::parse(&release, &self.store.label(&release_rel))?;
-        let mut problems = check_metadata(suite, &info, offset(now));
-        let algorithms: Vec<Algorithm> = if self.store.is_remote() {
-            info.algorithms
-                .iter()
-                .copied()
-                .filter(|a| matches!(a, Algorithm::Sha256 | Algorithm::Sha512))
-                .collect()
-        } else {
-            info.algorithms.clone()
-        };
-        let names: Vec<&str> = info.files.iter().map(|f| f.path.as_str()).collect();
-        let found = self.store.digests(&dir, &names, &algorithms)?;
-        problems.extend(check_files(&info, |p| found.get(p)));
-        let detached = self.store.read(&format!("{dir}/{DETACHED}"))?;
-        let inrelease = self.store.read(&format!("{dir}/{CLEARSIGNED}"))?;
+        let mut one = self.inspect_all(&[suite.to_owned()], keyring, now)?;
+        Ok(one.remove(0))
+    }
+
+    /// The algorithms checked in a suite whose Release lists `listed`: over ssh, the
+    /// ones apt checks (SHA256, SHA512), which the server computes.
+    fn algorithms(&self, listed: &[Algorithm]) -> Vec<Algorithm> {
+        listed
+            .iter()
+            .copied()
+            .filter(|a| {
+                !self.store.is_remote() || matches!(a, Algorithm::Sha256 | Algorithm::Sha512)
+            })
+            .collect()
+    }
+
+    /// [`Tree::inspect`] for several suites, their indices hashed in one pass (one
+    /// read per file, every file of every suite side by side), then judged suite by
+    /// suite.
+    fn inspect_all(
+        &self,
+        suites: &[String],
+        keyring: &Keyring,
+        now: SystemTime,
+    ) -> Result<Vec<(SuiteStatus, Vec<u8>)>> {
+        let mut read = Vec::new();
+        for suite in suites {
+            let release_rel = format!("dists/{suite}/Release");
+            let release = self
+                .store
+                .read(&release_rel)?
+                .ok_or_else(|| Error::MissingRelease {
+                    location: self.store.label(&release_rel),
+                })?;
+            let info = ReleaseInfo::parse(&release, &self.store.label(&release_rel))?;
+            read.push((suite, release, info));
+        }
+        let mut union: Vec<Algorithm> = Vec::new();
+        for (_, _, info) in &read {
+            for a in self.algorithms(&info.algorithms) {
+                if !union.contains(&a) {
+                    union.push(a);
+                }
+            }
+        }
+        let names: Vec<String> = read
+            .iter()
+            .flat_map(|(suite, _, info)| {
+                info.files
+                    .iter()
+                    .map(move |f| format!("{suite}/{}", f.path))
+            })
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let found = self.store.digests("dists", &refs, &union)?;
         let keyring = keyring.clone().at(now);
-        let signatures = signature_state(
-            &release,
-            detached.as_deref(),
-            inrelease.as_deref(),
-            &keyring,
-        );
-        let status = SuiteStatus {
-            suite: suite.to_owned(),
-            files: info.files.len(),
-            bytes: info.files.iter().map(|f| f.size).sum(),
-            algorithms,
-            problems,
-            signatures,
-            signed_now: false,
-        };
-        Ok((status, release))
+        let mut statuses = Vec::new();
+        for (suite, release, info) in read {
+            let dir = format!("dists/{suite}");
+            let mut problems = check_metadata(suite, &info, offset(now));
+            problems.extend(check_files(&info, |p| found.get(&format!("{suite}/{p}"))));
+            let detached = self.store.read(&format!("{dir}/{DETACHED}"))?;
+            let inrelease = self.store.read(&format!("{dir}/{CLEARSIGNED}"))?;
+            let signatures = signature_state(
+                &release,
+                detached.as_deref(),
+                inrelease.as_deref(),
+                &keyring,
+            );
+            let status = SuiteStatus {
+                suite: suite.to_owned(),
+                files: info.files.len(),
+                bytes: info.files.iter().map(|f| f.size).sum(),
+                algorithms: self.algorithms(&info.algorithms),
+                problems,
+                signatures,
+                signed_now: false,
+            };
+            statuses.push((status, release));
+        }
+        Ok(statuses)
     }
 
     /// Every suite's status, read-only (what `repo verify` and a stage's check report).
     pub fn status(&self, keyring: &Keyring, now: SystemTime) -> Result<Vec<SuiteStatus>> {
-        self.suites_or_error()?
-            .iter()
-            .map(|s| self.suite_status(s, keyring, now))
-            .collect()
+        Ok(self
+            .inspect_all(&self.suites_or_error()?, keyring, now)?
+            .into_iter()
+            .map(|(status, _)| status)
+            .collect())
     }
 
     /// Verifies every suite, read-only: an error unless every index is right and every
@@ -341,7 +382,20 @@ impl Tree {
         keyring: &Keyring,
         now: SystemTime,
     ) -> Result<SuiteStatus> {
-        let (mut status, release) = self.inspect(suite, keyring, now)?;
+        let (status, release) = self.inspect(suite, keyring, now)?;
+        self.sign_inspected(status, &release, signer, keyring, now)
+    }
+
+    /// Signs a suite [`Tree::inspect`] judged, as [`Tree::sign_suite`] says.
+    fn sign_inspected(
+        &self,
+        mut status: SuiteStatus,
+        release: &[u8],
+        signer: &Signer,
+        keyring: &Keyring,
+        now: SystemTime,
+    ) -> Result<SuiteStatus> {
+        let suite = status.suite.clone();
         let dir = format!("dists/{suite}");
         if !status.problems.is_empty() {
             return Err(Error::Tampered {
@@ -358,8 +412,8 @@ impl Tree {
             location: release_label.clone(),
             source: Box::new(source),
         };
-        let inrelease = signer.sign_cleartext(&release).map_err(sign_error)?;
-        let detached = signer.sign_detached_armored(&release).map_err(sign_error)?;
+        let inrelease = signer.sign_cleartext(release).map_err(sign_error)?;
+        let detached = signer.sign_detached_armored(release).map_err(sign_error)?;
         // InRelease first: apt prefers it, so from the moment it lands the suite is
         // consistent whatever Release.gpg holds. Any InRelease (stale, or not verifying)
         // is removed first so that a failure never leaves one behind.
@@ -372,7 +426,7 @@ impl Tree {
         let written_detached = self.store.read(&format!("{dir}/{DETACHED}"))?;
         let written_inrelease = self.store.read(&format!("{dir}/{CLEARSIGNED}"))?;
         let state = signature_state(
-            &release,
+            release,
             written_detached.as_deref(),
             written_inrelease.as_deref(),
             &keyring_now,
@@ -393,7 +447,8 @@ impl Tree {
         Ok(status)
     }
 
-    /// Signs every suite in turn (see [`Tree::sign_suite`]). `after_suite` sees each
+    /// Signs every suite in turn (see [`Tree::sign_suite`]), every suite's indices
+    /// hashed first in one pass. `after_suite` sees each
     /// suite's result and may stop the run (tests use it to stop between suites, as
     /// a crash would).
     pub fn sign(
@@ -404,8 +459,9 @@ impl Tree {
         mut after_suite: impl FnMut(&SuiteStatus) -> ControlFlow<()>,
     ) -> Result<Vec<SuiteStatus>> {
         let mut done = Vec::new();
-        for suite in self.suites_or_error()? {
-            let status = self.sign_suite(&suite, signer, keyring, now)?;
+        let suites = self.suites_or_error()?;
+        for (status, release) in self.inspect_all(&suites, keyring, now)? {
+            let status = self.sign_inspected(status, &release, signer, keyring, now)?;
             let flow = after_suite(&status);
             done.push(status);
             if flow.is_break() {

@@ -278,19 +278,26 @@ impl RepoStage {
             RepoKind::Sign => {
                 let signer = ctx.release_signer()?;
                 let keyring = signing::release_keyring(&ctx.config.signing, ctx.env)?;
-                let suites = tree.suites()?;
-                let mut notes = Vec::new();
-                for (i, suite) in suites.iter().enumerate() {
-                    let status = tree.sign_suite(suite, signer, &keyring, SystemTime::now())?;
-                    notes.push(if status.signed_now {
-                        format!("{suite} signed")
-                    } else {
-                        format!("{suite} already valid")
-                    });
-                    if i + 1 < suites.len() {
+                // Every suite's indices are hashed in one pass, then signed in turn.
+                let suites = tree.suites()?.len();
+                let mut signed = 0;
+                let statuses = tree.sign(signer, &keyring, SystemTime::now(), |_| {
+                    signed += 1;
+                    if signed < suites {
                         ctx.failpoint("repo-sign:between-suites");
                     }
-                }
+                    std::ops::ControlFlow::Continue(())
+                })?;
+                let notes: Vec<String> = statuses
+                    .iter()
+                    .map(|status| {
+                        if status.signed_now {
+                            format!("{} signed", status.suite)
+                        } else {
+                            format!("{} already valid", status.suite)
+                        }
+                    })
+                    .collect();
                 Ok(format!(
                     "{} by {:X}",
                     notes.join(", "),
