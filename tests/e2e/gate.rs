@@ -5,7 +5,7 @@
 
 use std::process::Output;
 
-use tests::rehearsal::{DEFAULT_VERSION, Options, Rehearsal};
+use tests::rehearsal::{DEFAULT_VERSION, ImageRegistry, Options, Rehearsal};
 use tests::sandbox::PREVIOUS_VERSION;
 
 const V: &str = DEFAULT_VERSION;
@@ -84,7 +84,7 @@ fn an_upload_at_another_version_stops_the_release_before_the_repository() {
         &tests::bin::lava_release_bin(),
         V,
         Options {
-            native_upload: true,
+            upload_version: Some(V),
             ..Options::default()
         },
     )
@@ -130,7 +130,8 @@ fn a_version_tag_already_on_docker_hub_at_another_digest_is_never_replaced() {
     let r = Rehearsal::setup(&tests::bin::lava_release_bin(), V).unwrap();
     // Someone pushed the dispatcher image as the server's version tag.
     let squatter = r
-        .publish_to_hub(
+        .push_image(
+            ImageRegistry::Hub,
             "lavasoftware/amd64-lava-server",
             V,
             "lava-dispatcher",
@@ -158,4 +159,72 @@ fn a_version_tag_already_on_docker_hub_at_another_digest_is_never_replaced() {
         squatter
     );
     nothing_published(&r);
+}
+
+#[test]
+fn artifacts_of_another_release_stop_the_release_at_ci_artifacts() {
+    let r = Rehearsal::setup_with(
+        &tests::bin::lava_release_bin(),
+        V,
+        Options {
+            upload_version: Some("2023.12-1"),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let out = r.run(&["run", V, "--yes"], None).unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "stage `ci-artifacts` failed: the artifacts of debian-bookworm hold lava_2023.12-1_multi.changes, none of them a .changes of lava {V}-1; the tag's pipeline built something else"
+        )),
+        "{stderr}"
+    );
+    nothing_published(&r);
+}
+
+#[test]
+fn docker_publish_copies_the_digests_the_gate_pinned_and_a_moved_ci_tag_is_caught() {
+    let r = Rehearsal::setup(&tests::bin::lava_release_bin(), V).unwrap();
+    let out = r
+        .run(&["run", V, "--yes", "--to", "consistency"], None)
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let checked = r
+        .image_layout()
+        .image("lava-server", "amd64")
+        .digest
+        .clone();
+    // A later pipeline moves CI's tag to another image.
+    let moved = r
+        .push_image(
+            ImageRegistry::Ci,
+            "lava/lava/amd64/lava-server",
+            V,
+            "lava-dispatcher",
+            "amd64",
+        )
+        .unwrap();
+    assert_ne!(moved, checked);
+    let out = r
+        .run(&["run", V, "--yes", "--only", "docker-publish"], None)
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        r.published_digest(&format!("lavasoftware/amd64-lava-server:{V}"))
+            .unwrap(),
+        checked
+    );
+    // The next run's gate sees CI and Docker Hub disagree, and says so.
+    let line = stopped_at_the_gate(
+        &r,
+        &format!("/lavasoftware/amd64-lava-server:{V} differs: "),
+    );
+    assert!(
+        line.contains(&format!(
+            "CI's image says {moved}, but the published tag says {checked}"
+        )),
+        "{line}"
+    );
 }

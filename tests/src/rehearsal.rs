@@ -98,11 +98,20 @@ pub struct Options {
     /// Puts a [`crate::registry::FaultProxy`] in front of CI's registry, for tests that
     /// break connections to it ([`Rehearsal::registry_proxy`]).
     pub registry_proxy: bool,
-    /// CI builds the upload as a native package at the bare version, not at the
-    /// release's Debian version `VERSION-1`: the parts of the release disagree.
-    pub native_upload: bool,
+    /// The Debian version CI builds the upload at, when not the release's
+    /// `VERSION-1` (the bare `VERSION` makes a native package).
+    pub upload_version: Option<&'static str>,
     /// The tag's pipeline reports this commit rather than the tag's.
     pub tag_pipeline_sha: Option<&'static str>,
+}
+
+/// One of the rehearsal's two registries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageRegistry {
+    /// CI's, where the pipeline pushes the per-arch images.
+    Ci,
+    /// The Docker Hub stand-in the release publishes to.
+    Hub,
 }
 
 /// A sandbox ready for a release: the repository and its remotes, the stand-ins and
@@ -131,11 +140,9 @@ impl Rehearsal {
             .with_remotes_and_keys()?
             .with_gitlab(version)?;
         // The apt repository: the previous release published, this one's upload waiting.
-        let upload_version = if options.native_upload {
-            version.to_owned()
-        } else {
-            format!("{version}-1")
-        };
+        let upload_version = options
+            .upload_version
+            .map_or_else(|| format!("{version}-1"), str::to_owned);
         let apt = crate::rehearsal_repo::prepare(sandbox.path(), version, &upload_version)?;
         sandbox.add_config(&apt.config_toml())?;
         // Debian: a dev build of the tag, then the upload fetched from the published
@@ -218,26 +225,30 @@ impl Rehearsal {
         self.images.digest(reference)
     }
 
-    /// Pushes CI's `image` for `arch` to the Docker Hub stand-in as `repo:tag`
-    /// (`lavasoftware/amd64-lava-server`), as if published there before; returns its
-    /// digest.
-    pub fn publish_to_hub(
+    /// Pushes CI's generated `image` for `arch` to `to` as `repo:tag`
+    /// (`lavasoftware/amd64-lava-server` on the hub, as if published before;
+    /// `lava/lava/amd64/lava-server` on CI's, as a later pipeline moving a tag would);
+    /// returns its digest.
+    pub fn push_image(
         &self,
+        to: ImageRegistry,
         repo: &str,
         tag: &str,
         image: &str,
         arch: &str,
     ) -> anyhow::Result<String> {
+        let (host, basic) = match to {
+            ImageRegistry::Ci => (self.images.source.host(), None),
+            ImageRegistry::Hub => (
+                self.images.target.host(),
+                Some((Images::USER, Images::PASSWORD)),
+            ),
+        };
         let built = self.images.layout.image(image, arch);
         let client = reqwest::blocking::Client::new();
-        self.images.layout.push(
-            &client,
-            &self.images.target.host(),
-            repo,
-            tag,
-            built,
-            Some((Images::USER, Images::PASSWORD)),
-        )?;
+        self.images
+            .layout
+            .push(&client, &host, repo, tag, built, basic)?;
         Ok(built.digest.clone())
     }
 
@@ -645,8 +656,8 @@ fn zip_and_remove(dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 /// The two registries of the rehearsal and the images CI pushed.
 struct Images {
     layout: crate::registry::ImageLayout,
-    _source: crate::registry::Registry,
-    /// In front of `_source` when asked for: the configuration names it instead.
+    source: crate::registry::Registry,
+    /// In front of `source` when asked for: the configuration names it instead.
     proxy: Option<crate::registry::FaultProxy>,
     target: crate::registry::Registry,
     authfile: std::path::PathBuf,
@@ -690,7 +701,7 @@ impl Images {
         )?;
         Ok(Self {
             layout,
-            _source: source,
+            source,
             proxy,
             target,
             authfile,

@@ -441,6 +441,7 @@ impl GitlabStage {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
                 let mut fetched = Vec::new();
+                let mut names = Vec::new();
                 for job in &ctx.config.gitlab.artifact_jobs {
                     let report = gl.fetch_artifacts(&CiTarget::Tag(v.clone()), job, dir)?;
                     fetched.push(format!(
@@ -448,7 +449,24 @@ impl GitlabStage {
                         report.changes.len(),
                         report.archive_bytes
                     ));
+                    names.extend(report.changes.iter().filter_map(|c| {
+                        c.changes
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                    }));
                 }
+                let version = ctx.release.debian_version.to_string();
+                let source = &ctx.config.repo.source;
+                anyhow::ensure!(
+                    !uploads_in(dir, source, &version).is_empty(),
+                    "the artifacts of {} hold {}, none of them a .changes of {source} {version}; the tag's pipeline built something else",
+                    ctx.config.gitlab.artifact_jobs.join(", "),
+                    if names.is_empty() {
+                        "no .changes".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                );
                 Ok(fetched.join("; "))
             }
             GitlabKind::CloseMilestone => {
