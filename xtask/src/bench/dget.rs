@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 
-use super::{check, fixture_options, median};
+use super::{check, fixture_options, median, require_tools};
 
 const FIXTURE_VERSION: &str = "1";
 /// At least as fast as `dget -d` for one big file...
@@ -61,19 +61,12 @@ fn serve(root: &Path) -> anyhow::Result<(Server, u16)> {
 /// `cargo xtask bench dget [--iterations N] [--regenerate]`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let (iterations, regenerate) = fixture_options(args, "dget", 5)?;
-    for (program, package) in [
+    require_tools(&[
         ("dget", "devscripts"),
         ("dscverify", "devscripts"),
         ("gpgv", "gpgv"),
         ("python3", "python3"),
-    ] {
-        check(
-            Command::new("sh")
-                .arg("-c")
-                .arg(format!("command -v {program}")),
-        )
-        .with_context(|| format!("`{program}` is needed; apt-get install {package}"))?;
-    }
+    ])?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     check(
         Command::new(cargo)

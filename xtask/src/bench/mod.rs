@@ -62,6 +62,20 @@ fn fixture_options(args: &[String], name: &str, default: usize) -> anyhow::Resul
     Ok((iterations, regenerate))
 }
 
+/// Fails, naming the Debian package to install, unless every `(program, package)`
+/// is on the PATH.
+fn require_tools(tools: &[(&str, &str)]) -> anyhow::Result<()> {
+    for (program, package) in tools {
+        check(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("command -v {program}")),
+        )
+        .with_context(|| format!("`{program}` is needed; apt-get install {package}"))?;
+    }
+    Ok(())
+}
+
 /// Runs `cmd` to completion and returns its standard output; fails with its stderr.
 fn check(cmd: &mut Command) -> anyhow::Result<Vec<u8>> {
     let out = cmd

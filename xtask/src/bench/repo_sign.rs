@@ -13,13 +13,13 @@
 //! memory. The fixture is generated once into
 //! `$CARGO_TARGET_DIR/bench-fixtures/repo-sign`.
 
-use super::{check, fixture_options, median};
+use super::{check, fixture_options, median, require_tools};
 use std::io::{BufWriter, Write as _};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{bail, ensure};
 
 const SUITES: [&str; 2] = ["bookworm", "trixie"];
 const FIXTURE_VERSION: &str = "1";
@@ -93,20 +93,13 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
 fn measure(args: &[String]) -> anyhow::Result<()> {
     let (iterations, regenerate) = fixture_options(args, "repo-sign", 5)?;
-    for (program, package) in [
+    require_tools(&[
         ("apt-ftparchive", "apt-utils"),
         ("gpg", "gpg"),
         ("sha256sum", "coreutils"),
         ("xz", "xz-utils"),
         ("gzip", "gzip"),
-    ] {
-        check(
-            Command::new("sh")
-                .arg("-c")
-                .arg(format!("command -v {program}")),
-        )
-        .with_context(|| format!("`{program}` is needed; apt-get install {package}"))?;
-    }
+    ])?;
     let fixture = tests::bin::target_dir()
         .join("bench-fixtures")
         .join("repo-sign");
