@@ -31,14 +31,7 @@ fn signed_repository_passes_apt_gpgv_and_sqv_and_unsigned_or_tampered_fails() {
     }
 
     let tree = f.local_site().current();
-    let signed = tree
-        .sign(
-            &f.signer,
-            &f.keyring,
-            f.now(),
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap();
+    let signed = f.sign_all(&tree).unwrap();
     assert_eq!(signed.len(), 2);
     assert!(
         signed.iter().all(|s| s.signed_now && s.is_done()),
@@ -57,14 +50,7 @@ fn signed_repository_passes_apt_gpgv_and_sqv_and_unsigned_or_tampered_fails() {
 
     // A re-run leaves valid signatures alone.
     let before = signatures(&f.suite_dir("bookworm"));
-    let again = tree
-        .sign(
-            &f.signer,
-            &f.keyring,
-            f.now(),
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap();
+    let again = f.sign_all(&tree).unwrap();
     assert!(again.iter().all(|s| !s.signed_now && s.is_done()));
     assert_eq!(signatures(&f.suite_dir("bookworm")), before);
 
@@ -95,14 +81,7 @@ fn refused(tamper: impl Fn(&std::path::Path), expect: &[&str]) {
     let f = Fixture::new(&["2025.01"]);
     let tree = f.local_site().current();
     tamper(&f.suite_dir("bookworm"));
-    let err = tree
-        .sign(
-            &f.signer,
-            &f.keyring,
-            f.now(),
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap_err();
+    let err = f.sign_all(&tree).unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, Error::Tampered { .. }), "{message}");
     for needle in expect {
@@ -119,13 +98,7 @@ fn refused(tamper: impl Fn(&std::path::Path), expect: &[&str]) {
     // Signed before the tampering: the signatures stay byte for byte.
     let f = Fixture::new(&["2025.01"]);
     let tree = f.local_site().current();
-    tree.sign(
-        &f.signer,
-        &f.keyring,
-        f.now(),
-        |_| ControlFlow::Continue(()),
-    )
-    .unwrap();
+    f.sign_all(&tree).unwrap();
     let before = signatures(&f.suite_dir("bookworm"));
     tamper(&f.suite_dir("bookworm"));
     let err = tree
@@ -248,13 +221,7 @@ fn release_dated_in_the_future_is_refused() {
 fn stale_inrelease_is_replaced_and_never_left() {
     let f = Fixture::new(&["2025.01"]);
     let tree = f.local_site().current();
-    tree.sign(
-        &f.signer,
-        &f.keyring,
-        f.now(),
-        |_| ControlFlow::Continue(()),
-    )
-    .unwrap();
+    f.sign_all(&tree).unwrap();
     // A new upload re-exports Release: the old signatures are stale.
     f.site.include("2025.02").unwrap();
     let status = tree.suite_status("bookworm", &f.keyring, f.now()).unwrap();
@@ -346,14 +313,7 @@ fn crash_between_suites_or_before_publish_then_rerun_publish_and_rollback() {
     let server = HttpServer::serve(f.site.root()).unwrap();
     let live_url = server.url("release/");
     // The previous release, published.
-    site.current()
-        .sign(
-            &f.signer,
-            &f.keyring,
-            f.now(),
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap();
+    f.sign_all(&site.current()).unwrap();
     let first = site.publish("2024.01", &f.keyring, f.now()).unwrap();
     assert!(first.switched);
     assert_eq!(first.after.target.as_deref(), Some("archive/2024.01"));
@@ -385,14 +345,7 @@ fn crash_between_suites_or_before_publish_then_rerun_publish_and_rollback() {
     );
 
     // The re-run signs trixie only; then a crash before publishing, and another re-run.
-    let rerun = tree
-        .sign(
-            &f.signer,
-            &f.keyring,
-            f.now(),
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap();
+    let rerun = f.sign_all(&tree).unwrap();
     assert_eq!(
         rerun
             .iter()
@@ -401,14 +354,7 @@ fn crash_between_suites_or_before_publish_then_rerun_publish_and_rollback() {
         vec![("bookworm", false), ("trixie", true)]
     );
     assert_eq!(signatures(&f.suite_dir("bookworm")), bookworm_signed);
-    let rerun = tree
-        .sign(
-            &f.signer,
-            &f.keyring,
-            f.now(),
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap();
+    let rerun = f.sign_all(&tree).unwrap();
     assert!(rerun.iter().all(|s| !s.signed_now));
 
     let published = site.publish("2025.01", &f.keyring, f.now()).unwrap();

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::ops::ControlFlow;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::process::Command;
 
@@ -86,14 +85,7 @@ fn remote_import_sign_publish_keeps_ownership_and_apt_accepts() {
     let mut changed = original.clone();
     changed[5] ^= 1;
     std::fs::write(&sources, &changed).unwrap();
-    let err = tree
-        .sign(
-            &f.signer,
-            &f.keyring,
-            f.now(),
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap_err();
+    let err = f.sign_all(&tree).unwrap_err();
     assert!(matches!(err, Error::Tampered { .. }), "{err}");
     let message = err.to_string();
     assert!(message.contains("main/source/Sources: SHA256"), "{message}");
@@ -101,14 +93,7 @@ fn remote_import_sign_publish_keeps_ownership_and_apt_accepts() {
     assert_eq!(signatures(&f.suite_dir("bookworm")), (None, None));
     std::fs::write(&sources, &original).unwrap();
 
-    let signed = tree
-        .sign(
-            &f.signer,
-            &f.keyring,
-            f.now(),
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap();
+    let signed = f.sign_all(&tree).unwrap();
     assert!(signed.iter().all(|s| s.signed_now));
     assert_eq!(
         signed[0].algorithms,
@@ -133,14 +118,7 @@ fn remote_import_sign_publish_keeps_ownership_and_apt_accepts() {
         .verify(&f.keyring, f.now())
         .unwrap();
     // A re-run signs nothing.
-    let again = tree
-        .sign(
-            &f.signer,
-            &f.keyring,
-            f.now(),
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap();
+    let again = f.sign_all(&tree).unwrap();
     assert!(again.iter().all(|s| !s.signed_now && s.is_done()));
 
     let published = site.publish("2025.01", &f.keyring, f.now()).unwrap();

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::ops::ControlFlow;
-
 use lava_repo_sign::{Error, SourceQuery, find_source};
 use sha2::{Digest as _, Sha256};
 use tests::http::HttpServer;
@@ -17,15 +15,7 @@ const V: &str = "2024.01";
 
 fn signed_fixture() -> Fixture {
     let f = Fixture::new(&[V]);
-    f.local_site()
-        .current()
-        .sign(
-            &f.signer,
-            &f.keyring,
-            f.now(),
-            |_| ControlFlow::Continue(()),
-        )
-        .unwrap();
+    f.sign_all(&f.local_site().current()).unwrap();
     f
 }
 

@@ -3,12 +3,13 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::str::FromStr as _;
 use std::time::{Duration, SystemTime};
 
-use lava_repo_sign::{Layout, Location, Site, SshOptions};
+use lava_repo_sign::{Layout, Location, Site, SshOptions, SuiteStatus, Tree};
 use lava_signing::keygen::{GeneratedKey, KeySpec};
 use lava_signing::{KeySelector, Keyring, PassphraseSource, Signer};
 use tests::aptrepo::AptSite;
@@ -91,6 +92,14 @@ impl Fixture {
         SystemTime::now()
     }
 
+    /// Signs every suite of `tree` with the release key, all in one run.
+    pub fn sign_all(&self, tree: &Tree) -> lava_repo_sign::Result<Vec<SuiteStatus>> {
+        tree.sign(&self.signer, &self.keyring, self.now(), |_| {
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// The fixture's site on the local file system.
     pub fn local_site(&self) -> Site {
         Site::new(
             Location::Local(self.site.root().to_owned()),
