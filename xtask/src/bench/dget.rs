@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 
-use super::{check, fixture_options, median, require_tools};
+use super::{check, fixture_options, median, release_example, require_tools};
 
 const FIXTURE_VERSION: &str = "1";
 /// At least as fast as `dget -d` for one big file...
@@ -67,21 +67,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ("gpgv", "gpgv"),
         ("python3", "python3"),
     ])?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    check(
-        Command::new(cargo)
-            .current_dir(tests::bin::workspace())
-            .args([
-                "build",
-                "--release",
-                "--quiet",
-                "--example",
-                "dget-bench",
-                "-p",
-                "lava-debian",
-            ]),
-    )?;
-    let ours = tests::bin::target_dir().join("release/examples/dget-bench");
+    let ours = release_example("lava-debian", "dget-bench")?;
     let fixture = tests::bin::target_dir().join("bench-fixtures").join("dget");
     let marker = fixture.join(format!(".complete-{FIXTURE_VERSION}"));
     if regenerate || !marker.exists() {

@@ -62,6 +62,30 @@ fn fixture_options(args: &[String], name: &str, default: usize) -> anyhow::Resul
     Ok((iterations, regenerate))
 }
 
+/// Builds `package`'s example `example` in release mode and returns its path: our
+/// side of a benchmark runs as its own process, measured like the peer tool.
+fn release_example(package: &str, example: &str) -> anyhow::Result<std::path::PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    check(
+        Command::new(cargo)
+            .current_dir(tests::bin::workspace())
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "-p",
+                package,
+                "--example",
+                example,
+            ]),
+    )
+    .with_context(|| format!("building {package}'s example {example} failed"))?;
+    Ok(tests::bin::target_dir()
+        .join("release")
+        .join("examples")
+        .join(example))
+}
+
 /// Fails, naming the Debian package to install, unless every `(program, package)`
 /// is on the PATH.
 fn require_tools(tools: &[(&str, &str)]) -> anyhow::Result<()> {

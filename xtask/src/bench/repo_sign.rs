@@ -13,7 +13,7 @@
 //! memory. The fixture is generated once into
 //! `$CARGO_TARGET_DIR/bench-fixtures/repo-sign`.
 
-use super::{check, fixture_options, median, require_tools};
+use super::{check, fixture_options, median, release_example, require_tools};
 use std::io::{BufWriter, Write as _};
 use std::path::Path;
 use std::process::Command;
@@ -110,21 +110,7 @@ fn measure(args: &[String]) -> anyhow::Result<()> {
     }
     let tree = fixture.join("tree");
 
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    check(
-        Command::new(cargo)
-            .current_dir(tests::bin::workspace())
-            .args([
-                "build",
-                "--release",
-                "--quiet",
-                "--example",
-                "repo-sign-bench",
-                "-p",
-                "lava-repo-sign",
-            ]),
-    )?;
-    let ours = tests::bin::target_dir().join("release/examples/repo-sign-bench");
+    let ours = release_example("lava-repo-sign", "repo-sign-bench")?;
     let key = fixture.join("release.key");
     let fingerprint = String::from_utf8(check(Command::new(&ours).arg("make-key").arg(&key))?)?
         .trim()
