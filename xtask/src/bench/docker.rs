@@ -18,8 +18,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use tests::registry::{Auth, ImageLayout, ImageSetSpec, MediaTypes, Registry, require_tool};
 
-use super::release_example;
-
 const VERSION: &str = "2026.01";
 const USER: &str = "lava";
 const PASSWORD: &str = "bench-password";
@@ -116,7 +114,28 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let promote = release_example("lava-docker", "promote")?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = Command::new(cargo)
+        .current_dir(tests::bin::workspace())
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "lava-docker",
+            "--example",
+            "promote",
+        ])
+        .status()
+        .context("cannot run cargo")?;
+    ensure!(
+        built.success(),
+        "building lava-docker's promote example failed"
+    );
+    let promote = tests::bin::target_dir()
+        .join("release")
+        .join("examples")
+        .join("promote");
 
     let work = Work(fixtures.join("docker-work"));
     if work.0.exists() {

@@ -64,6 +64,7 @@ fn fixture_options(args: &[String], name: &str, default: usize) -> anyhow::Resul
 
 /// Builds `package`'s example `example` in release mode and returns its path: our
 /// side of a benchmark runs as its own process, measured like the peer tool.
+/// (`docker.rs` builds its own: lava-docker's `bench_docker` example includes it alone.)
 fn release_example(package: &str, example: &str) -> anyhow::Result<std::path::PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     check(
