@@ -5,8 +5,11 @@ use anyhow::Context as _;
 use time::OffsetDateTime;
 
 use crate::config::ChangelogStyle;
-use crate::stages::changelog::CHANGELOG;
-use crate::{Context, UsageError};
+use crate::error::UsageError;
+use crate::step::Context;
+
+/// The changelog file, relative to the top of the working tree.
+pub const CHANGELOG: &str = "debian/changelog";
 
 /// What `lava-release changelog` and the `changelog` stage ask for.
 #[derive(Debug, Clone)]

@@ -131,7 +131,7 @@ impl Journal {
             note,
         });
         let json = serde_json::to_string_pretty(&self.data).expect("the journal is plain data");
-        crate::stages::changelog::write_atomically(&self.path, format!("{json}\n").as_bytes())
+        crate::shared::write_atomically(&self.path, format!("{json}\n").as_bytes())
             .with_context(|| format!("cannot save journal {}", self.path.display()))
     }
 

@@ -4,8 +4,8 @@
 
 use anyhow::Context as _;
 
-use crate::Context;
-use crate::stages::changelog::CHANGELOG;
+use crate::entry::CHANGELOG;
+use crate::step::Context;
 
 /// The release's entry and commits, as HEAD has them.
 #[derive(Debug, Clone)]

@@ -1,13 +1,18 @@
-//! Runs a [`Plan`]: for each selected stage, check, then apply what is not done, check
-//! again, and journal the outcome.
+//! Runs a [`Plan`]: for each selected stage, check that what it needs from earlier
+//! stages holds, check the stage, apply it when it is not done, check it again, and
+//! journal the outcome. The runner knows stages only through the [`Step`] trait.
 //!
 //! Because every apply is preceded by a check, a re-run after a failure or a crash
-//! continues where the last run stopped and never does a stage twice.
+//! continues where the last run stopped and never does a stage twice. Because every
+//! need is enforced whatever the selection, `--only` and `--from` cannot reach a stage
+//! around the stage it relies on (a publishing stage around `consistency`).
 
-use crate::Context;
-use crate::UsageError;
+use std::collections::HashSet;
+
+use crate::error::UsageError;
 use crate::journal::{Journal, Outcome};
-use crate::plan::{Action, Plan, Stage, Status};
+use crate::plan::Plan;
+use crate::step::{Context, Credential, Need, Status, Step};
 
 /// Which stages to run, and how.
 #[derive(Debug, Clone, Default)]
@@ -44,11 +49,11 @@ pub enum Report<'a> {
 /// Receives a run's progress: the terminal front end draws it, tests record it.
 pub trait Reporter {
     /// A stage starts (its check, then maybe its apply).
-    fn started(&mut self, stage: &Stage);
+    fn started(&mut self, stage: &dyn Step);
     /// A stage ended.
-    fn finished(&mut self, stage: &Stage, report: Report<'_>);
+    fn finished(&mut self, stage: &dyn Step, report: Report<'_>);
     /// Asks whether to run an irreversible stage; `false` stops the run.
-    fn confirm(&mut self, stage: &Stage) -> bool;
+    fn confirm(&mut self, stage: &dyn Step) -> bool;
 }
 
 /// Counts of what a run did.
@@ -67,7 +72,7 @@ pub struct Summary {
 /// A stage that could not run; the run stops there.
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
-    /// The check says the stage cannot be done now.
+    /// The check says the stage cannot be done now, or what it needs does not hold.
     #[error("stage `{stage}` is blocked: {reason}")]
     Blocked {
         /// The stage.
@@ -101,7 +106,7 @@ pub enum StageError {
 }
 
 /// The stages `opts` selects, in plan order.
-pub fn select<'p>(plan: &'p Plan, opts: &RunOptions) -> Result<&'p [Stage], UsageError> {
+pub fn select<'p>(plan: &'p Plan, opts: &RunOptions) -> Result<&'p [Box<dyn Step>], UsageError> {
     if let Some(only) = &opts.only {
         if opts.from.is_some() || opts.to.is_some() {
             return Err(UsageError(
@@ -124,26 +129,94 @@ pub fn select<'p>(plan: &'p Plan, opts: &RunOptions) -> Result<&'p [Stage], Usag
     if from > to {
         return Err(UsageError(format!(
             "--from {} comes after --to {} in the plan",
-            plan.stages[from].name, plan.stages[to].name
+            plan.stages[from].name(),
+            plan.stages[to].name()
         )));
     }
     Ok(&plan.stages[from..=to])
 }
 
-/// Opens the secrets the selected `stages` will use: the release key (unlocked once,
-/// kept in `ctx`) and the GitLab token. A wrong passphrase or a missing token then
-/// stops the run before anything is done, rather than after the first pushes.
-pub fn open_secrets(stages: &[Stage], ctx: &Context<'_>) -> anyhow::Result<()> {
-    if stages.iter().any(Stage::signs) {
-        ctx.release_signer()?;
-    }
-    if stages.iter().any(|s| s.name == "debian-upload") {
-        ctx.debian_signer()?;
-    }
-    if stages.iter().any(|s| matches!(s.action, Action::Gitlab(_))) {
-        crate::stages::gitlab::gitlab_client(ctx.config, ctx.env, &ctx.config.gitlab.project)?;
+/// Opens the secrets the selected `stages` declare: the release key and the Debian
+/// Developer's key (each unlocked once, kept in `ctx`) and the GitLab token. A wrong
+/// passphrase or a missing token then stops the run before anything is done, rather
+/// than after the first pushes.
+pub fn open_secrets(stages: &[Box<dyn Step>], ctx: &Context<'_>) -> anyhow::Result<()> {
+    let wanted: HashSet<Credential> = stages.iter().flat_map(|s| s.credentials()).collect();
+    for credential in [
+        Credential::ReleaseKey,
+        Credential::DebianKey,
+        Credential::GitLab,
+    ] {
+        if !wanted.contains(&credential) {
+            continue;
+        }
+        match credential {
+            Credential::ReleaseKey => {
+                ctx.release_signer()?;
+            }
+            Credential::DebianKey => {
+                ctx.debian_signer()?;
+            }
+            Credential::GitLab => {
+                crate::shared::gitlab::client(ctx)?;
+            }
+        }
     }
     Ok(())
+}
+
+/// What earlier stages of this run established, for the needs of later ones.
+#[derive(Default)]
+struct Established {
+    /// Stages that ended done (passed, applied or already done).
+    done: HashSet<&'static str>,
+    /// Stages a dry run would apply: their needs count as met for the rest of it.
+    would_apply: HashSet<&'static str>,
+}
+
+/// Why `stage` cannot run yet: the first of its needs that does not hold, observed
+/// through the providing stage's own check unless this run already established it.
+fn unmet_need(
+    plan: &Plan,
+    stage: &dyn Step,
+    ctx: &Context<'_>,
+    established: &mut Established,
+) -> anyhow::Result<Option<String>> {
+    for need in stage.needs() {
+        let provider_name = need.provider();
+        if established.done.contains(provider_name)
+            || established.would_apply.contains(provider_name)
+        {
+            continue;
+        }
+        let Some(provider) = plan.get(provider_name) else {
+            return Ok(Some(unprovided(need)));
+        };
+        match provider.check(ctx)? {
+            Status::Done { .. } => {
+                established.done.insert(provider_name);
+            }
+            status => {
+                let why = status
+                    .note()
+                    .map_or_else(String::new, |note| format!(" ({note})"));
+                return Ok(Some(format!(
+                    "it needs {}, and stage `{provider_name}` is {}{why}; run it first",
+                    need.what(),
+                    status.label()
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn unprovided(need: Need) -> String {
+    format!(
+        "it needs {}, which stage `{}` provides, but the configuration leaves that stage out",
+        need.what(),
+        need.provider()
+    )
 }
 
 /// Runs the selected stages of `plan`. `journal` is `None` for a dry run.
@@ -156,43 +229,54 @@ pub fn run(
 ) -> anyhow::Result<Summary> {
     let stages = select(plan, opts)?;
     let mut summary = Summary::default();
+    let mut established = Established::default();
     for stage in stages {
+        let stage = stage.as_ref();
+        let name = stage.name();
         reporter.started(stage);
         let mut record = |outcome, note: Option<String>| -> anyhow::Result<()> {
             match journal.as_deref_mut() {
-                Some(j) => j.record(stage.name, outcome, time::OffsetDateTime::now_utc(), note),
+                Some(j) => j.record(name, outcome, time::OffsetDateTime::now_utc(), note),
                 None => Ok(()),
             }
         };
-        let status = match stage.check(ctx) {
+        let observed = unmet_need(plan, stage, ctx, &mut established).and_then(|unmet| {
+            Ok(match unmet {
+                Some(reason) => Status::Blocked { reason },
+                None => stage.check(ctx)?,
+            })
+        });
+        let status = match observed {
             Ok(status) => status,
             Err(e) => {
                 let msg = format!("{e:#}");
                 reporter.finished(stage, Report::Failed(&msg));
                 record(Outcome::Failed, Some(msg))?;
                 return Err(StageError::Failed {
-                    stage: stage.name,
+                    stage: name,
                     source: e,
                 }
                 .into());
             }
         };
         match status {
-            Status::Done { evidence } if stage.check_only => {
+            Status::Done { evidence } if stage.check_only() => {
                 reporter.finished(stage, Report::Passed(&evidence));
                 record(Outcome::Passed, Some(evidence))?;
+                established.done.insert(name);
                 summary.passed += 1;
             }
             Status::Done { evidence } => {
                 reporter.finished(stage, Report::AlreadyDone(&evidence));
                 record(Outcome::AlreadyDone, Some(evidence))?;
+                established.done.insert(name);
                 summary.already_done += 1;
             }
             Status::Blocked { reason } => {
                 reporter.finished(stage, Report::Blocked(&reason));
                 record(Outcome::Blocked, Some(reason.clone()))?;
                 return Err(StageError::Blocked {
-                    stage: stage.name,
+                    stage: name,
                     reason,
                 }
                 .into());
@@ -204,37 +288,28 @@ pub fn run(
                         let msg = format!("{e:#}");
                         reporter.finished(stage, Report::Failed(&msg));
                         return Err(StageError::Failed {
-                            stage: stage.name,
+                            stage: name,
                             source: e,
                         }
                         .into());
                     }
                 };
                 reporter.finished(stage, Report::WouldApply(shown.or(detail).as_deref()));
+                established.would_apply.insert(name);
                 summary.would_apply += 1;
             }
             Status::ToDo { .. } => {
-                if stage.irreversible && !opts.yes && !reporter.confirm(stage) {
-                    return Err(StageError::NotConfirmed { stage: stage.name }.into());
+                if stage.irreversible() && !opts.yes && !reporter.confirm(stage) {
+                    return Err(StageError::NotConfirmed { stage: name }.into());
                 }
-                ctx.failpoint(&format!("before:{}", stage.name));
-                let applied = stage.apply(ctx).and_then(|evidence| {
-                    ctx.failpoint(&format!("applied:{}", stage.name));
-                    match stage.check(ctx)? {
-                        Status::Done { .. } => Ok(evidence),
-                        other => Err(StageError::NotDone {
-                            stage: stage.name,
-                            status: other.note().unwrap_or(other.label()).to_owned(),
-                        }
-                        .into()),
-                    }
-                });
-                match applied {
+                ctx.failpoint(&format!("before:{name}"));
+                match apply(stage, ctx) {
                     Ok(evidence) => {
                         reporter.finished(stage, Report::Applied(&evidence));
                         record(Outcome::Applied, Some(evidence))?;
+                        established.done.insert(name);
                         summary.applied += 1;
-                        ctx.failpoint(&format!("after:{}", stage.name));
+                        ctx.failpoint(&format!("after:{name}"));
                     }
                     Err(e) => {
                         let msg = format!("{e:#}");
@@ -243,7 +318,7 @@ pub fn run(
                         return Err(match e.downcast::<StageError>() {
                             Ok(stage_error) => stage_error.into(),
                             Err(e) => StageError::Failed {
-                                stage: stage.name,
+                                stage: name,
                                 source: e,
                             }
                             .into(),
@@ -254,4 +329,18 @@ pub fn run(
         }
     }
     Ok(summary)
+}
+
+/// Applies `stage` and checks that it is done now.
+fn apply(stage: &dyn Step, ctx: &Context<'_>) -> anyhow::Result<String> {
+    let evidence = stage.apply(ctx)?;
+    ctx.failpoint(&format!("applied:{}", stage.name()));
+    match stage.check(ctx)? {
+        Status::Done { .. } => Ok(evidence),
+        other => Err(StageError::NotDone {
+            stage: stage.name(),
+            status: other.note().unwrap_or(other.label()).to_owned(),
+        }
+        .into()),
+    }
 }

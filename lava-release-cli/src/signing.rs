@@ -8,7 +8,8 @@ use anyhow::Context as _;
 use lava_signing::{KeySelector, KeySource, Passphrase, PassphraseSource, Signer};
 
 use crate::config::Signing;
-use crate::{Env, UsageError};
+use crate::env::Env;
+use crate::error::UsageError;
 
 /// Where the key file's passphrase comes from: the variable or file the configuration
 /// names, else a prompt on a terminal, else none.

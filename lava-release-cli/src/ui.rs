@@ -9,8 +9,9 @@ use console::Style;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::journal::{Journal, Outcome};
-use crate::plan::{Plan, Stage, Status};
+use crate::plan::Plan;
 use crate::run::{Report, Reporter};
+use crate::step::{Status, Step};
 
 /// Colours for the output, all plain when colour is off.
 #[derive(Debug, Clone)]
@@ -62,22 +63,27 @@ pub fn render_plan(plan: &Plan, statuses: &[Status], workdir: &str, p: &Palette)
         r.version,
         r.debian_version
     );
-    let width = plan.stages.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let width = plan
+        .stages
+        .iter()
+        .map(|s| s.name().len())
+        .max()
+        .unwrap_or(0);
     for (i, (stage, status)) in plan.stages.iter().zip(statuses).enumerate() {
-        let mark = if stage.irreversible { "!" } else { " " };
+        let mark = if stage.irreversible() { "!" } else { " " };
         let _ = writeln!(
             out,
             "{:>2}.{mark}{:<width$}  {}  {}",
             i + 1,
-            stage.name,
+            stage.name(),
             p.status(status),
-            stage.description
+            stage.describe()
         );
         if let Some(note) = status.note() {
             let _ = writeln!(out, "    {:<width$}           {}", "", p.dim.apply_to(note));
         }
     }
-    if plan.stages.iter().any(|s| s.irreversible) {
+    if plan.stages.iter().any(|s| s.irreversible()) {
         let _ = writeln!(
             out,
             "\n! cannot be undone: asks for confirmation unless --yes"
@@ -148,10 +154,13 @@ impl TerminalReporter {
 }
 
 impl Reporter for TerminalReporter {
-    fn started(&mut self, stage: &Stage) {
+    fn started(&mut self, stage: &dyn Step) {
         if self.spin {
-            let bar = ProgressBar::new_spinner()
-                .with_message(format!("{}: {}", stage.name, stage.description));
+            let bar = ProgressBar::new_spinner().with_message(format!(
+                "{}: {}",
+                stage.name(),
+                stage.describe()
+            ));
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
                     .expect("the template is valid"),
@@ -161,7 +170,7 @@ impl Reporter for TerminalReporter {
         }
     }
 
-    fn finished(&mut self, stage: &Stage, report: Report<'_>) {
+    fn finished(&mut self, stage: &dyn Step, report: Report<'_>) {
         if let Some(bar) = self.spinner.take() {
             bar.finish_and_clear();
         }
@@ -173,17 +182,17 @@ impl Reporter for TerminalReporter {
             Report::WouldApply(detail) => {
                 let what = if self.dry_run { "would  " } else { "to do  " };
                 match detail {
-                    Some(d) => format!("{}  {} ({d})", p.todo.apply_to(what), stage.description),
-                    None => format!("{}  {}", p.todo.apply_to(what), stage.description),
+                    Some(d) => format!("{}  {} ({d})", p.todo.apply_to(what), stage.describe()),
+                    None => format!("{}  {}", p.todo.apply_to(what), stage.describe()),
                 }
             }
             Report::Blocked(why) => format!("{}  {why}", p.bad.apply_to("blocked")),
             Report::Failed(why) => format!("{}  {why}", p.bad.apply_to("failed ")),
         };
-        println!("{:<10} {line}", stage.name);
+        println!("{:<10} {line}", stage.name());
     }
 
-    fn confirm(&mut self, stage: &Stage) -> bool {
+    fn confirm(&mut self, stage: &dyn Step) -> bool {
         if let Some(bar) = &self.spinner {
             bar.suspend(|| {});
         }
@@ -192,7 +201,8 @@ impl Reporter for TerminalReporter {
         }
         let prompt = format!(
             "Stage `{}` cannot be undone: {}. Continue? [y/N] ",
-            stage.name, stage.description
+            stage.name(),
+            stage.describe()
         );
         let term = console::Term::stderr();
         let answer = self
@@ -213,15 +223,12 @@ fn ask(term: &console::Term, prompt: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::plan::{Release, plan};
+    use crate::plan::plan;
+    use crate::version::Release;
 
     #[test]
     fn plan_table() {
-        let version = "2024.05".parse().unwrap();
-        let release = Release {
-            version,
-            debian_version: crate::version::debian_version(version, None).unwrap(),
-        };
+        let release = Release::new("2024.05".parse().unwrap(), None).unwrap();
         let plan = plan(&Config::default(), &release);
         let statuses = [
             Status::Done {

@@ -115,6 +115,33 @@ pub fn debian_version(
     Ok(parsed)
 }
 
+/// What is being released.
+#[derive(Debug, Clone, Serialize)]
+pub struct Release {
+    /// The LAVA version, e.g. `2024.05`.
+    pub version: ReleaseVersion,
+    /// The Debian version, e.g. `2024.05-1`.
+    #[serde(serialize_with = "serialize_display")]
+    pub debian_version: debversion::Version,
+}
+
+impl Release {
+    /// The release of `version`, its Debian version `given` or `VERSION-1`.
+    pub fn new(version: ReleaseVersion, given: Option<&str>) -> Result<Self, DebianVersionError> {
+        Ok(Self {
+            version,
+            debian_version: debian_version(version, given)?,
+        })
+    }
+}
+
+fn serialize_display<S: serde::Serializer>(
+    v: &debversion::Version,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
 /// Why a Debian version does not fit the release.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DebianVersionError {

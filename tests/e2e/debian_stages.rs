@@ -74,7 +74,7 @@ fn setup(upload: Option<&str>, extra: &str) -> Fixture {
     ))
     .unwrap();
     Fixture {
-        sb,
+        sb: sb.through_consistency(V).unwrap(),
         incoming,
         queue,
         dd_keyring,

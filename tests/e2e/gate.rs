@@ -74,7 +74,7 @@ fn nothing_published(r: &Rehearsal) {
     let record = r
         .sandbox()
         .repo()
-        .join(format!(".git/lava-release/{V}-gate.json"));
+        .join(format!(".git/lava-release/{V}-consistency.json"));
     assert!(!record.exists(), "{}", record.display());
 }
 

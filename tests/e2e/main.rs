@@ -13,4 +13,5 @@ mod rehearsal;
 mod release;
 mod repo_stages;
 mod resilience;
+mod selection;
 mod support;

@@ -12,17 +12,15 @@ use tests::sandbox::{PREVIOUS_VERSION, RM_EMAIL, RM_NAME, Sandbox};
 const V: &str = "2024.02";
 
 fn setup() -> (Sandbox, RepoRehearsal) {
-    let sb = Sandbox::new()
+    let mut sb = Sandbox::new()
         .unwrap()
         .with_lava_history()
         .unwrap()
         .with_remotes_and_keys()
         .unwrap();
     let site = rehearsal_repo::prepare(sb.path(), V, &format!("{V}-1")).unwrap();
-    let mut config = std::fs::read_to_string(sb.config()).unwrap();
-    config.push_str(&site.config_toml());
-    std::fs::write(sb.config(), config).unwrap();
-    (sb, site)
+    sb.add_config(&site.config_toml()).unwrap();
+    (sb.through_consistency(V).unwrap(), site)
 }
 
 fn lava_release(sb: &Sandbox, args: &[&str], failpoint: Option<&str>) -> Output {

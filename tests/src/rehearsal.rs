@@ -526,7 +526,7 @@ fn check_consistency(report: &mut Report, sandbox: &Sandbox, images: &Images, ve
     let path = sandbox
         .repo()
         .join(".git/lava-release")
-        .join(format!("{version}-gate.json"));
+        .join(format!("{version}-consistency.json"));
     let outcome = (|| -> anyhow::Result<(bool, String)> {
         let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&path)?)?;
         let commit = sandbox.git(&["rev-parse", &format!("{version}^{{commit}}")], None)?;

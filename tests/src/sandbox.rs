@@ -309,6 +309,31 @@ impl Sandbox {
         Ok(self)
     }
 
+    /// Brings the release of `version` through the `consistency` stage: against a
+    /// GitLab stand-in (started here unless the sandbox has one) whose pipeline of the
+    /// pushed tag succeeds, without container images unless configured. A stage after
+    /// `consistency` needs its record, so this is how a test runs such a stage alone.
+    pub fn through_consistency(self, version: &str) -> anyhow::Result<Self> {
+        let mut sb = if self.gitlab.is_some() {
+            self
+        } else {
+            self.with_gitlab(version)?
+        };
+        if !sb.sections.iter().any(|s| s.starts_with("[docker]")) {
+            sb.add_config("[docker]\nenabled = false")?;
+        }
+        run(
+            sb.lava_release(&["run", version, "--yes", "--to", "push-tag"]),
+            None,
+        )?;
+        sb.ci_for_tag(version)?;
+        run(
+            sb.lava_release(&["run", version, "--yes", "--to", "consistency"]),
+            None,
+        )?;
+        Ok(sb)
+    }
+
     /// Has the stand-in run a successful pipeline for tag `version`, as GitLab does
     /// once the tag is pushed; returns the pipeline id.
     pub fn ci_for_tag(&self, version: &str) -> anyhow::Result<u64> {

@@ -17,13 +17,15 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::{Config, SmtpTls};
+use crate::error::UsageError;
 use crate::notes::ReleaseContent;
-use crate::plan::{Action, Release, Stage, Status};
-use crate::{Context, UsageError};
+use crate::shared::write_atomically;
+use crate::step::{Context, Credential, Need, Status, Step};
+use crate::version::Release;
 
 /// Inputs of the `announce` stage.
 #[derive(Debug, Clone)]
-pub struct AnnounceStage {
+pub struct Announce {
     /// The version announced.
     pub version: String,
     /// The list.
@@ -32,28 +34,6 @@ pub struct AnnounceStage {
     pub smtp: String,
     /// Whether the mail is PGP/MIME-signed with the release key.
     pub sign: bool,
-}
-
-/// The `announce` stage, when `[announce]` is enabled and names an SMTP server.
-pub fn stage(config: &Config, release: &Release) -> Option<Stage> {
-    let announce = &config.announce;
-    if !announce.enabled {
-        return None;
-    }
-    let smtp = announce.smtp.as_deref().filter(|s| !s.is_empty())?;
-    let stage = AnnounceStage {
-        version: release.version.to_string(),
-        to: announce.to.clone(),
-        smtp: smtp.to_owned(),
-        sign: announce.sign,
-    };
-    Some(Stage {
-        name: "announce",
-        description: stage.describe(),
-        irreversible: true,
-        check_only: false,
-        action: Action::Announce(stage),
-    })
 }
 
 /// What `VERSION-announce.json` records.
@@ -86,9 +66,43 @@ enum Progress {
     NotStarted,
 }
 
-impl AnnounceStage {
-    /// One line saying what `apply` does.
-    pub fn describe(&self) -> String {
+impl Step for Announce {
+    /// Planned when `[announce]` is enabled and names an SMTP server.
+    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+        let announce = &config.announce;
+        if !announce.enabled {
+            return None;
+        }
+        let smtp = announce.smtp.as_deref().filter(|s| !s.is_empty())?;
+        Some(Self {
+            version: release.version.to_string(),
+            to: announce.to.clone(),
+            smtp: smtp.to_owned(),
+            sign: announce.sign,
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "announce"
+    }
+
+    fn irreversible(&self) -> bool {
+        true
+    }
+
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::Consistency]
+    }
+
+    fn credentials(&self) -> Vec<Credential> {
+        if self.sign {
+            vec![Credential::ReleaseKey]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn describe(&self) -> String {
         let signed = if self.sign {
             ", signed (PGP/MIME) with the release key"
         } else {
@@ -100,10 +114,85 @@ impl AnnounceStage {
         )
     }
 
+    /// Read-only: done when the state file records the message as sent.
+    fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        Ok(match self.progress(ctx)? {
+            Progress::Sent(state, sent) => Status::Done {
+                evidence: self.evidence(&state.message_id, &sent),
+            },
+            Progress::Prepared(email) => Status::ToDo {
+                detail: Some(format!(
+                    "message {} in {} was prepared by an interrupted run and is not known to be sent; the run sends that same message again (its Message-ID lets the list drop a duplicate)",
+                    email.message_id(),
+                    self.path(ctx, ".eml").display()
+                )),
+            },
+            Progress::NotStarted => Status::todo(),
+        })
+    }
+
+    /// Composes and writes the message (or takes the one an interrupted run wrote),
+    /// sends it, and records it as sent.
+    fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+        let smtp = smtp(ctx)?;
+        let (email, again) = match self.progress(ctx)? {
+            Progress::Sent(state, sent) => return Ok(self.evidence(&state.message_id, &sent)),
+            Progress::Prepared(email) => (email, true),
+            Progress::NotStarted => {
+                let email = compose(ctx)?;
+                email.write(&self.path(ctx, ".eml"))?;
+                self.save(
+                    ctx,
+                    &State {
+                        message_id: email.message_id().to_owned(),
+                        prepared_at: now(),
+                        sent: None,
+                    },
+                )?;
+                (email, false)
+            }
+        };
+        ctx.failpoint("announce:prepared");
+        let receipt = smtp.send(&email)?;
+        let mut state = self.load(ctx)?.unwrap_or_else(|| State {
+            message_id: email.message_id().to_owned(),
+            prepared_at: now(),
+            sent: None,
+        });
+        let sent = Sent {
+            server: receipt.server,
+            at: now(),
+            reply: receipt.reply,
+        };
+        state.sent = Some(sent.clone());
+        self.save(ctx, &state)?;
+        let evidence = self.evidence(email.message_id(), &sent);
+        Ok(if again {
+            format!("{evidence} (the message an interrupted run prepared, sent again)")
+        } else {
+            evidence
+        })
+    }
+
+    /// Dry run: writes the message that would be sent to `VERSION-announce.dry-run.eml`.
+    fn rehearse(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
+        smtp(ctx)?;
+        let path = self.path(ctx, ".dry-run.eml");
+        let email = match self.progress(ctx)? {
+            Progress::Prepared(email) => email,
+            _ => compose(ctx)?,
+        };
+        email.write(&path)?;
+        Ok(Some(format!(
+            "message written to {} (not sent)",
+            path.display()
+        )))
+    }
+}
+
+impl Announce {
     fn path(&self, ctx: &Context<'_>, suffix: &str) -> PathBuf {
-        ctx.repo
-            .git_dir()
-            .join("lava-release")
+        ctx.state_dir()
             .join(format!("{}-announce{suffix}", self.version))
     }
 
@@ -147,23 +236,6 @@ impl AnnounceStage {
         Ok(Progress::Prepared(email))
     }
 
-    /// Read-only: done when the state file records the message as sent.
-    pub fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
-        Ok(match self.progress(ctx)? {
-            Progress::Sent(state, sent) => Status::Done {
-                evidence: self.evidence(&state.message_id, &sent),
-            },
-            Progress::Prepared(email) => Status::ToDo {
-                detail: Some(format!(
-                    "message {} in {} was prepared by an interrupted run and is not known to be sent; the run sends that same message again (its Message-ID lets the list drop a duplicate)",
-                    email.message_id(),
-                    self.path(ctx, ".eml").display()
-                )),
-            },
-            Progress::NotStarted => Status::todo(),
-        })
-    }
-
     fn evidence(&self, message_id: &str, sent: &Sent) -> String {
         format!(
             "sent {message_id} to {} via {} at {}",
@@ -171,68 +243,10 @@ impl AnnounceStage {
         )
     }
 
-    /// Composes and writes the message (or takes the one an interrupted run wrote),
-    /// sends it, and records it as sent.
-    pub fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
-        let smtp = smtp(ctx)?;
-        let (email, again) = match self.progress(ctx)? {
-            Progress::Sent(state, sent) => return Ok(self.evidence(&state.message_id, &sent)),
-            Progress::Prepared(email) => (email, true),
-            Progress::NotStarted => {
-                let email = compose(ctx)?;
-                email.write(&self.path(ctx, ".eml"))?;
-                self.save(
-                    ctx,
-                    &State {
-                        message_id: email.message_id().to_owned(),
-                        prepared_at: now(),
-                        sent: None,
-                    },
-                )?;
-                (email, false)
-            }
-        };
-        ctx.failpoint("announce:prepared");
-        let receipt = smtp.send(&email)?;
-        let mut state = self.load(ctx)?.unwrap_or_else(|| State {
-            message_id: email.message_id().to_owned(),
-            prepared_at: now(),
-            sent: None,
-        });
-        let sent = Sent {
-            server: receipt.server,
-            at: now(),
-            reply: receipt.reply,
-        };
-        state.sent = Some(sent.clone());
-        self.save(ctx, &state)?;
-        let evidence = self.evidence(email.message_id(), &sent);
-        Ok(if again {
-            format!("{evidence} (the message an interrupted run prepared, sent again)")
-        } else {
-            evidence
-        })
-    }
-
-    /// Dry run: writes the message that would be sent to `VERSION-announce.dry-run.eml`.
-    pub fn rehearse(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
-        smtp(ctx)?;
-        let path = self.path(ctx, ".dry-run.eml");
-        let email = match self.progress(ctx)? {
-            Progress::Prepared(email) => email,
-            _ => compose(ctx)?,
-        };
-        email.write(&path)?;
-        Ok(Some(format!(
-            "message written to {} (not sent)",
-            path.display()
-        )))
-    }
-
     fn save(&self, ctx: &Context<'_>, state: &State) -> anyhow::Result<()> {
         let path = self.path(ctx, ".json");
         let json = serde_json::to_string_pretty(state).expect("the state is plain data");
-        crate::stages::changelog::write_atomically(&path, format!("{json}\n").as_bytes())
+        write_atomically(&path, format!("{json}\n").as_bytes())
             .with_context(|| format!("cannot record the announcement in {}", path.display()))
     }
 }

@@ -6,22 +6,17 @@
 //! either the commit (done), or the written but uncommitted entry (commits it without
 //! rendering again, so no second entry), or nothing.
 
-use std::path::Path;
-
 use anyhow::Context as _;
 
-use crate::Context;
 use crate::config::{ChangelogStyle, Config};
-use crate::entry::{self, EntryRequest};
-use crate::plan::{Release, Status};
-use crate::stages::short;
-
-/// The changelog file, relative to the top of the working tree.
-pub const CHANGELOG: &str = "debian/changelog";
+use crate::entry::{self, CHANGELOG, EntryRequest};
+use crate::shared::write_atomically;
+use crate::step::{Context, Status, Step, short};
+use crate::version::Release;
 
 /// Inputs of the `changelog` stage.
 #[derive(Debug, Clone)]
-pub struct ChangelogStage {
+pub struct Changelog {
     /// The bare version written to the version files.
     pub version: String,
     /// The Debian version of the new entry.
@@ -48,21 +43,16 @@ pub enum Progress {
     NotStarted,
 }
 
-impl ChangelogStage {
-    /// The stage's inputs for `release` under `config`.
-    pub fn new(config: &Config, release: &Release) -> Self {
-        let version = release.version.to_string();
-        Self {
-            message: config.project.commit_message.replace("{version}", &version),
-            debian_version: release.debian_version.to_string(),
-            version_files: config.project.version_files.clone(),
-            style: config.changelog.style,
-            version,
-        }
+impl Step for Changelog {
+    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+        Some(Self::new(config, release))
     }
 
-    /// One line saying what `apply` does.
-    pub fn describe(&self) -> String {
+    fn name(&self) -> &'static str {
+        "changelog"
+    }
+
+    fn describe(&self) -> String {
         let style = match self.style {
             ChangelogStyle::Gbp => "gbp",
             ChangelogStyle::Oneline => "oneline",
@@ -80,6 +70,73 @@ impl ChangelogStage {
             "write the {CHANGELOG} entry for {} ({style} style){files} and commit them as `{}`",
             self.debian_version, self.message
         )
+    }
+
+    /// Read-only: done when HEAD is the release commit.
+    fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        Ok(match self.progress(ctx)? {
+            Progress::Committed { commit } => Status::Done {
+                evidence: format!("commit {} `{}`", short(&commit), self.message),
+            },
+            Progress::Written => Status::ToDo {
+                detail: Some(format!(
+                    "the {} entry is in {CHANGELOG} but not committed",
+                    self.debian_version
+                )),
+            },
+            Progress::NotStarted => Status::todo(),
+        })
+    }
+
+    /// Writes the entry and version files (unless already written), then commits them.
+    fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+        let workdir = ctx.repo.workdir();
+        match self.progress(ctx)? {
+            Progress::Committed { commit } => return Ok(commit),
+            Progress::Written => {}
+            Progress::NotStarted => {
+                let path = workdir.join(CHANGELOG);
+                let old = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let new_entry = entry::render_entry(
+                    ctx,
+                    &EntryRequest {
+                        style: self.style,
+                        since: None,
+                        paths: None,
+                        multimaint_merge: ctx.config.changelog.multimaint_merge,
+                    },
+                )?;
+                // Version files first: until the changelog carries the entry, a re-run
+                // starts over and rewrites them with the same content.
+                for file in &self.version_files {
+                    write_atomically(&workdir.join(file), self.version_file_text().as_bytes())?;
+                }
+                ctx.failpoint("changelog:version-files-written");
+                write_atomically(&path, lava_changelog::prepend(&new_entry, &old).as_bytes())?;
+                ctx.failpoint("changelog:entry-written");
+            }
+        }
+        let paths: Vec<&str> = self.paths().collect();
+        let commit = ctx
+            .repo
+            .commit_paths(&paths, &self.message)
+            .with_context(|| format!("cannot commit {}", paths.join(", ")))?;
+        Ok(format!("commit {} `{}`", short(&commit), self.message))
+    }
+}
+
+impl Changelog {
+    /// The stage's inputs for `release` under `config`.
+    pub fn new(config: &Config, release: &Release) -> Self {
+        let version = release.version.to_string();
+        Self {
+            message: config.project.commit_message.replace("{version}", &version),
+            debian_version: release.debian_version.to_string(),
+            version_files: config.project.version_files.clone(),
+            style: config.changelog.style,
+            version,
+        }
     }
 
     /// Every path the stage writes.
@@ -126,84 +183,4 @@ impl ChangelogStage {
     fn version_file_text(&self) -> String {
         format!("{}\n", self.version)
     }
-
-    /// Read-only: done when HEAD is the release commit.
-    pub fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
-        Ok(match self.progress(ctx)? {
-            Progress::Committed { commit } => Status::Done {
-                evidence: format!("commit {} `{}`", short(&commit), self.message),
-            },
-            Progress::Written => Status::ToDo {
-                detail: Some(format!(
-                    "the {} entry is in {CHANGELOG} but not committed",
-                    self.debian_version
-                )),
-            },
-            Progress::NotStarted => Status::todo(),
-        })
-    }
-
-    /// Writes the entry and version files (unless already written), then commits them.
-    pub fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
-        let workdir = ctx.repo.workdir();
-        match self.progress(ctx)? {
-            Progress::Committed { commit } => return Ok(commit),
-            Progress::Written => {}
-            Progress::NotStarted => {
-                let path = workdir.join(CHANGELOG);
-                let old = std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                let new_entry = entry::render_entry(
-                    ctx,
-                    &EntryRequest {
-                        style: self.style,
-                        since: None,
-                        paths: None,
-                        multimaint_merge: ctx.config.changelog.multimaint_merge,
-                    },
-                )?;
-                // Version files first: until the changelog carries the entry, a re-run
-                // starts over and rewrites them with the same content.
-                for file in &self.version_files {
-                    write_atomically(&workdir.join(file), self.version_file_text().as_bytes())?;
-                }
-                ctx.failpoint("changelog:version-files-written");
-                write_atomically(&path, lava_changelog::prepend(&new_entry, &old).as_bytes())?;
-                ctx.failpoint("changelog:entry-written");
-            }
-        }
-        let paths: Vec<&str> = self.paths().collect();
-        let commit = ctx
-            .repo
-            .commit_paths(&paths, &self.message)
-            .with_context(|| format!("cannot commit {}", paths.join(", ")))?;
-        Ok(format!("commit {} `{}`", short(&commit), self.message))
-    }
-}
-
-/// Replaces `path` with `contents` through a temporary file in the same directory, keeping
-/// the old file's permissions, so a crash leaves either the old or the new file.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .context("a file to write has a parent directory")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(contents)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", tmp.path().display()))?;
-    let perms = match std::fs::metadata(path) {
-        Ok(meta) => meta.permissions(),
-        Err(_) => {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::Permissions::from_mode(0o644)
-        }
-    };
-    std::fs::set_permissions(tmp.path(), perms)
-        .with_context(|| format!("cannot set permissions of {}", tmp.path().display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
 }

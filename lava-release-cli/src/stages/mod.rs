@@ -1,17 +1,26 @@
-//! The stages of a release, one module each. A stage holds its inputs, describes itself in
-//! one line, checks the world read-only, and applies itself through one library crate.
+//! The stages of a release, one file each. A stage is one type implementing
+//! [`crate::step::Step`]: it holds its inputs, describes itself in one line, checks the
+//! world read-only, and applies itself through one library crate. Stages never name the
+//! plan; [`crate::plan::plan`] is the only place that lists them all.
 
 pub mod announce;
 pub mod changelog;
-pub mod debian;
-pub mod docker;
-pub mod gate;
-pub mod git;
-pub mod gitlab;
+pub mod ci_artifacts;
+pub mod close_milestone;
+pub mod consistency;
+pub mod debian_upload;
+pub mod dev_build;
+pub mod docker_publish;
+pub mod fork_ci;
+pub mod fork_wait_ci;
+pub mod lab_sync;
+pub mod local_tag;
+pub mod milestone_check;
 pub mod preflight;
-pub mod repo;
-
-/// A commit or object id shortened for evidence and messages.
-pub(crate) fn short(id: &str) -> &str {
-    &id[..id.len().min(12)]
-}
+pub mod push_tag;
+pub mod release_notes;
+pub mod repo_import;
+pub mod repo_publish;
+pub mod repo_sign;
+pub mod signed_tag;
+pub mod wait_ci;

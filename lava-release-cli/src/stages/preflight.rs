@@ -8,11 +8,11 @@
 
 use std::cmp::Ordering;
 
-use crate::Context;
 use crate::config::Config;
-use crate::plan::{Release, Status};
-use crate::stages::changelog::{CHANGELOG, ChangelogStage, Progress};
-use crate::stages::short;
+use crate::entry::CHANGELOG;
+use crate::stages::changelog::{Changelog, Progress};
+use crate::step::{Context, Status, Step, short};
+use crate::version::Release;
 
 /// Inputs of the `preflight` stage.
 #[derive(Debug, Clone)]
@@ -21,13 +21,12 @@ pub struct Preflight {
     debian_version: debversion::Version,
     branch: String,
     tags: lava_git::TagPattern,
-    changelog: ChangelogStage,
+    changelog: Changelog,
 }
 
-impl Preflight {
-    /// The stage's inputs for `release` under `config`.
-    pub fn new(config: &Config, release: &Release) -> Self {
-        Self {
+impl Step for Preflight {
+    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+        Some(Self {
             version: release.version.to_string(),
             debian_version: release.debian_version.clone(),
             branch: config.project.branch.clone(),
@@ -35,12 +34,19 @@ impl Preflight {
                 include: config.project.tag_match.clone(),
                 exclude: config.project.tag_exclude.clone(),
             },
-            changelog: ChangelogStage::new(config, release),
-        }
+            changelog: Changelog::new(config, release),
+        })
     }
 
-    /// One line saying what the stage checks.
-    pub fn describe(&self) -> String {
+    fn name(&self) -> &'static str {
+        "preflight"
+    }
+
+    fn check_only(&self) -> bool {
+        true
+    }
+
+    fn describe(&self) -> String {
         format!(
             "check that {} (Debian {}) is newer than the last release, the working tree is clean and HEAD is on {}",
             self.version, self.debian_version, self.branch
@@ -48,7 +54,7 @@ impl Preflight {
     }
 
     /// Done with the facts checked as evidence, or blocked with the first failure.
-    pub fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+    fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         Ok(match self.evaluate(ctx)? {
             Ok(evidence) => Status::Done { evidence },
             Err(reason) => Status::Blocked { reason },
@@ -56,13 +62,15 @@ impl Preflight {
     }
 
     /// Nothing to do: a blocked preflight cannot be applied.
-    pub fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+    fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
         match self.evaluate(ctx)? {
             Ok(evidence) => Ok(evidence),
             Err(reason) => anyhow::bail!(reason),
         }
     }
+}
 
+impl Preflight {
     fn evaluate(&self, ctx: &Context<'_>) -> anyhow::Result<Result<String, String>> {
         let repo = ctx.repo;
         let workdir = repo.workdir().display();

@@ -1,14 +1,14 @@
-//! Stage `consistency`: the one check that ties the release together before anything
-//! is published from it (the apt repository, Debian, Docker Hub, the GitLab release).
+//! The consistency record: what every part of the release says about it, and whether
+//! they agree. The `consistency` stage gathers it before anything is published from the
+//! release; `docker-publish` copies the CI images by the digests it pins.
 //!
-//! Every part of the release says something about it: the signed tag and origin's copy
-//! of it name a commit, the tag's pipeline names the commit it built, `debian/changelog`
-//! and `lava_common/VERSION` at the tag name the versions, so do the `.changes` and
-//! `.dsc` CI built, and the CI images' labels and platforms; Docker Hub may already
-//! hold a version tag. The gate gathers these as [`Claim`]s in [`Agreement`]s and stops
-//! at the first disagreement, naming both sides. When all agree it writes what it
-//! checked to `.git/lava-release/VERSION-gate.json`; `docker-publish` then copies the CI
-//! images by the digests recorded there, so what is published is what was checked.
+//! Every part of the release says something: the signed tag and origin's copy of it
+//! name a commit, the tag's pipeline names the commit it built, `debian/changelog` and
+//! `lava_common/VERSION` at the tag name the versions, so do the `.changes` and `.dsc` CI
+//! built, and the CI images' labels and platforms; Docker Hub may already hold a version
+//! tag. These are [`Claim`]s in [`Agreement`]s; the first disagreement stops the release,
+//! naming both sides. When all agree, the [`Record`] is written to
+//! `.git/lava-release/VERSION-consistency.json`.
 
 use std::path::PathBuf;
 
@@ -16,54 +16,8 @@ use anyhow::Context as _;
 use lava_gitlab::CiTarget;
 use serde::{Deserialize, Serialize};
 
-use crate::Context;
-use crate::config::Config;
-use crate::plan::{Action, Release, Stage, Status};
-use crate::stages::repo::{RepoKind, RepoStage};
-use crate::stages::short;
-
-/// The gate's inputs.
-#[derive(Debug, Clone)]
-pub struct GateStage {
-    /// The version tag.
-    pub version: String,
-}
-
-/// The `consistency` stage.
-pub fn stage(config: &Config, release: &Release) -> Stage {
-    let mut parts = vec![
-        "debian/changelog".to_owned(),
-        config.project.version_files.join(", "),
-    ];
-    if config.repo.incoming.is_some() {
-        parts.push("the .changes and .dsc".into());
-    }
-    if config.docker.enabled {
-        parts.push("CI's images".into());
-    }
-    parts.retain(|p| !p.is_empty());
-    let last = parts.pop().unwrap_or_default();
-    let pin = if config.docker.enabled {
-        ", then pin the images to publish"
-    } else {
-        ""
-    };
-    Stage {
-        name: "consistency",
-        description: format!(
-            "check that tag {v} on {} is the commit its pipeline built and that {} and {last} agree on {v} (Debian {}){pin}",
-            config.project.remote,
-            parts.join(", "),
-            release.debian_version,
-            v = release.version,
-        ),
-        irreversible: false,
-        check_only: false,
-        action: Action::Gate(GateStage {
-            version: release.version.to_string(),
-        }),
-    }
-}
+use crate::shared::repo::RepoSite;
+use crate::step::{Context, short};
 
 /// What one part of the release says, and which part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,16 +69,17 @@ impl Agreement {
     }
 }
 
-/// A CI image the gate checked, by the digest `docker-publish` must copy.
+/// A CI image the consistency stage checked, by the digest `docker-publish` must copy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PinnedImage {
     /// The source as configured, `registry/repository:VERSION`.
     pub source: String,
-    /// Its manifest's digest when the gate checked it.
+    /// Its manifest's digest when it was checked.
     pub digest: String,
 }
 
-/// What the gate checked, as written to `.git/lava-release/VERSION-gate.json`.
+/// What the consistency stage checked, as written to
+/// `.git/lava-release/VERSION-consistency.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// The version.
@@ -142,13 +97,10 @@ pub struct Record {
 impl Record {
     /// Where the record of `version` lives.
     pub fn path(ctx: &Context<'_>, version: &str) -> PathBuf {
-        ctx.repo
-            .git_dir()
-            .join("lava-release")
-            .join(format!("{version}-gate.json"))
+        ctx.state_dir().join(format!("{version}-consistency.json"))
     }
 
-    /// The record of this release, if the gate has passed.
+    /// The record of this release, if the consistency stage has passed.
     pub fn load(ctx: &Context<'_>) -> anyhow::Result<Option<Record>> {
         let path = Self::path(ctx, &ctx.release.version.to_string());
         let text = match std::fs::read_to_string(&path) {
@@ -165,7 +117,8 @@ impl Record {
         Ok(Some(record))
     }
 
-    fn save(&self, ctx: &Context<'_>) -> anyhow::Result<()> {
+    /// Writes the record where [`Record::load`] finds it, replacing any older one.
+    pub fn save(&self, ctx: &Context<'_>) -> anyhow::Result<()> {
         let path = Self::path(ctx, &self.version);
         let dir = path.parent().context("the record's path has a parent")?;
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -186,12 +139,12 @@ impl Record {
     }
 
     /// Whether `other` pins the same release: same commit, same images.
-    fn pins_same(&self, other: &Record) -> bool {
+    pub fn pins_same(&self, other: &Record) -> bool {
         self.commit == other.commit && self.images == other.images
     }
 
     /// The evidence line.
-    fn evidence(&self) -> String {
+    pub fn evidence(&self) -> String {
         let claims: usize = self.agreements.iter().map(|a| a.claims.len()).sum();
         format!(
             "tag {} is {} as pipeline {} built it; {claims} claims in {} agreements agree; {} CI image(s) pinned",
@@ -204,8 +157,8 @@ impl Record {
     }
 }
 
-/// What the gate sees.
-enum Observation {
+/// What the consistency stage sees.
+pub enum Observation {
     /// Something it checks is not there yet (the tag, its pipeline, the upload).
     Missing(String),
     /// Something is wrong beyond a disagreement.
@@ -222,7 +175,8 @@ fn file_at(ctx: &Context<'_>, commit: &str, path: &str) -> anyhow::Result<Option
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
+/// What every part of the release of version `v` says, read-only.
+pub fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
     let config = ctx.config;
     let Some(tag) = ctx.repo.read_tag(v)? else {
         return Ok(Observation::Missing(format!("tag {v} is not made yet")));
@@ -238,7 +192,7 @@ fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
     let remote = &config.project.remote;
     let refs = ctx
         .repo
-        .remote_refs(remote, &crate::stages::git::credentials(ctx))?;
+        .remote_refs(remote, &crate::shared::git::credentials(ctx))?;
     let Some((_, remote_tag)) = refs.iter().find(|(n, _)| *n == format!("refs/tags/{v}")) else {
         return Ok(Observation::Missing(format!("{remote} has no tag {v} yet")));
     };
@@ -246,7 +200,7 @@ fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
     tag_object.claim("this repository", tag_id);
     tag_object.claim(remote.clone(), remote_tag.clone());
 
-    let gitlab = crate::stages::gitlab::gitlab_client(config, ctx.env, &config.gitlab.project)?;
+    let gitlab = crate::shared::gitlab::client(ctx)?;
     let pipeline = match gitlab.find_pipeline(&CiTarget::Tag(v.to_owned()))? {
         None => return Ok(Observation::Missing(format!("tag {v} has no pipeline yet"))),
         Some(p) if p.status != "success" => {
@@ -277,7 +231,7 @@ fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
     let debian_version = ctx.release.debian_version.to_string();
     let mut debian = Agreement::new("the Debian version");
     debian.claim("the release", debian_version.clone());
-    let changelog = crate::stages::changelog::CHANGELOG;
+    let changelog = crate::entry::CHANGELOG;
     match file_at(ctx, &commit, changelog)? {
         Some(text) => {
             let top = lava_changelog::parse_top(&text)
@@ -288,7 +242,7 @@ fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
     }
 
     // The upload repo-import takes, and the source package it carries.
-    let repo = RepoStage::new(config, ctx.release, RepoKind::Import);
+    let repo = RepoSite::new(config, ctx.release);
     if let Some((tree, uploads)) = repo.uploads()? {
         if uploads.is_empty() {
             return Ok(Observation::Missing(format!(
@@ -324,9 +278,9 @@ fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
     let mut checks = Vec::new();
     let mut images = Vec::new();
     if config.docker.enabled {
-        let (promoter, set) = crate::stages::docker::promoter(ctx)?;
-        let plan = promoter.check(&set)?;
-        for source in &plan.sources {
+        let (promoter, set) = crate::shared::docker::promoter(ctx)?;
+        let promotion = promoter.check(&set)?;
+        for source in &promotion.sources {
             let reference = source.reference.to_string();
             images.push(PinnedImage {
                 source: reference.clone(),
@@ -348,7 +302,7 @@ fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
             }
         }
         // A version tag already published elsewhere is never silently replaced.
-        for tag in &plan.tags {
+        for tag in &promotion.tags {
             if tag.target.tag.as_deref() != Some(v) || tag.state != lava_docker::TagState::Move {
                 continue;
             }
@@ -376,56 +330,11 @@ fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
 }
 
 /// One sentence for every disagreement: the first, and how many more.
-fn blocked(mismatches: &[String]) -> String {
+pub fn blocked(mismatches: &[String]) -> String {
     match mismatches {
         [] => String::new(),
         [one] => one.clone(),
         [first, rest @ ..] => format!("{first} (and {} more disagreement(s))", rest.len()),
-    }
-}
-
-impl GateStage {
-    /// Read-only: done when everything agrees and the record pins the same release.
-    pub fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
-        let record = match observe(ctx, &self.version)? {
-            Observation::Missing(what) => {
-                return Ok(Status::ToDo { detail: Some(what) });
-            }
-            Observation::Wrong(reason) => return Ok(Status::Blocked { reason }),
-            Observation::Complete(record) => record,
-        };
-        let mismatches = record.mismatches();
-        if !mismatches.is_empty() {
-            return Ok(Status::Blocked {
-                reason: blocked(&mismatches),
-            });
-        }
-        Ok(match Record::load(ctx)? {
-            Some(saved) if saved.pins_same(&record) => Status::Done {
-                evidence: record.evidence(),
-            },
-            Some(_) => Status::ToDo {
-                detail: Some("CI's images or the tag changed since the last check".into()),
-            },
-            None => Status::ToDo {
-                detail: Some("everything agrees; nothing is pinned yet".into()),
-            },
-        })
-    }
-
-    /// Checks again and records what is pinned.
-    pub fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
-        let record = match observe(ctx, &self.version)? {
-            Observation::Missing(what) => {
-                anyhow::bail!("the release cannot be checked yet: {what}")
-            }
-            Observation::Wrong(reason) => anyhow::bail!("{reason}"),
-            Observation::Complete(record) => record,
-        };
-        let mismatches = record.mismatches();
-        anyhow::ensure!(mismatches.is_empty(), "{}", blocked(&mismatches));
-        record.save(ctx)?;
-        Ok(record.evidence())
     }
 }
 

@@ -1,150 +1,135 @@
-//! The Debian stages, through `lava-debian`: `dev-build` (the release manager's
-//! builder run on the local tag, before anything is signed or pushed) and
-//! `debian-upload` (the released source fetched from the release repository and
-//! checked against the release key, its source-only `.changes` made and signed with
-//! the Debian Developer's key, and the upload put where the archive takes it).
+//! Stage `debian-upload` (when `debian.upload` is set): the released source fetched
+//! from the release repository and checked against the release key, its source-only
+//! `.changes` made and signed with the Debian Developer's key, and the upload put where
+//! the archive takes it (a directory, SFTP, or a dput profile).
 //!
-//! Both keep their state under `.git/lava-release/`: the dev build a stamp with the
-//! commit it built; the upload its fetched and signed files, so a re-run reuses the
-//! signed upload rather than signing it again, and sends only what the target lacks.
+//! Its fetched and signed files are kept under `.git/lava-release/debian/VERSION/`, so
+//! a re-run reuses the signed upload rather than signing it again, and sends only what
+//! the target lacks.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::Context as _;
-use lava_debian::{DevBuild, OrigInclusion, UploadTarget};
+use lava_debian::{OrigInclusion, UploadTarget};
 
-use crate::Context;
 use crate::config::{Config, Freeze, OrigChoice};
-use crate::plan::{Action, Release, Stage, Status};
-use crate::stages::short;
+use crate::error::UsageError;
+use crate::shared::debian::{file_name, fill};
+use crate::step::{Context, Credential, Need, Status, Step};
+use crate::version::Release;
 
-/// What the Debian stages need to know.
+/// Inputs of the `debian-upload` stage.
 #[derive(Debug, Clone)]
-pub struct DebianStage {
-    /// Which stage.
-    pub kind: DebianKind,
-    /// The bare version (the tag's name).
-    pub version: String,
-    /// The Debian version.
-    pub debian_version: String,
-    /// The source package.
-    pub source: String,
+pub struct DebianUpload {
+    release: Release,
+    source: String,
+    description: String,
 }
 
-/// The Debian stages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DebianKind {
-    /// `dev-build`
-    DevBuild,
-    /// `debian-upload`
-    Upload,
-}
-
-/// The `dev-build` stage, when `debian.dev_build` is set.
-pub fn dev_build(config: &Config, release: &Release) -> Option<Stage> {
-    config
-        .debian
-        .dev_build
-        .then(|| stage(config, release, DebianKind::DevBuild))
-}
-
-/// The `debian-upload` stage, when `debian.upload` is set.
-pub fn upload(config: &Config, release: &Release) -> Option<Stage> {
-    config
-        .debian
-        .upload
-        .as_deref()
-        .is_some_and(|u| !u.is_empty())
-        .then(|| stage(config, release, DebianKind::Upload))
-}
-
-fn stage(config: &Config, release: &Release, kind: DebianKind) -> Stage {
-    let stage = DebianStage {
-        kind,
-        version: release.version.to_string(),
-        debian_version: release.debian_version.to_string(),
-        source: config.repo.source.clone(),
-    };
-    Stage {
-        name: match kind {
-            DebianKind::DevBuild => "dev-build",
-            DebianKind::Upload => "debian-upload",
-        },
-        description: stage.describe(config),
-        // An upload to Debian cannot be taken back.
-        irreversible: kind == DebianKind::Upload,
-        check_only: false,
-        action: Action::Debian(stage),
-    }
-}
-
-impl DebianStage {
-    /// One line saying what `apply` does.
-    pub fn describe(&self, config: &Config) -> String {
+impl Step for DebianUpload {
+    fn from_config(config: &Config, release: &Release) -> Option<Self> {
         let debian = &config.debian;
-        match self.kind {
-            DebianKind::DevBuild => format!(
-                "build tag `{}` locally with `{}`",
-                self.version,
-                self.builder(config)
+        let upload = debian.upload.as_deref().filter(|u| !u.is_empty())?;
+        let source = config.repo.source.clone();
+        let description = format!(
+            "fetch {source} {} from {}, check it against the release key, sign the source-only upload with {} and upload it to {upload}",
+            fill(&debian.source_version, release),
+            debian.dsc_url.as_deref().map_or_else(
+                || format!("{} {}", debian.repository, debian.suite),
+                |u| fill(u, release)
             ),
-            DebianKind::Upload => format!(
-                "fetch {} {} from {}, check it against the release key, sign the source-only upload with {} and upload it to {}",
-                self.source,
-                self.source_version(config),
-                debian.dsc_url.as_deref().map_or_else(
-                    || format!("{} {}", debian.repository, debian.suite),
-                    |u| self.fill(u)
-                ),
-                debian.key.as_deref().unwrap_or("(debian.key unset)"),
-                debian.upload.as_deref().unwrap_or_default()
-            ),
+            debian.key.as_deref().unwrap_or("(debian.key unset)"),
+        );
+        Some(Self {
+            release: release.clone(),
+            source,
+            description,
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "debian-upload"
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    /// An upload to Debian cannot be taken back.
+    fn irreversible(&self) -> bool {
+        true
+    }
+
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::Consistency]
+    }
+
+    fn credentials(&self) -> Vec<Credential> {
+        vec![Credential::DebianKey]
+    }
+
+    fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        let target = upload_target(ctx.config)?;
+        let changes = self.changes_path(ctx);
+        if changes.exists() {
+            let preview = lava_debian::upload_plan(&changes, &target)?;
+            if preview.uploaded.is_empty() {
+                return Ok(Status::Done {
+                    evidence: format!(
+                        "{} and its {} file(s) are at {target}",
+                        file_name(&changes),
+                        preview.skipped.len().saturating_sub(1)
+                    ),
+                });
+            }
+            if let Some(reason) = self.frozen(ctx)?.filter(|_| !ctx.yes) {
+                return Ok(Status::Blocked { reason });
+            }
+            return Ok(Status::ToDo {
+                detail: Some(format!(
+                    "signed upload prepared in {}; {} file(s) to send",
+                    changes.parent().unwrap_or(Path::new(".")).display(),
+                    preview.uploaded.len()
+                )),
+            });
         }
-    }
-
-    fn fill(&self, template: &str) -> String {
-        template
-            .replace("{version}", &self.version)
-            .replace("{debian_version}", &self.debian_version)
-            .replace("{tag}", &self.version)
-    }
-
-    fn builder(&self, config: &Config) -> String {
-        self.fill(&config.debian.builder)
-    }
-
-    fn source_version(&self, config: &Config) -> String {
-        self.fill(&config.debian.source_version)
-    }
-
-    /// Read-only observation.
-    pub fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
-        match self.kind {
-            DebianKind::DevBuild => self.check_build(ctx),
-            DebianKind::Upload => self.check_upload(ctx),
+        if let Some(reason) = self.frozen(ctx)?.filter(|_| !ctx.yes) {
+            return Ok(Status::Blocked { reason });
         }
+        Ok(Status::todo())
     }
 
-    /// Does the stage.
-    pub fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
-        match self.kind {
-            DebianKind::DevBuild => self.apply_build(ctx),
-            DebianKind::Upload => self.apply_upload(ctx),
+    fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+        if let Some(reason) = self.frozen(ctx)? {
+            anyhow::ensure!(ctx.yes, "{reason}");
+            eprintln!("warning: {reason}");
         }
+        let target = upload_target(ctx.config)?;
+        let changes = self.prepare(ctx)?;
+        ctx.failpoint("debian-upload:prepared");
+        let report = lava_debian::upload(&changes, &target)
+            .with_context(|| format!("cannot upload {} to {target}", changes.display()))?;
+        Ok(format!(
+            "uploaded {} to {target}: {} file(s) sent{}",
+            file_name(&changes),
+            report.uploaded.len(),
+            if report.skipped.is_empty() {
+                String::new()
+            } else {
+                format!(", {} already there", report.skipped.len())
+            }
+        ))
     }
 
     /// In a dry run: with `--simulate`, the upload prepared, signed and rehearsed
     /// (`dput -s`); without, what would be fetched and where it would go.
-    pub fn rehearse(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
-        if self.kind != DebianKind::Upload {
-            return Ok(None);
-        }
+    fn rehearse(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
         let target = upload_target(ctx.config)?;
         if !ctx.simulate {
             return Ok(Some(format!(
                 "would upload {} {} to {target}; --simulate prepares and signs it and runs `dput -s`",
-                self.source, self.debian_version
+                self.source, self.release.debian_version
             )));
         }
         let changes = self.prepare(ctx)?;
@@ -160,95 +145,17 @@ impl DebianStage {
             changes.display()
         )))
     }
+}
 
-    // --- dev-build -----------------------------------------------------------------
-
-    fn stamp(&self, ctx: &Context<'_>) -> PathBuf {
-        state_dir(ctx).join(format!("{}-dev-build.ok", self.version))
+impl DebianUpload {
+    fn source_version(&self, config: &Config) -> String {
+        fill(&config.debian.source_version, &self.release)
     }
-
-    fn log(&self, ctx: &Context<'_>) -> PathBuf {
-        state_dir(ctx).join(format!("{}-dev-build.log", self.version))
-    }
-
-    fn tag_commit(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
-        Ok(ctx
-            .repo
-            .resolve_commit(&format!("refs/tags/{}^{{commit}}", self.version))?)
-    }
-
-    fn check_build(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
-        let Some(commit) = self.tag_commit(ctx)? else {
-            return Ok(Status::Blocked {
-                reason: format!(
-                    "tag `{}` does not exist in {}; run the local-tag stage first",
-                    self.version,
-                    ctx.repo.workdir().display()
-                ),
-            });
-        };
-        let stamp = self.stamp(ctx);
-        let built = std::fs::read_to_string(&stamp).unwrap_or_default();
-        Ok(if built.trim() == commit {
-            Status::Done {
-                evidence: format!(
-                    "built {} at {}; log {}",
-                    self.version,
-                    short(&commit),
-                    self.log(ctx).display()
-                ),
-            }
-        } else {
-            Status::todo()
-        })
-    }
-
-    fn apply_build(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
-        let commit = self.tag_commit(ctx)?.with_context(|| {
-            format!(
-                "tag `{}` does not exist; run the local-tag stage first",
-                self.version
-            )
-        })?;
-        let head = ctx.repo.head_id()?;
-        anyhow::ensure!(
-            head == commit,
-            "HEAD of {} is {}, not tag `{}` at {}; check out the release commit to build it",
-            ctx.repo.workdir().display(),
-            short(&head),
-            self.version,
-            short(&commit)
-        );
-        let build = DevBuild {
-            command: self.builder(ctx.config),
-            dir: ctx.repo.workdir().to_owned(),
-            env: vec![
-                ("LAVA_RELEASE_VERSION".into(), self.version.clone()),
-                (
-                    "LAVA_RELEASE_DEBIAN_VERSION".into(),
-                    self.debian_version.clone(),
-                ),
-                ("LAVA_RELEASE_TAG".into(), self.version.clone()),
-            ],
-            log: self.log(ctx),
-        };
-        lava_debian::dev_build(&build, &mut |line| eprintln!("    | {line}"))?;
-        crate::stages::changelog::write_atomically(
-            &self.stamp(ctx),
-            format!("{commit}\n").as_bytes(),
-        )?;
-        Ok(format!(
-            "built {} at {}; log {}",
-            self.version,
-            short(&commit),
-            build.log.display()
-        ))
-    }
-
-    // --- debian-upload -------------------------------------------------------------
 
     fn work_dir(&self, ctx: &Context<'_>) -> PathBuf {
-        state_dir(ctx).join("debian").join(&self.version)
+        ctx.state_dir()
+            .join("debian")
+            .join(self.release.version.to_string())
     }
 
     /// The signed `.changes` of the upload, once prepared.
@@ -283,59 +190,6 @@ impl DebianStage {
         Ok(None)
     }
 
-    fn check_upload(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
-        let target = upload_target(ctx.config)?;
-        let changes = self.changes_path(ctx);
-        if changes.exists() {
-            let plan = lava_debian::upload_plan(&changes, &target)?;
-            if plan.uploaded.is_empty() {
-                return Ok(Status::Done {
-                    evidence: format!(
-                        "{} and its {} file(s) are at {target}",
-                        file_name(&changes),
-                        plan.skipped.len().saturating_sub(1)
-                    ),
-                });
-            }
-            if let Some(reason) = self.frozen(ctx)?.filter(|_| !ctx.yes) {
-                return Ok(Status::Blocked { reason });
-            }
-            return Ok(Status::ToDo {
-                detail: Some(format!(
-                    "signed upload prepared in {}; {} file(s) to send",
-                    changes.parent().unwrap_or(Path::new(".")).display(),
-                    plan.uploaded.len()
-                )),
-            });
-        }
-        if let Some(reason) = self.frozen(ctx)?.filter(|_| !ctx.yes) {
-            return Ok(Status::Blocked { reason });
-        }
-        Ok(Status::todo())
-    }
-
-    fn apply_upload(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
-        if let Some(reason) = self.frozen(ctx)? {
-            anyhow::ensure!(ctx.yes, "{reason}");
-            eprintln!("warning: {reason}");
-        }
-        let target = upload_target(ctx.config)?;
-        let changes = self.prepare(ctx)?;
-        ctx.failpoint("debian-upload:prepared");
-        let report = lava_debian::upload(&changes, &target)
-            .with_context(|| format!("cannot upload {} to {target}", changes.display()))?;
-        Ok(format!(
-            "uploaded {} to {target}: {} file(s) sent{}",
-            file_name(&changes),
-            report.uploaded.len(),
-            if report.skipped.is_empty() {
-                String::new()
-            } else {
-                format!(", {} already there", report.skipped.len())
-            }
-        ))
-    }
-
     /// The signed upload: reused when a previous run made it, else fetched, checked,
     /// built and signed in a scratch directory that is then renamed into place, so a
     /// crash never leaves a half-signed upload behind.
@@ -355,7 +209,7 @@ impl DebianStage {
             None => crate::signing::release_keyring(&ctx.config.signing, ctx.env)?,
         };
         let (dsc_url, expected_dsc) = match &debian.dsc_url {
-            Some(url) => (self.fill(url), None),
+            Some(url) => (fill(url, &self.release), None),
             None => {
                 let version = self.source_version(ctx.config);
                 let found = lava_repo_sign::find_source(
@@ -449,7 +303,7 @@ fn upload_target(config: &Config) -> anyhow::Result<UploadTarget> {
     }
     if let Some(rest) = spec.strip_prefix("sftp://") {
         let (authority, dir) = rest.split_once('/').ok_or_else(|| {
-            crate::UsageError(format!(
+            UsageError(format!(
                 "debian.upload `{spec}` has no directory; use sftp://[user@]host[:port]/dir"
             ))
         })?;
@@ -457,7 +311,7 @@ fn upload_target(config: &Config) -> anyhow::Result<UploadTarget> {
             Some((host, port)) => (
                 host.to_owned(),
                 Some(port.parse::<u16>().map_err(|_| {
-                    crate::UsageError(format!("debian.upload `{spec}` has a bad port `{port}`"))
+                    UsageError(format!("debian.upload `{spec}` has a bad port `{port}`"))
                 })?),
             ),
             None => (authority.to_owned(), None),
@@ -471,7 +325,7 @@ fn upload_target(config: &Config) -> anyhow::Result<UploadTarget> {
     }
     anyhow::ensure!(
         Path::new(spec).is_absolute(),
-        crate::UsageError(format!(
+        UsageError(format!(
             "debian.upload `{spec}` is neither dput:PROFILE, sftp://[user@]host[:port]/dir nor an absolute directory"
         ))
     );
@@ -482,23 +336,12 @@ fn upload_target(config: &Config) -> anyhow::Result<UploadTarget> {
 fn in_freeze(freeze: &Freeze, today: time::Date) -> anyhow::Result<bool> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let parse = |text: &str| {
-        time::Date::parse(text, &format).map_err(|_| {
-            crate::UsageError(format!("debian.freeze date `{text}` is not YYYY-MM-DD"))
-        })
+        time::Date::parse(text, &format)
+            .map_err(|_| UsageError(format!("debian.freeze date `{text}` is not YYYY-MM-DD")))
     };
     let from = parse(&freeze.from)?;
     let until = freeze.until.as_deref().map(parse).transpose()?;
     Ok(from <= today && until.is_none_or(|u| today <= u))
-}
-
-fn state_dir(ctx: &Context<'_>) -> PathBuf {
-    ctx.repo.git_dir().join("lava-release")
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

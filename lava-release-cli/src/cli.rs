@@ -1,0 +1,353 @@
+//! The command line: the clap definition of `lava-release` (also the source of its
+//! completions and man page) and each subcommand's printing over the embedding API
+//! ([`crate::ops`]). Errors are returned, never printed: the binary turns them into one
+//! line and an exit status.
+#![allow(missing_docs)] // clap's doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{ChangelogStyle, Source};
+use crate::env::Env;
+use crate::ops::{
+    self, ChangelogRequest, ReleaseRequest, RunRequest, Settings, Workspace, one_line,
+};
+use crate::run::{RunOptions, StageError};
+use crate::ui::{self, Palette, TerminalReporter};
+use crate::version::ReleaseVersion;
+
+/// Cut a LAVA software release: a plan of stages that is printed, run, journaled and resumed.
+#[derive(Debug, Parser)]
+#[command(name = "lava-release", version, about)]
+pub struct Cli {
+    /// Run as if started in this directory (the LAVA repository).
+    #[arg(
+        short = 'C',
+        long = "repo",
+        value_name = "DIR",
+        global = true,
+        default_value = "."
+    )]
+    pub repo: PathBuf,
+    /// Configuration file (default: release.toml at the top of the repository, if any).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// The release version, YYYY.MM (or YYYY.MM.N for a point release).
+    #[arg(value_name = "VERSION")]
+    version: ReleaseVersion,
+    /// The Debian version (default: VERSION-1).
+    #[arg(long, value_name = "DEBIAN_VERSION")]
+    debian_version: Option<String>,
+    /// Release even if the milestone has open merge requests or issues.
+    #[arg(long)]
+    allow_open: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every stage, what it will do and its observed status.
+    Plan {
+        #[command(flatten)]
+        version: VersionArgs,
+        /// Print JSON for other tooling.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the stages; done stages are skipped, so a re-run resumes.
+    Run {
+        #[command(flatten)]
+        version: VersionArgs,
+        /// Start at this stage.
+        #[arg(long, value_name = "STAGE", conflicts_with = "only")]
+        from: Option<String>,
+        /// Stop after this stage.
+        #[arg(long, value_name = "STAGE", conflicts_with = "only")]
+        to: Option<String>,
+        /// Run only this stage.
+        #[arg(long, value_name = "STAGE")]
+        only: Option<String>,
+        /// Check every stage and print what each would do; change nothing published
+        /// (the announcement is written to a file instead of sent).
+        #[arg(long)]
+        dry_run: bool,
+        /// A dry run in which the Debian upload is prepared, signed and rehearsed
+        /// with `dput -s` (or listed, for a directory or SFTP target).
+        #[arg(long)]
+        simulate: bool,
+        /// Do not ask before stages that cannot be undone.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Print the journal of a release.
+    Status {
+        /// The release version.
+        #[arg(value_name = "VERSION")]
+        version: ReleaseVersion,
+        /// Print JSON for other tooling.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the effective configuration, secrets redacted.
+    Config,
+    /// List (or with --apply, delete) the GitLab project's container-registry tags
+    /// matching a pattern, e.g. daily images.
+    RegistryPrune {
+        /// Glob on tag names, e.g. `*-daily*`.
+        #[arg(value_name = "PATTERN")]
+        pattern: String,
+        /// Only repositories whose name matches this glob.
+        #[arg(long, value_name = "GLOB")]
+        repository: Option<String>,
+        /// Delete the matching tags; without it, only list them.
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Check or roll back the apt repository.
+    Repo {
+        #[command(subcommand)]
+        command: RepoCommand,
+    },
+    /// Print (or write) the debian/changelog entry for a version.
+    Changelog {
+        /// The release version.
+        #[arg(long, value_name = "VERSION")]
+        version: ReleaseVersion,
+        /// The Debian version (default: VERSION-1).
+        #[arg(long, value_name = "DEBIAN_VERSION")]
+        debian_version: Option<String>,
+        /// Start after this tag or commit instead of the style's own start.
+        #[arg(long, value_name = "REV")]
+        since: Option<String>,
+        /// Entry style (default: from the configuration).
+        #[arg(long, value_enum)]
+        style: Option<ChangelogStyle>,
+        /// Only commits touching these paths (repeatable).
+        #[arg(long = "path", value_name = "PATH")]
+        paths: Vec<String>,
+        /// One [ Author ] block per author (gbp dch --multimaint-merge).
+        #[arg(long)]
+        multimaint_merge: bool,
+        /// Put the entry on top of debian/changelog instead of printing it.
+        #[arg(long)]
+        write: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepoCommand {
+    /// Verify every suite of a repository, read-only: each index's size and hashes,
+    /// and InRelease and Release.gpg against the release key.
+    Verify {
+        /// The directory holding `dists/`: a path, an `ssh://` URL, or an `http(s)://`
+        /// URL (then the suites are `repo.suites`).
+        #[arg(value_name = "PATH|URL")]
+        location: String,
+        /// Trust this certificate file instead of the release key's.
+        #[arg(long, value_name = "FILE")]
+        keyring: Option<PathBuf>,
+    },
+    /// Switch the live symlink back to a kept tree (default: the newest version older
+    /// than the live one), after verifying it.
+    Rollback {
+        /// The version to switch to.
+        #[arg(value_name = "VERSION")]
+        version: Option<String>,
+    },
+}
+
+impl VersionArgs {
+    fn request(&self) -> ReleaseRequest {
+        ReleaseRequest {
+            version: self.version,
+            debian_version: self.debian_version.clone(),
+            allow_open: self.allow_open,
+        }
+    }
+}
+
+/// Runs the command `cli` names.
+pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
+    let palette = Palette::for_stdout(env.no_color);
+    let workspace = |env| Workspace::open(&cli.repo, cli.config.as_deref(), env);
+    match cli.command {
+        Command::Repo { command } => {
+            let settings = Settings::discover(&cli.repo, cli.config.as_deref())?;
+            repo_command(&settings, &env, command)?;
+        }
+        Command::Config => {
+            let settings = Settings::discover(&cli.repo, cli.config.as_deref())?;
+            match &settings.source {
+                Source::Defaults => println!("# built-in defaults (no release.toml)"),
+                Source::File(path) => println!("# defaults overlaid with {}", path.display()),
+            }
+            print!("{}", settings.config.to_toml());
+        }
+        Command::RegistryPrune {
+            pattern,
+            repository,
+            apply,
+        } => {
+            let mut request = lava_gitlab::PruneRequest::new(pattern);
+            request.repository_pattern = repository;
+            request.dry_run = !apply;
+            let report = workspace(env)?.registry_prune(&request)?;
+            for tag in &report.matched {
+                let done = if report.deleted.contains(tag) {
+                    "deleted"
+                } else {
+                    "would delete"
+                };
+                println!("{done}  {}", tag.location);
+            }
+            let hint = if apply {
+                ""
+            } else {
+                " (dry run; pass --apply to delete)"
+            };
+            println!(
+                "{} tag(s) matched, {} deleted{hint}",
+                report.matched.len(),
+                report.deleted.len()
+            );
+        }
+        Command::Status { version, json } => {
+            let journal = workspace(env)?.journal(&version)?;
+            if json {
+                println!("{}", journal.to_json());
+            } else {
+                print!("{}", ui::render_journal(&journal, &palette));
+            }
+        }
+        Command::Plan { version, json } => {
+            let workspace = workspace(env)?;
+            let prepared = workspace.prepare(&version.request())?;
+            if json {
+                let out = workspace.plan_json(&prepared);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&out).expect("plain data")
+                );
+            } else {
+                let statuses = workspace.observe(&prepared);
+                let workdir = workspace.repo.workdir().display().to_string();
+                print!(
+                    "{}",
+                    ui::render_plan(&prepared.plan, &statuses, &workdir, &palette)
+                );
+            }
+        }
+        Command::Run {
+            version,
+            from,
+            to,
+            only,
+            dry_run,
+            simulate,
+            yes,
+        } => {
+            let workspace = workspace(env)?;
+            let prepared = workspace.prepare(&version.request())?;
+            let request = RunRequest {
+                options: RunOptions {
+                    from,
+                    to,
+                    only,
+                    dry_run,
+                    yes,
+                },
+                simulate,
+            };
+            let dry_run = dry_run || simulate;
+            let mut reporter = TerminalReporter::new(palette, dry_run);
+            match workspace.run(&prepared, &request, &mut reporter) {
+                Ok(summary) if dry_run => println!(
+                    "dry run: {} stage(s) to do, {} already done, {} check(s) passed; nothing changed",
+                    summary.would_apply, summary.already_done, summary.passed
+                ),
+                Ok(summary) => println!(
+                    "{} stage(s) applied, {} already done, {} check(s) passed",
+                    summary.applied, summary.already_done, summary.passed
+                ),
+                Err(e) => {
+                    // The reporter already showed the stage's failure; say it once more
+                    // as the final line, with the way to resume.
+                    let resume = match e.downcast_ref::<StageError>() {
+                        Some(StageError::Failed { .. } | StageError::NotDone { .. }) => {
+                            "; fix the cause and run again to resume"
+                        }
+                        _ => "",
+                    };
+                    return Err(anyhow::anyhow!("{}{resume}", one_line(&e)));
+                }
+            }
+        }
+        Command::Changelog {
+            version,
+            debian_version,
+            since,
+            style,
+            paths,
+            multimaint_merge,
+            write,
+        } => {
+            let workspace = workspace(env)?;
+            let request = ChangelogRequest {
+                release: ReleaseRequest {
+                    debian_version,
+                    ..ReleaseRequest::new(version)
+                },
+                since,
+                style,
+                paths,
+                multimaint_merge,
+            };
+            let (release, text) = workspace.changelog(&request)?;
+            if write {
+                let path = workspace.write_changelog(&text)?;
+                eprintln!(
+                    "wrote the {} entry to {}",
+                    release.debian_version,
+                    path.display()
+                );
+            } else {
+                print!("{text}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn repo_command(settings: &Settings, env: &Env, command: RepoCommand) -> anyhow::Result<()> {
+    match command {
+        RepoCommand::Verify { location, keyring } => {
+            for status in ops::repo_verify(settings, env, &location, keyring.as_deref())? {
+                println!("{status}");
+            }
+        }
+        RepoCommand::Rollback { version } => {
+            let switch = ops::repo_rollback(settings, env, version.as_deref())?;
+            let live = &settings.config.repo.live;
+            let target = |t: &Option<String>| t.clone().unwrap_or_else(|| "nothing".into());
+            if switch.switched {
+                println!(
+                    "{live} -> {} (was {})",
+                    target(&switch.after.target),
+                    target(&switch.before.target)
+                );
+            } else {
+                println!("{live} -> {} already", target(&switch.after.target));
+            }
+            for status in switch.suites {
+                println!("{status}");
+            }
+        }
+    }
+    Ok(())
+}

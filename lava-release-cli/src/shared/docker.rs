@@ -1,0 +1,53 @@
+//! The Docker promoter and this release's image set, as `[docker]` describes them:
+//! shared by the consistency stage (which pins CI's images) and `docker-publish`.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use lava_docker::{CredentialStore, ImagesConfig, Options, Promoter, Transport};
+
+use crate::config::DockerTransport;
+use crate::step::Context;
+
+/// The promoter and the image set of this release, the sources by their tags.
+pub fn promoter(ctx: &Context<'_>) -> anyhow::Result<(Promoter, lava_docker::ImageSet)> {
+    let d = &ctx.config.docker;
+    let images = ImagesConfig {
+        images: d.images.clone(),
+        arches: d.arches.clone(),
+        source: d.source.clone(),
+        target: d.target.clone(),
+        list: d.list.clone(),
+        latest: d.latest,
+    };
+    let version = ctx.release.version.to_string();
+    let set = images
+        .expand(&version)
+        .with_context(|| format!("the [docker] image templates do not expand for {version}"))?;
+    let config_path = d.docker_config.clone().or_else(|| {
+        match (ctx.env.var("DOCKER_CONFIG"), ctx.env.var("HOME")) {
+            (Some(dir), _) => Some(PathBuf::from(dir).join("config.json")),
+            (None, Some(home)) => Some(PathBuf::from(home).join(".docker/config.json")),
+            (None, None) => None,
+        }
+    });
+    let credentials = match &config_path {
+        Some(path) => CredentialStore::from_docker_config(path)
+            .with_context(|| format!("cannot read Docker credentials from {}", path.display()))?,
+        None => CredentialStore::new(),
+    };
+    let transport = match d.transport {
+        DockerTransport::Registry => Transport::Registry,
+        DockerTransport::Engine => Transport::Engine {
+            socket: d.socket.clone(),
+        },
+    };
+    let options = Options {
+        transport,
+        credentials,
+        plain_http: d.plain_http.clone(),
+        concurrency: d.concurrency.max(1),
+        ..Options::default()
+    };
+    Ok((Promoter::new(options)?, set))
+}

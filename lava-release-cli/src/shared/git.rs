@@ -1,0 +1,112 @@
+//! The release commit and the credentials every git network operation uses.
+
+use lava_git::{Credentials, TagRef};
+
+use crate::config::Config;
+use crate::step::{Context, Status, short};
+
+/// The release commit's message for `version`.
+pub fn release_message(config: &Config, version: &str) -> String {
+    config.project.commit_message.replace("{version}", version)
+}
+
+/// The release commit: HEAD, once the changelog stage made it.
+pub fn release_commit(ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
+    let message = release_message(ctx.config, &ctx.release.version.to_string());
+    let head = ctx.repo.head_id()?;
+    Ok((ctx.repo.commit_message(&head)?.trim_end() == message).then_some(head))
+}
+
+/// The release commit, or an error saying to run the changelog stage first.
+pub fn need_release_commit(ctx: &Context<'_>) -> anyhow::Result<String> {
+    release_commit(ctx)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "HEAD of {} is not the release commit `{}`; run the changelog stage first",
+            ctx.repo.workdir().display(),
+            release_message(ctx.config, &ctx.release.version.to_string())
+        )
+    })
+}
+
+/// The blocked status of a tag `name` that exists at another commit than the release
+/// commit.
+pub fn tag_elsewhere(name: &str, tag: &TagRef) -> Status {
+    Status::Blocked {
+        reason: format!(
+            "tag `{name}` already exists at {}, not at the release commit; it is never moved",
+            short(tag.commit())
+        ),
+    }
+}
+
+/// Whether `remote` has the release branch at (or past) the release commit and, with
+/// `with_tag`, the local tag: the observation behind `fork-ci` and `push-tag`.
+pub fn check_pushed(ctx: &Context<'_>, remote: &str, with_tag: bool) -> anyhow::Result<Status> {
+    let Some(commit) = release_commit(ctx)? else {
+        return Ok(Status::todo());
+    };
+    let branch = &ctx.config.project.branch;
+    let tag = ctx.release.version.to_string();
+    let refs = ctx.repo.remote_refs(remote, &credentials(ctx))?;
+    let find = |name: &str| {
+        refs.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| id.as_str())
+    };
+    let branch_ok = match find(&format!("refs/heads/{branch}")) {
+        Some(id) => id == commit || ctx.repo.is_ancestor(&commit, id)?,
+        None => false,
+    };
+    if !with_tag {
+        return Ok(if branch_ok {
+            Status::Done {
+                evidence: format!("{remote} {branch} contains {}", short(&commit)),
+            }
+        } else {
+            Status::todo()
+        });
+    }
+    let local = match ctx.repo.read_tag(&tag)? {
+        Some(TagRef::Annotated(t)) => t.id,
+        Some(TagRef::Lightweight { commit }) => commit,
+        None => String::new(),
+    };
+    Ok(match find(&format!("refs/tags/{tag}")) {
+        Some(id) if id == local && branch_ok => Status::Done {
+            evidence: format!(
+                "{remote} has tag {tag} ({}) and {branch} at {}",
+                short(id),
+                short(&commit)
+            ),
+        },
+        Some(id) if id != local => Status::Blocked {
+            reason: format!(
+                "{remote} already has a different tag `{tag}` ({}); it is never overwritten",
+                short(id)
+            ),
+        },
+        Some(_) => Status::ToDo {
+            detail: Some(format!("the tag is there, {branch} is not")),
+        },
+        None => Status::todo(),
+    })
+}
+
+/// Push credentials from the configuration and the environment.
+pub fn credentials(ctx: &Context<'_>) -> Credentials {
+    let git = &ctx.config.git;
+    Credentials {
+        ssh_user: git.ssh_user.clone(),
+        ssh_key: git.ssh_key.clone(),
+        ssh_key_passphrase: git
+            .ssh_key_passphrase_env
+            .as_deref()
+            .and_then(|v| ctx.env.var(v))
+            .map(str::to_owned),
+        token: git
+            .token_env
+            .as_deref()
+            .and_then(|v| ctx.env.var(v))
+            .map(str::to_owned),
+    }
+}

@@ -1,0 +1,128 @@
+//! The GitLab client as the configuration describes it, and the pipeline wait that
+//! `wait-ci` and `fork-wait-ci` share.
+
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use lava_gitlab::{CiTarget, GitLab, WaitCi};
+
+use crate::config::Config;
+use crate::env::Env;
+use crate::error::UsageError;
+use crate::step::Context;
+
+/// The client of the project, with the token the configuration names.
+pub fn client(ctx: &Context<'_>) -> anyhow::Result<GitLab> {
+    gitlab_client(ctx.config, ctx.env, &ctx.config.gitlab.project)
+}
+
+/// A client for `project` on the configured instance, with the token from
+/// `gitlab.token`, the variable `gitlab.token_env` names, or `gitlab.token_file`.
+pub fn gitlab_client(config: &Config, env: &Env, project: &str) -> anyhow::Result<GitLab> {
+    let gl = &config.gitlab;
+    let token = match (&gl.token, &gl.token_file, env.var(&gl.token_env)) {
+        (Some(secret), _, _) => secret.expose().to_owned(),
+        (None, _, Some(value)) => value.to_owned(),
+        (None, Some(path), None) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the GitLab token file {}", path.display()))?
+            .trim()
+            .to_owned(),
+        (None, None, None) => {
+            return Err(UsageError(format!(
+                "no GitLab token: set {} or gitlab.token_file in release.toml",
+                gl.token_env
+            ))
+            .into());
+        }
+    };
+    let project = project
+        .parse()
+        .map_err(|_| anyhow::anyhow!("GitLab project `{project}` is not a project path or id"))?;
+    Ok(GitLab::new(
+        lava_gitlab::Config::new(&gl.url, project),
+        lava_gitlab::Token::new(token),
+    )?)
+}
+
+/// The project's web address, `URL/GROUP/NAME`.
+pub fn project_url(config: &Config) -> String {
+    format!(
+        "{}/{}",
+        config.gitlab.url.trim_end_matches('/'),
+        config.gitlab.project
+    )
+}
+
+fn wait_request(ctx: &Context<'_>, target: CiTarget) -> WaitCi {
+    let gl = &ctx.config.gitlab;
+    let mut request = WaitCi::new(target);
+    request.timeout = Duration::from_secs(gl.ci_timeout_secs);
+    request.poll.initial = Duration::from_millis(gl.poll_initial_ms);
+    request.poll.max = Duration::from_millis(gl.poll_max_ms);
+    request
+}
+
+/// Waits for `target`'s pipeline, drawing progress; a failed pipeline's report (failed
+/// jobs and their log tails) goes to stderr before the error.
+pub fn wait(
+    gl: &GitLab,
+    ctx: &Context<'_>,
+    target: CiTarget,
+) -> anyhow::Result<lava_gitlab::Pipeline> {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    });
+    let mut progress = WaitProgress {
+        bar,
+        last: String::new(),
+    };
+    let outcome = gl.wait_ci(&wait_request(ctx, target), &mut progress)?;
+    if let Some(bar) = progress.bar {
+        bar.finish_and_clear();
+    }
+    if !outcome.is_success() {
+        eprintln!("{}", outcome.report());
+    }
+    Ok(outcome.into_result()?)
+}
+
+/// The status of `target`'s pipeline as a stage reports it: done once it succeeded.
+pub fn pipeline_status(
+    gl: &GitLab,
+    target: &CiTarget,
+    what: &str,
+) -> anyhow::Result<crate::step::Status> {
+    use crate::step::Status;
+    Ok(match gl.find_pipeline(target)? {
+        Some(p) if p.status == "success" => Status::Done {
+            evidence: format!("{what} {} succeeded {}", p.id, p.web_url),
+        },
+        Some(p) => Status::ToDo {
+            detail: Some(format!("{what} {} is {}", p.id, p.status)),
+        },
+        None => Status::todo(),
+    })
+}
+
+/// Draws the wait: a spinner line on a terminal, plain lines otherwise.
+struct WaitProgress {
+    bar: Option<indicatif::ProgressBar>,
+    last: String,
+}
+
+impl lava_gitlab::Progress for WaitProgress {
+    fn update(&mut self, snapshot: &lava_gitlab::CiSnapshot) {
+        let line = lava_gitlab::describe(snapshot);
+        match &self.bar {
+            Some(bar) => bar.set_message(line),
+            None if line != self.last => {
+                eprintln!("wait-ci: {line}");
+                self.last = line;
+            }
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The apt repository site as the configuration describes it, and the upload
+//! `repo-import` takes: shared by the repository stages and the consistency stage.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use lava_repo_sign::{Changes, Layout, Location, Site, SshOptions, SuiteStatus, Tree};
+
+use crate::config::Config;
+use crate::step::Status;
+use crate::version::Release;
+
+/// What every repository stage needs to know.
+#[derive(Debug, Clone)]
+pub struct RepoSite {
+    /// The site: a local directory or an `ssh://` URL.
+    pub site: String,
+    /// The directory of built `.changes` files, on the machine holding the site.
+    pub incoming: Option<PathBuf>,
+    /// The `ssh_config` for an `ssh://` site.
+    pub ssh_config: Option<PathBuf>,
+    /// The suites imported into.
+    pub suites: Vec<String>,
+    /// The source package uploaded.
+    pub source: String,
+    /// Names inside the site.
+    pub layout: Layout,
+    /// The bare version, which names the kept tree (`archive/VERSION`).
+    pub version: String,
+    /// The Debian version of the upload.
+    pub debian_version: String,
+}
+
+/// Why the import cannot be judged (no incoming directory, no matching upload).
+pub type Blocked = String;
+
+impl RepoSite {
+    /// The site of `release` under `config`.
+    pub fn new(config: &Config, release: &Release) -> Self {
+        let repo = &config.repo;
+        Self {
+            site: repo.site.clone().unwrap_or_default(),
+            incoming: repo.incoming.clone(),
+            ssh_config: repo.ssh_config.clone(),
+            suites: repo.suites.clone(),
+            source: repo.source.clone(),
+            layout: Layout {
+                current: repo.current.clone(),
+                live: repo.live.clone(),
+                archive: repo.archive.clone(),
+            },
+            version: release.version.to_string(),
+            debian_version: release.debian_version.to_string(),
+        }
+    }
+
+    /// Whether `repo.site` is set: the repository stages are planned only then.
+    pub fn configured(config: &Config) -> bool {
+        config.repo.site.as_deref().is_some_and(|s| !s.is_empty())
+    }
+
+    /// The tree reprepro writes, as the configuration names it.
+    pub fn current_name(&self) -> String {
+        format!(
+            "{}/{}",
+            self.site.trim_end_matches('/'),
+            self.layout.current
+        )
+    }
+
+    /// The site, reached locally or over ssh.
+    pub fn site(&self) -> anyhow::Result<Site> {
+        let location = Location::parse(&self.site)
+            .with_context(|| format!("repo.site `{}` in the configuration", self.site))?;
+        let ssh = SshOptions {
+            config: self.ssh_config.clone(),
+            ..SshOptions::default()
+        };
+        Ok(Site::new(location, ssh, self.layout.clone()))
+    }
+
+    /// The `.changes` of this release's source in `dir`: those at its Debian version
+    /// or, as a native package would be, at its bare version.
+    fn find_uploads(&self, tree: &Tree, dir: &str) -> anyhow::Result<Vec<Changes>> {
+        Ok(tree
+            .find_changes(dir)?
+            .into_iter()
+            .filter(|c| {
+                c.source == self.source
+                    && (c.version == self.debian_version || c.version == self.version)
+            })
+            .collect())
+    }
+
+    /// The upload `repo-import` would take, and the tree that reads it: the site's
+    /// machine when `repo.site` is set, else this one. `None` without `repo.incoming`.
+    pub fn uploads(&self) -> anyhow::Result<Option<(Tree, Vec<Changes>)>> {
+        let Some(dir) = &self.incoming else {
+            return Ok(None);
+        };
+        let dir = dir.display().to_string();
+        let tree = if self.site.is_empty() {
+            Tree::new(
+                Location::parse(&dir).with_context(|| format!("repo.incoming `{dir}`"))?,
+                SshOptions::default(),
+            )
+        } else {
+            self.site()?.current()
+        };
+        let found = self.find_uploads(&tree, &dir)?;
+        Ok(Some((tree, found)))
+    }
+
+    /// The upload of this release in the incoming directory.
+    pub fn changes(&self, tree: &Tree) -> anyhow::Result<Result<Vec<Changes>, Blocked>> {
+        let Some(dir) = &self.incoming else {
+            return Ok(Err(
+                "repo.incoming is not set; name the directory of the built .changes files".into(),
+            ));
+        };
+        let dir = dir.display().to_string();
+        let found = self.find_uploads(tree, &dir)?;
+        if found.is_empty() {
+            return Ok(Err(format!(
+                "{dir} holds no .changes of {} {}; build the packages and copy them there",
+                self.source, self.debian_version
+            )));
+        }
+        Ok(Ok(found))
+    }
+
+    /// Whether every suite holds the upload: the observation behind `repo-import`, and
+    /// the first thing `repo-sign` needs.
+    pub fn check_import(&self, tree: &Tree) -> anyhow::Result<Status> {
+        let changes = match self.changes(tree)? {
+            Ok(c) => c,
+            Err(reason) => return Ok(Status::Blocked { reason }),
+        };
+        let pending = tree.import_plan(&self.suites, &changes)?;
+        let todo: Vec<String> = pending
+            .iter()
+            .filter(|i| i.include)
+            .map(ToString::to_string)
+            .collect();
+        if todo.is_empty() {
+            let present: Vec<String> = pending
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{} {} in {}",
+                        i.changes.source,
+                        i.existing.as_deref().unwrap_or("?"),
+                        i.suite
+                    )
+                })
+                .collect();
+            Ok(Status::Done {
+                evidence: present.join(", "),
+            })
+        } else {
+            Ok(Status::ToDo {
+                detail: Some(todo.join("; ")),
+            })
+        }
+    }
+}
+
+/// The suites' names, for evidence.
+pub fn suite_names(statuses: &[SuiteStatus]) -> String {
+    statuses
+        .iter()
+        .map(|s| s.suite.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,120 @@
+//! Stage `lab-sync`: the device types handed to lava-lab for review. The lab
+//! repository is cloned to a scratch directory, the release's device-type templates
+//! copied in and committed, and the commit pushed to a review ref.
+
+use anyhow::Context as _;
+use lava_git::{Handover, HandoverState};
+
+use crate::config::Config;
+use crate::shared::git::{credentials, need_release_commit};
+use crate::step::{Context, Need, Status, Step, short};
+use crate::version::Release;
+
+/// Inputs of the `lab-sync` stage.
+#[derive(Debug, Clone)]
+pub struct LabSync {
+    version: String,
+    description: String,
+}
+
+/// The strings a handover borrows: branch, message, author name and e-mail.
+struct Strings {
+    branch: String,
+    message: String,
+    name: String,
+    email: String,
+}
+
+impl Step for LabSync {
+    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+        let lab = &config.lab;
+        Some(Self {
+            version: release.version.to_string(),
+            description: format!(
+                "copy {} to {}:{} and push it to {} for review",
+                lab.source, lab.url, lab.dest, lab.push_ref
+            ),
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "lab-sync"
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    fn irreversible(&self) -> bool {
+        true
+    }
+
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::Consistency]
+    }
+
+    fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        Ok(match self.run(ctx, lava_git::handover_state)? {
+            HandoverState::Present { reference, commit } => Status::Done {
+                evidence: format!("{reference} at {} has the device types", short(&commit)),
+            },
+            HandoverState::Missing(files) => Status::ToDo {
+                detail: Some(format!("{} file(s) to hand over", files.len())),
+            },
+        })
+    }
+
+    fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
+        need_release_commit(ctx)?;
+        match self.run(ctx, lava_git::handover)? {
+            HandoverState::Present { reference, commit } => {
+                Ok(format!("{reference} at {}", short(&commit)))
+            }
+            HandoverState::Missing(files) => {
+                anyhow::bail!("{} device type file(s) were not handed over", files.len())
+            }
+        }
+    }
+}
+
+impl LabSync {
+    /// Runs `op` (observe or hand over) on a handover into a scratch clone.
+    fn run(
+        &self,
+        ctx: &Context<'_>,
+        op: fn(&Handover<'_>) -> lava_git::Result<HandoverState>,
+    ) -> anyhow::Result<HandoverState> {
+        let scratch = tempfile::tempdir().context("cannot make a temporary directory")?;
+        let lab = &ctx.config.lab;
+        let source = ctx.repo.workdir().join(&lab.source);
+        let creds = credentials(ctx);
+        let strings = self.strings(ctx)?;
+        let clone = scratch.path().join("lava-lab");
+        let handover = Handover {
+            url: &lab.url,
+            base: &lab.base,
+            source_dir: &source,
+            dest_dir: &lab.dest,
+            branch: &strings.branch,
+            push_ref: &lab.push_ref,
+            message: &strings.message,
+            author: (&strings.name, &strings.email),
+            clone_dir: &clone,
+            creds: &creds,
+        };
+        Ok(op(&handover)?)
+    }
+
+    fn strings(&self, ctx: &Context<'_>) -> anyhow::Result<Strings> {
+        let (name, email) = ctx.repo.user_identity()?;
+        let lab = &ctx.config.lab;
+        Ok(Strings {
+            branch: lab.branch.replace("{version}", &self.version),
+            message: lab.message.replace("{version}", &self.version),
+            name: name
+                .context("git's user.name is not set; lab-sync commits as the release manager")?,
+            email: email
+                .context("git's user.email is not set; lab-sync commits as the release manager")?,
+        })
+    }
+}

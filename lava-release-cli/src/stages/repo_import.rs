@@ -1,0 +1,58 @@
+//! Stage `repo-import` (when `repo.site` is set): `reprepro include` of the built upload
+//! into each suite, skipping suites that already hold the version or a newer one.
+
+use crate::config::Config;
+use crate::shared::repo::RepoSite;
+use crate::step::{Context, Need, Status, Step};
+use crate::version::Release;
+
+/// Inputs of the `repo-import` stage.
+#[derive(Debug, Clone)]
+pub struct RepoImport {
+    repo: RepoSite,
+}
+
+impl Step for RepoImport {
+    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+        RepoSite::configured(config).then(|| Self {
+            repo: RepoSite::new(config, release),
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "repo-import"
+    }
+
+    fn describe(&self) -> String {
+        let r = &self.repo;
+        format!(
+            "reprepro include {} {} from {} into {} of {}",
+            r.source,
+            r.debian_version,
+            r.incoming
+                .as_deref()
+                .map_or("(repo.incoming unset)".into(), |p| p.display().to_string()),
+            r.suites.join(", "),
+            r.current_name()
+        )
+    }
+
+    fn needs(&self) -> Vec<Need> {
+        vec![Need::Consistency]
+    }
+
+    fn check(&self, _: &Context<'_>) -> anyhow::Result<Status> {
+        self.repo.check_import(&self.repo.site()?.current())
+    }
+
+    fn apply(&self, _: &Context<'_>) -> anyhow::Result<String> {
+        let tree = self.repo.site()?.current();
+        let changes = self.repo.changes(&tree)?.map_err(anyhow::Error::msg)?;
+        let done = tree.import(&self.repo.suites, &changes)?;
+        Ok(done
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "))
+    }
+}
