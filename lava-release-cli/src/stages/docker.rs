@@ -109,15 +109,18 @@ impl DockerStage {
     /// Read-only: which target tags are already at the right digest.
     pub fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let (promoter, set) = pinned_promoter(ctx)?;
-        let plan = promoter.check(&set)?;
-        let tags = plan.tags.len();
-        Ok(if plan.is_done() {
+        let promotion = promoter.check(&set)?;
+        let tags = promotion.tags.len();
+        Ok(if promotion.is_done() {
             Status::Done {
                 evidence: format!("{tags} tags at the source digests for {}", self.version),
             }
         } else {
             Status::ToDo {
-                detail: Some(format!("{} of {tags} tags to move", plan.moves().count())),
+                detail: Some(format!(
+                    "{} of {tags} tags to move",
+                    promotion.moves().count()
+                )),
             }
         })
     }

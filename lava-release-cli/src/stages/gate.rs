@@ -325,8 +325,8 @@ fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
     let mut images = Vec::new();
     if config.docker.enabled {
         let (promoter, set) = crate::stages::docker::promoter(ctx)?;
-        let plan = promoter.check(&set)?;
-        for source in &plan.sources {
+        let promotion = promoter.check(&set)?;
+        for source in &promotion.sources {
             let reference = source.reference.to_string();
             images.push(PinnedImage {
                 source: reference.clone(),
@@ -348,7 +348,7 @@ fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
             }
         }
         // A version tag already published elsewhere is never silently replaced.
-        for tag in &plan.tags {
+        for tag in &promotion.tags {
             if tag.target.tag.as_deref() != Some(v) || tag.state != lava_docker::TagState::Move {
                 continue;
             }
