@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// A user name and password (or token). `Debug` never shows the password.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The image set of a release, expanded from name templates; no I/O.
 
+use crate::error::{Error, Result};
 use crate::reference::{ImageRef, Repository};
-use crate::{Error, Result};
 
 /// Which images a release promotes, as name templates with the placeholders `{arch}`,
 /// `{image}` and `{version}`. [`Default`] is LAVA's set.

@@ -9,8 +9,8 @@ use bollard::query_parameters::{CreateImageOptions, PushImageOptions, TagImageOp
 use futures_util::StreamExt as _;
 
 use crate::auth::CredentialStore;
+use crate::error::{Error, Result};
 use crate::reference::{DOCKER_HUB, Digest, ImageRef, Repository};
-use crate::{Error, Result};
 
 pub(crate) struct EngineTransport {
     docker: Docker,

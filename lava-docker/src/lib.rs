@@ -31,11 +31,11 @@ mod promote;
 mod reference;
 
 pub use auth::{CredentialStore, Credentials};
-pub use client::RetryPolicy;
 pub use config::{ArchImage, ImageGroup, ImageSet, ImagesConfig, oci_architecture};
 pub use error::{BoxError, Error, Result};
+pub use lava_io::retry::RetryPolicy;
 pub use promote::{
-    Options, Plan, Promoter, Report, SourceImage, TagState, TargetKind, TargetTag, Transport,
+    Options, Promoter, Promotion, Report, SourceImage, TagState, TargetKind, TargetTag, Transport,
     Verified,
 };
 pub use reference::{DOCKER_HUB, Digest, ImageRef, Repository};

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
 use crate::reference::Digest;
-use crate::{Error, Result};
 
 /// Docker v2 schema 2 image manifest.
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";

@@ -6,16 +6,18 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
+use lava_io::retry::RetryPolicy;
 
 use crate::auth::CredentialStore;
-use crate::client::{Client, RetryPolicy};
+use crate::client::Client;
 use crate::config::ImageSet;
 use crate::engine::EngineTransport;
+use crate::error::{Error, Result};
 use crate::manifest::{self, Descriptor, ImageManifest, Manifest, Platform, RawManifest};
 use crate::reference::{Digest, ImageRef, Repository};
-use crate::{Error, Result};
 
 /// How per-arch images travel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +46,7 @@ pub struct Options {
     pub plain_http: Vec<String>,
     /// Blobs copied at once.
     pub concurrency: usize,
-    /// Retries of transient failures.
+    /// Retries of transient failures (connection errors, 408, 429, 500, 502, 503, 504).
     pub retry: RetryPolicy,
 }
 
@@ -55,7 +57,14 @@ impl Default for Options {
             credentials: CredentialStore::new(),
             plain_http: Vec::new(),
             concurrency: 4,
-            retry: RetryPolicy::default(),
+            // A registry push is many short requests: retry them sooner and fewer times
+            // than the project's default.
+            retry: RetryPolicy {
+                max_attempts: 4,
+                initial_backoff: Duration::from_millis(250),
+                max_backoff: Duration::from_secs(4),
+                ..RetryPolicy::default()
+            },
         }
     }
 }
@@ -120,10 +129,10 @@ pub struct TargetTag {
     pub state: TagState,
 }
 
-/// The read-only observation of a release's images: sources resolved, every target tag
-/// compared with what it should be. Nothing is written to compute it.
+/// What promoting a release's images would do, observed read-only: sources resolved,
+/// every target tag compared with what it should be. Nothing is written to compute it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct Promotion {
     /// The version tag.
     pub version: String,
     /// The source images, by group, in config order.
@@ -132,7 +141,7 @@ pub struct Plan {
     pub tags: Vec<TargetTag>,
 }
 
-impl Plan {
+impl Promotion {
     /// The tags that would be created or moved.
     pub fn moves(&self) -> impl Iterator<Item = &TargetTag> {
         self.tags.iter().filter(|t| t.state != TagState::Done)
@@ -144,7 +153,7 @@ impl Plan {
     }
 }
 
-impl fmt::Display for Plan {
+impl fmt::Display for Promotion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for source in &self.sources {
             writeln!(
@@ -255,7 +264,7 @@ impl Promoter {
     }
 
     /// Observes sources and targets and says which tags would move; writes nothing.
-    pub fn check(&self, set: &ImageSet) -> Result<Plan> {
+    pub fn check(&self, set: &ImageSet) -> Result<Promotion> {
         self.runtime.block_on(self.inner.clone().check(set))
     }
 
@@ -357,10 +366,10 @@ impl Inner {
         }
     }
 
-    async fn check(self: Arc<Self>, set: &ImageSet) -> Result<Plan> {
+    async fn check(self: Arc<Self>, set: &ImageSet) -> Result<Promotion> {
         let sources = self.resolve(set).await?;
         let (tags, _) = self.observe(set, &sources).await?;
-        Ok(Plan {
+        Ok(Promotion {
             version: set.version.clone(),
             sources,
             tags,

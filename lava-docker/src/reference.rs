@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Docker Hub's name in references.
 pub const DOCKER_HUB: &str = "docker.io";

@@ -144,8 +144,8 @@ fn the_engine_transport_pulls_tags_and_pushes_and_lists_go_through_the_api() {
         ..options(&target.host(), PASSWORD)
     })
     .unwrap();
-    let plan = promoter.check(&set).unwrap();
-    assert_eq!(plan.moves().count(), 12, "{plan}");
+    let promotion = promoter.check(&set).unwrap();
+    assert_eq!(promotion.moves().count(), 12, "{promotion}");
     let report = promoter.apply(&set).unwrap();
     assert_eq!(report.moved.len(), 12, "{report:?}");
 
@@ -190,9 +190,9 @@ fn the_engine_transport_pulls_tags_and_pushes_and_lists_go_through_the_api() {
             }
         }
     }
-    let plan = promoter.check(&set).unwrap();
+    let promotion = promoter.check(&set).unwrap();
     assert!(
-        plan.tags.iter().all(|t| t.state == TagState::Done),
-        "{plan}"
+        promotion.tags.iter().all(|t| t.state == TagState::Done),
+        "{promotion}"
     );
 }

@@ -98,8 +98,8 @@ fn latest_stays_put_when_a_list_push_fails_and_a_rerun_finishes() {
     );
     assert_eq!(proxy.fired(), 4);
 
-    let plan = promoter.check(&set).unwrap();
-    for tag in &plan.tags {
+    let promotion = promoter.check(&set).unwrap();
+    for tag in &promotion.tags {
         let latest = tag.target.tag.as_deref() == Some("latest");
         let failed_list = tag.kind == TargetKind::List
             && tag.target.repository.path == "lavasoftware/lava-server";
@@ -108,7 +108,7 @@ fn latest_stays_put_when_a_list_push_fails_and_a_rerun_finishes() {
         } else {
             TagState::Done
         };
-        assert_eq!(tag.state, expect, "{}\n{plan}", tag.target);
+        assert_eq!(tag.state, expect, "{}\n{promotion}", tag.target);
     }
 
     // The fault is spent; running again finishes the job and touches only what is left.
@@ -172,8 +172,8 @@ fn a_rerun_after_a_crash_mid_copy_finishes_the_job() {
         .expand(VERSION)
         .unwrap();
     let promoter = Promoter::new(options(&proxy.host(), PASSWORD)).unwrap();
-    let plan = promoter.check(&set).unwrap();
-    assert!(!plan.is_done(), "{plan}");
+    let promotion = promoter.check(&set).unwrap();
+    assert!(!promotion.is_done(), "{promotion}");
     let report = promoter.apply(&set).unwrap();
     assert_eq!(report.verified.len(), 12);
     assert!(promoter.check(&set).unwrap().is_done());

@@ -39,13 +39,13 @@ fn promotes_to_an_htpasswd_registry_and_skopeo_sees_both_platforms() {
         .unwrap();
     let promoter = Promoter::new(options(&target.host(), PASSWORD)).unwrap();
 
-    let plan = promoter.check(&set).unwrap();
-    assert_eq!(plan.moves().count(), 12, "{plan}");
+    let promotion = promoter.check(&set).unwrap();
+    assert_eq!(promotion.moves().count(), 12, "{promotion}");
     insta::with_settings!({filters => vec![
         (r"127\.0\.0\.1:\d+", "[registry]"),
         (r"sha256:[0-9a-f]{64}", "[digest]"),
     ]}, {
-        insta::assert_snapshot!(plan.to_string());
+        insta::assert_snapshot!(promotion.to_string());
     });
 
     let report = promoter.apply(&set).unwrap();
@@ -69,8 +69,8 @@ fn promotes_to_an_htpasswd_registry_and_skopeo_sees_both_platforms() {
     }
 
     // Idempotent: everything is done, and the evidence is the digests.
-    let plan = promoter.check(&set).unwrap();
-    assert!(plan.is_done(), "{plan}");
+    let promotion = promoter.check(&set).unwrap();
+    assert!(promotion.is_done(), "{promotion}");
     let again = promoter.apply(&set).unwrap();
     assert!(again.moved.is_empty(), "{again:?}");
     assert_eq!(again.unchanged.len(), 12);
@@ -155,10 +155,10 @@ fn a_new_build_under_the_same_version_moves_every_tag() {
     let promoter = Promoter::new(options(&target.host(), PASSWORD)).unwrap();
     promoter.apply(&set).unwrap();
     source.repush(&ImageSetSpec::small(6));
-    let plan = promoter.check(&set).unwrap();
+    let promotion = promoter.check(&set).unwrap();
     assert!(
-        plan.tags.iter().all(|t| t.state == TagState::Move),
-        "{plan}"
+        promotion.tags.iter().all(|t| t.state == TagState::Move),
+        "{promotion}"
     );
     let report = promoter.apply(&set).unwrap();
     assert_eq!(report.moved.len(), 12);

@@ -14,7 +14,8 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::retry::{RetryPolicy, retry_after};
+use lava_io::retry::{Decision, RetryPolicy, parse_retry_after};
+
 use crate::{Error, Result};
 
 /// A GitLab access token. It is only ever written into a request header: `Debug` prints
@@ -90,18 +91,22 @@ pub struct Config {
     pub project: Project,
     /// Retries of busy and flaky answers.
     pub retry: RetryPolicy,
+    /// Timeout of one request (connect plus answer).
+    pub request_timeout: Duration,
     /// An HTTP proxy; `None` connects directly. The library reads no proxy variables
     /// from the environment: the caller passes one in.
     pub proxy: Option<String>,
 }
 
 impl Config {
-    /// A config with the default retry policy and no proxy.
+    /// A config with the default retry policy, a one-minute request timeout and no
+    /// proxy.
     pub fn new(base_url: impl Into<String>, project: Project) -> Self {
         Self {
             base_url: base_url.into(),
             project,
             retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(60),
             proxy: None,
         }
     }
@@ -197,7 +202,7 @@ impl GitLab {
         let mut builder = reqwest::blocking::Client::builder()
             .user_agent(concat!("lava-release/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(20))
-            .timeout(config.retry.request_timeout)
+            .timeout(config.request_timeout)
             .no_proxy();
         if let Some(proxy) = &config.proxy {
             let proxy =
@@ -255,7 +260,6 @@ impl GitLab {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<reqwest::blocking::Response> {
-        let max = self.retry.max_attempts.max(1);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -271,8 +275,9 @@ impl GitLab {
             }
             self.sent.fetch_add(1, Ordering::Relaxed);
             match request.send() {
-                Err(source) => {
-                    if attempt >= max {
+                Err(source) => match self.retry.after_failure(attempt, fastrand::f64()) {
+                    Some(wait) => std::thread::sleep(wait),
+                    None => {
                         return Err(Error::Transport {
                             call: call.what.clone(),
                             url: url.to_string(),
@@ -280,13 +285,20 @@ impl GitLab {
                             source: source.without_url(),
                         });
                     }
-                    std::thread::sleep(self.retry.backoff(attempt, fastrand::f64()));
-                }
+                },
                 Ok(response) => {
                     let status = response.status();
-                    let wait = if status == StatusCode::TOO_MANY_REQUESTS {
-                        let asked = retry_after(response.headers(), SystemTime::now());
-                        if let Some(asked) = asked.filter(|a| *a > self.retry.max_retry_after) {
+                    let asked = response
+                        .headers()
+                        .get(http::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    match self
+                        .retry
+                        .after_status(attempt, status.as_u16(), asked, fastrand::f64())
+                    {
+                        Decision::Done => return Ok(response),
+                        Decision::TooLong(asked) => {
                             return Err(Error::RateLimited {
                                 call: call.what.clone(),
                                 url: url.to_string(),
@@ -294,15 +306,7 @@ impl GitLab {
                                 max_secs: self.retry.max_retry_after.as_secs(),
                             });
                         }
-                        Some(asked.unwrap_or_else(|| self.retry.backoff(attempt, fastrand::f64())))
-                    } else if matches!(status.as_u16(), 500 | 502 | 503 | 504) {
-                        Some(self.retry.backoff(attempt, fastrand::f64()))
-                    } else {
-                        None
-                    };
-                    match wait {
-                        None => return Ok(response),
-                        Some(_) if attempt >= max => {
+                        Decision::Exhausted => {
                             return Err(Error::Exhausted {
                                 call: call.what.clone(),
                                 url: url.to_string(),
@@ -310,7 +314,7 @@ impl GitLab {
                                 attempts: attempt,
                             });
                         }
-                        Some(wait) => {
+                        Decision::Retry(wait) => {
                             drop(response);
                             std::thread::sleep(wait);
                         }
@@ -330,7 +334,6 @@ impl GitLab {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Answer> {
-        let max = self.retry.max_attempts.max(1);
         let mut tries = 0;
         loop {
             tries += 1;
@@ -345,15 +348,17 @@ impl GitLab {
                         body: bytes,
                     });
                 }
-                Err(source) if tries >= max => {
-                    return Err(Error::Transport {
-                        call: call.what.clone(),
-                        url: url.to_string(),
-                        attempts: tries,
-                        source: source.without_url(),
-                    });
-                }
-                Err(_) => std::thread::sleep(self.retry.backoff(tries, fastrand::f64())),
+                Err(source) => match self.retry.after_failure(tries, fastrand::f64()) {
+                    Some(wait) => std::thread::sleep(wait),
+                    None => {
+                        return Err(Error::Transport {
+                            call: call.what.clone(),
+                            url: url.to_string(),
+                            attempts: tries,
+                            source: source.without_url(),
+                        });
+                    }
+                },
             }
         }
     }
@@ -493,7 +498,6 @@ impl GitLab {
 
     /// Streams a GET body into `dest`, retrying a transfer that breaks off. Returns the size.
     pub(crate) fn download(&self, call: &Call, url: &Url, dest: &std::path::Path) -> Result<u64> {
-        let max = self.retry.max_attempts.max(1);
         let mut tries = 0;
         loop {
             tries += 1;
@@ -532,14 +536,16 @@ impl GitLab {
             });
             match copied {
                 Ok(n) => return Ok(n),
-                Err(source) if tries >= max => {
-                    return Err(Error::Download {
-                        url: url.to_string(),
-                        path: dest.to_owned(),
-                        source,
-                    });
-                }
-                Err(_) => std::thread::sleep(self.retry.backoff(tries, fastrand::f64())),
+                Err(source) => match self.retry.after_failure(tries, fastrand::f64()) {
+                    Some(wait) => std::thread::sleep(wait),
+                    None => {
+                        return Err(Error::Download {
+                            url: url.to_string(),
+                            path: dest.to_owned(),
+                            source,
+                        });
+                    }
+                },
             }
         }
     }

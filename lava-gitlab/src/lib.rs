@@ -20,21 +20,22 @@ mod endpoints;
 mod error;
 mod milestone;
 mod pipeline;
+mod poll;
 mod registry;
 mod release;
-mod retry;
 
 pub use artifacts::{ArtifactsReport, ChangesArtifacts, extract_changes};
 pub use client::{Config, GitLab, Project, Token};
 pub use error::{Error, Result};
+pub use lava_io::retry::RetryPolicy;
 pub use milestone::{Milestone, MilestoneReport, OpenItem};
 pub use pipeline::{
     CiOutcome, CiSnapshot, CiTarget, FailedJob, Job, JobCounts, JobPipeline, Pipeline, PlainLines,
     Progress, WaitCi, describe,
 };
+pub use poll::PollPolicy;
 pub use registry::{PruneCandidate, PruneReport, PruneRequest, RegistryRepository, RegistryTag};
 pub use release::{Release, ReleaseAction, ReleaseLinks, ReleaseNotes, ReleaseState};
-pub use retry::{PollPolicy, RetryPolicy};
 
 /// The `gitlab` crate, for callers that query other endpoints through [`GitLab`].
 pub use gitlab;

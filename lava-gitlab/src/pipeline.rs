@@ -12,7 +12,7 @@ use gitlab::api::projects::pipelines::{
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Call, GitLab};
-use crate::retry::PollPolicy;
+use crate::poll::PollPolicy;
 use crate::{Error, Result};
 
 /// Which pipeline to wait for.

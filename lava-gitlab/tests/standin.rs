@@ -30,8 +30,8 @@ fn client_for(gl: &GitLabStandIn, project: &str, token: &str) -> GitLab {
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(100),
         max_retry_after: Duration::from_secs(5),
-        request_timeout: Duration::from_secs(5),
     };
+    config.request_timeout = Duration::from_secs(5);
     GitLab::new(config, Token::new(token)).unwrap()
 }
 

@@ -5,3 +5,5 @@
 //! It knows nothing of git, OpenPGP, Debian, GitLab or registries, and depends on no other
 //! lava crate: every crate may use it without taking on another crate's concern.
 #![warn(missing_docs)]
+
+pub mod retry;

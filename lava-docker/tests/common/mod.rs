@@ -72,9 +72,10 @@ pub fn options(target: &str, password: &str) -> Options {
     Options {
         credentials,
         retry: RetryPolicy {
-            attempts: 4,
-            first_delay: std::time::Duration::from_millis(20),
-            max_delay: std::time::Duration::from_millis(200),
+            max_attempts: 4,
+            initial_backoff: std::time::Duration::from_millis(20),
+            max_backoff: std::time::Duration::from_millis(200),
+            max_retry_after: std::time::Duration::from_secs(5),
         },
         ..Options::default()
     }

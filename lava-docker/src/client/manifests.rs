@@ -1,0 +1,152 @@
+//! Manifests on a registry: `HEAD` for a tag's digest, `GET` of the exact bytes
+//! (verified against a digest reference), `PUT` by digest or tag. The formats
+//! themselves are [`crate::manifest`]'s.
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+
+use super::session::{Client, body_excerpt, pull, push};
+use crate::error::{Error, Result};
+use crate::manifest::{self, RawManifest};
+use crate::reference::{Digest, Repository};
+
+impl Client {
+    /// `HEAD` of a manifest: its digest when it exists.
+    pub(crate) async fn head_manifest(
+        &self,
+        repo: &Repository,
+        reference: &str,
+    ) -> Result<Option<Digest>> {
+        let registry = self.registry(repo).await?;
+        let url = registry.url(&format!("v2/{}/manifests/{reference}", repo.path));
+        let response = self
+            .send(&registry, &[pull(repo)], Method::HEAD, &url, |r| {
+                r.header(ACCEPT, manifest::ACCEPT)
+            })
+            .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => {
+                let digest = response
+                    .headers()
+                    .get("docker-content-digest")
+                    .and_then(|h| h.to_str().ok())
+                    .and_then(|d| Digest::parse(d).ok());
+                match digest {
+                    Some(digest) => Ok(Some(digest)),
+                    // Some registries omit the header on HEAD; read the manifest instead.
+                    None => Ok(self.get_manifest(repo, reference).await?.map(|m| m.digest)),
+                }
+            }
+            status => Err(Error::Status {
+                method: "HEAD".into(),
+                url,
+                status: status.as_u16(),
+                body: "(no body)".into(),
+            }),
+        }
+    }
+
+    /// `GET` of a manifest, with its exact bytes; a digest reference is verified.
+    pub(crate) async fn get_manifest(
+        &self,
+        repo: &Repository,
+        reference: &str,
+    ) -> Result<Option<RawManifest>> {
+        let registry = self.registry(repo).await?;
+        let url = registry.url(&format!("v2/{}/manifests/{reference}", repo.path));
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = self
+                .send(&registry, &[pull(repo)], Method::GET, &url, |r| {
+                    r.header(ACCEPT, manifest::ACCEPT)
+                })
+                .await?;
+            let status = response.status();
+            if status == StatusCode::NOT_FOUND {
+                return Ok(None);
+            }
+            if !status.is_success() {
+                return Err(Error::Status {
+                    method: "GET".into(),
+                    url,
+                    status: status.as_u16(),
+                    body: body_excerpt(response).await,
+                });
+            }
+            let content_type = response
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned);
+            match response.bytes().await {
+                Ok(bytes) => {
+                    let raw = RawManifest::new(bytes, content_type.as_deref());
+                    if reference.starts_with("sha256:") && raw.digest.as_str() != reference {
+                        return Err(Error::DigestMismatch {
+                            what: "manifest".into(),
+                            url,
+                            expected: reference.to_owned(),
+                            actual: raw.digest.to_string(),
+                            expected_size: 0,
+                            actual_size: raw.bytes.len() as u64,
+                        });
+                    }
+                    return Ok(Some(raw));
+                }
+                Err(e) => {
+                    if !self.retry_failure(attempt).await {
+                        return Err(Error::Http {
+                            method: "GET".into(),
+                            url,
+                            attempts: attempt,
+                            source: Box::new(e),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pushes a manifest's exact bytes under `reference` (a digest or a tag).
+    pub(crate) async fn put_manifest(
+        &self,
+        repo: &Repository,
+        reference: &str,
+        raw: &RawManifest,
+    ) -> Result<()> {
+        let registry = self.registry(repo).await?;
+        let url = registry.url(&format!("v2/{}/manifests/{reference}", repo.path));
+        let response = self
+            .send(&registry, &[push(repo)], Method::PUT, &url, |r| {
+                r.header(CONTENT_TYPE, &raw.media_type)
+                    .body(raw.bytes.clone())
+            })
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Error::Status {
+                method: "PUT".into(),
+                url,
+                status: status.as_u16(),
+                body: body_excerpt(response).await,
+            });
+        }
+        let digest = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|d| Digest::parse(d).ok());
+        if let Some(digest) = digest
+            && digest != raw.digest
+        {
+            return Err(Error::Verify {
+                target: format!("{repo}:{reference}"),
+                expected: raw.digest.to_string(),
+                actual: digest.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
