@@ -4,6 +4,11 @@
 //! and with `apt-ftparchive release` plus `gpg --clearsign` and `gpg --detach-sign`
 //! per suite, the way a Release file is made and signed by hand.
 //!
+//! Two more rows hash only, the indices every suite lists with every algorithm
+//! listed: through the library's scheduler with four-way MD5 (`digest_files`) and
+//! the simple way, one whole file per core (the example's `per_file`), alternating
+//! which goes first; their ratio says whether the scheduler still pays for its code.
+//!
 //! Each row gives the median wall-clock time and the median CPU time (user and
 //! system) of that side, so a run on a busy machine can still be read: the CPU time
 //! per byte is the work each side does, the wall-clock ratio what a user waits.
@@ -163,9 +168,36 @@ fn measure(args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&scratch)?;
     let (mut t_sha, mut t_ours, mut t_apt) =
         (Samples::default(), Samples::default(), Samples::default());
+    let (mut t_scheduled, mut t_per_file) = (Samples::default(), Samples::default());
+    let hash_cmd = |how: &str| {
+        let mut c = Command::new(&ours);
+        c.arg("hash").arg(how).arg(&tree);
+        c
+    };
     let load_before = load();
     // One untimed round first, so every tool starts with a warm page cache.
     for i in 0..=iterations {
+        // The two ways of hashing alternate which goes first, so a load that comes and
+        // goes weighs on both alike.
+        let mut ways = [
+            ("scheduled", &mut t_scheduled),
+            ("per-file", &mut t_per_file),
+        ];
+        if i % 2 == 1 {
+            ways.reverse();
+        }
+        let mut printed = Vec::new();
+        for (how, samples) in ways {
+            let start = Samples::start();
+            printed.push(check(&mut hash_cmd(how))?);
+            if i > 0 {
+                samples.push(start);
+            }
+        }
+        ensure!(
+            printed[0] == printed[1],
+            "the scheduled and per-file hashing disagree on the fixture"
+        );
         let start = Samples::start();
         check(Command::new("sha256sum").args(&files))?;
         if i > 0 {
@@ -208,6 +240,8 @@ fn measure(args: &[String]) -> anyhow::Result<()> {
     let rss = peak_rss(&mut sign_cmd(), &scratch)?;
     let ((sha, sha_cpu), (ours_m, ours_cpu), (apt, apt_cpu)) =
         (t_sha.medians(), t_ours.medians(), t_apt.medians());
+    let ((scheduled, scheduled_cpu), (per_file, per_file_cpu)) =
+        (t_scheduled.medians(), t_per_file.medians());
     let mb = total as f64 / 1e6;
     println!(
         "repo-sign benchmark: {} suites, {} index files, {mb:.0} MB, {iterations} iteration(s), median; load average {load_before} before, {load_after} after ({} cores)",
@@ -238,6 +272,17 @@ fn measure(args: &[String]) -> anyhow::Result<()> {
         "apt-ftparchive release + gpg --clearsign/--detach-sign",
         apt,
         apt_cpu,
+    );
+    row(
+        "hash only: scheduler + four-way MD5 (digest_files)",
+        scheduled,
+        scheduled_cpu,
+    );
+    row("hash only: one whole file per core", per_file, per_file_cpu);
+    println!(
+        "  scheduled / per-file: {:.3}x wall, {:.3}x CPU (below 1: the scheduler is faster)",
+        scheduled.as_secs_f64() / per_file.as_secs_f64(),
+        scheduled_cpu.as_secs_f64() / per_file_cpu.as_secs_f64()
     );
     let vs_sha = ours_m.as_secs_f64() / sha.as_secs_f64();
     let vs_apt = apt.as_secs_f64() / ours_m.as_secs_f64();
