@@ -4,7 +4,7 @@
 // The benchmark reads CARGO and the target directory from its environment.
 #![allow(clippy::disallowed_methods)]
 
-#[path = "../../xtask/src/bench/docker.rs"]
+#[path = "../../bench/src/docker.rs"]
 mod docker;
 
 fn main() -> anyhow::Result<()> {

@@ -1,15 +1,22 @@
 //! Developer workflows of the lava-release workspace, as `cargo xtask <task>`.
 //!
-//! - `ci`: installs the Debian tools the tests use, then fmt, clippy and every test;
-//! - `rehearse [VERSION]`: a whole release against local stand-ins in a sandbox;
+//! xtask builds with the Rust toolchain alone (its one dependency is `anyhow`), so each
+//! task starts on a fresh machine: it first installs the Debian packages it needs,
+//! OpenSSL and a C compiler for the other crates included (`packages.rs`), then runs
+//! cargo for the work that needs the workspace's crates:
+//! - `ci`: fmt, clippy and every test;
+//! - `rehearse [VERSION]`: a whole release against local stand-ins in a sandbox (the
+//!   `tests` crate's `rehearse` binary);
 //! - `release VERSION [ARGS]`: `lava-release run VERSION [ARGS]` from this checkout;
-//! - `bench NAME`: a capability side by side with the peer tool (`changelog`).
+//! - `bench NAME [ARGS]`: a capability side by side with the peer tool (the `bench`
+//!   crate), once that benchmark's peer tools are installed.
+//!
+//! The repository's invariants are `#[test]`s here (`tidy.rs`), run by `cargo test`.
 
-// Test fixtures and developer tasks read their environment freely; the ban is for the
-// shipped crates, where only lava-release-cli's `Env` may.
+// Developer tasks read their environment freely; the ban is for the shipped crates,
+// where only lava-release-cli's `Env` may.
 #![allow(clippy::disallowed_methods)]
 
-mod bench;
 mod packages;
 mod tidy;
 
@@ -29,16 +36,7 @@ fn main() -> anyhow::Result<()> {
         "ci" => ci(),
         "rehearse" => rehearse(rest),
         "release" => release(rest),
-        "bench" => match rest.split_first() {
-            Some((name, args)) if name == "changelog" => bench::changelog(args),
-            Some((name, args)) if name == "repo-sign" => bench::repo_sign(args),
-            Some((name, args)) if name == "docker" => bench::docker(args),
-            Some((name, args)) if name == "dget" => bench::dget(args),
-            Some((name, _)) => {
-                bail!("unknown benchmark `{name}`; benchmarks: changelog, repo-sign, docker, dget")
-            }
-            None => bail!("usage: cargo xtask bench changelog"),
-        },
+        "bench" => bench(rest),
         other => bail!("unknown task `{other}`; {USAGE}"),
     }
 }
@@ -51,12 +49,14 @@ fn workspace() -> PathBuf {
         .to_owned()
 }
 
+/// `cargo` (the one running us, when it does), in the workspace's top directory.
 fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(workspace());
     cmd
 }
 
+/// Runs `cmd` with this process's output; fails unless it succeeds.
 fn run(cmd: &mut Command) -> anyhow::Result<()> {
     let status = cmd
         .status()
@@ -67,21 +67,9 @@ fn run(cmd: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds `lava-release` (debug) and returns its path.
-fn build_lava_release() -> anyhow::Result<PathBuf> {
-    run(cargo().args([
-        "build",
-        "--quiet",
-        "--package",
-        "lava-release-cli",
-        "--bin",
-        "lava-release",
-    ]))?;
-    Ok(tests::bin::target_dir().join("debug").join("lava-release"))
-}
-
+/// fmt, clippy, then every test with cargo's own output, closing lines included.
 fn ci() -> anyhow::Result<()> {
-    packages::ensure(packages::TEST_PACKAGES)?;
+    packages::ensure(&[packages::BUILD, packages::TESTS])?;
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([
         "clippy",
@@ -92,31 +80,83 @@ fn ci() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
-    let bin = build_lava_release()?;
-    run(cargo()
-        .args(["test", "--workspace"])
-        .env("LAVA_RELEASE_BIN", &bin))
+    // Built once here, so the test binaries need not each ask cargo for it.
+    run(cargo().args([
+        "build",
+        "--quiet",
+        "--package",
+        "lava-release-cli",
+        "--bin",
+        "lava-release",
+    ]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), PathBuf::from);
+    run(cargo().args(["test", "--workspace"]).env(
+        "LAVA_RELEASE_BIN",
+        target.join("debug").join("lava-release"),
+    ))
 }
 
 fn rehearse(args: &[String]) -> anyhow::Result<()> {
-    let version = args
-        .first()
-        .map(String::as_str)
-        .unwrap_or(tests::rehearsal::DEFAULT_VERSION);
-    packages::ensure(packages::REHEARSAL_PACKAGES)?;
-    let bin = build_lava_release()?;
-    let report = tests::rehearsal::rehearse(&bin, version)?;
-    print!("{report}");
-    if !report.passed() {
-        bail!("the rehearsal of {version} failed");
-    }
-    Ok(())
+    packages::ensure(&[packages::BUILD, packages::REHEARSAL])?;
+    run(cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "tests",
+            "--bin",
+            "rehearse",
+            "--",
+        ])
+        .args(args))
 }
 
+/// `lava-release run VERSION [ARGS]` through the binary, which is a thin shell over
+/// lava-release-cli's embedding API: this task drives a release the way any other
+/// frontend would.
 fn release(args: &[String]) -> anyhow::Result<()> {
     if args.is_empty() {
         bail!("usage: cargo xtask release VERSION [lava-release run options]");
     }
-    let bin = build_lava_release()?;
-    run(Command::new(bin).arg("run").args(args))
+    packages::ensure(&[packages::BUILD])?;
+    run(cargo()
+        .args(["run", "--quiet", "--package", "lava-release-cli"])
+        .args(["--bin", "lava-release", "--", "run"])
+        .args(args))
+}
+
+fn bench(args: &[String]) -> anyhow::Result<()> {
+    let Some((name, rest)) = args.split_first() else {
+        bail!("usage: cargo xtask bench changelog|repo-sign|docker|dget [ARGS...]");
+    };
+    let peers = packages::bench(name, rest)?;
+    packages::ensure(&[packages::BUILD, &peers])?;
+    run(cargo()
+        .args(["run", "--quiet", "--package", "bench", "--"])
+        .args(args))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The premise of every task: Rust alone builds xtask, so nothing it depends on may
+    /// need a system library or a C compiler. anyhow is the one dependency.
+    #[test]
+    fn xtask_depends_on_anyhow_alone() {
+        let path = super::workspace().join("xtask/Cargo.toml");
+        let manifest = std::fs::read_to_string(&path).expect("xtask has a manifest");
+        let (_, deps) = manifest
+            .split_once("[dependencies]\n")
+            .expect("xtask has dependencies");
+        let names: Vec<&str> = deps
+            .lines()
+            .take_while(|l| !l.starts_with('['))
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| l.split(['.', '=', ' ']).next().unwrap_or(l))
+            .collect();
+        assert_eq!(names, ["anyhow"], "{}", path.display());
+        for table in ["[build-dependencies]", "[target."] {
+            assert!(!manifest.contains(table), "{}: {table}", path.display());
+        }
+    }
 }

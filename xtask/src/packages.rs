@@ -1,14 +1,18 @@
-//! The Debian packages the tests and the rehearsal use, installed when missing.
+//! The Debian packages each task needs, installed when missing: what building the
+//! workspace needs beyond the Rust toolchain, the tools the tests and the rehearsal run,
+//! and the peer tools each benchmark compares with.
 
 use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
+/// What building the workspace needs beyond the Rust toolchain: git2's ssh and https
+/// transports, native-tls and lava-repo-sign's hashing link the system's OpenSSL; git2's
+/// libgit2 and libssh2, zlib and rustls' aws-lc are C, compiled by their build scripts.
+pub const BUILD: &[&str] = &["pkg-config", "libssl-dev", "gcc", "libc6-dev"];
+
 /// What `cargo xtask ci` needs: the oracles and verifiers of the tests.
-pub const TEST_PACKAGES: &[&str] = &[
-    // Building: git2's ssh and https transports link the system's OpenSSL.
-    "pkg-config",
-    "libssl-dev",
+pub const TESTS: &[&str] = &[
     // Changelog oracles and readers.
     "git",
     "git-buildpackage",
@@ -32,18 +36,13 @@ pub const TEST_PACKAGES: &[&str] = &[
     "apache2-utils",
     "skopeo",
     "openssl",
-    // The Debian upload: its checkers, dput, and dget's downloader (bench).
+    // The Debian upload: its checkers and dput.
     "lintian",
     "dput",
-    "curl",
-    // Benchmarks measure peak memory with GNU time.
-    "time",
 ];
 
 /// What `cargo xtask rehearse` needs.
-pub const REHEARSAL_PACKAGES: &[&str] = &[
-    "pkg-config",
-    "libssl-dev",
+pub const REHEARSAL: &[&str] = &[
     "git",
     "dpkg-dev",
     "devscripts",
@@ -61,9 +60,35 @@ pub const REHEARSAL_PACKAGES: &[&str] = &[
     "openssl",
 ];
 
-/// Installs whichever of `packages` are missing (as root), or says the one command to run.
-pub fn ensure(packages: &[&str]) -> anyhow::Result<()> {
-    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
+/// The peer tools benchmark `name` runs beside ours, given its arguments; every
+/// benchmark measures peak memory with GNU time (`/usr/bin/time`).
+pub fn bench(name: &str, args: &[String]) -> anyhow::Result<Vec<&'static str>> {
+    let mut packages = vec!["time"];
+    packages.extend_from_slice(match name {
+        // `git log`, and `gbp dch`, which runs devscripts' debchange once per commit.
+        "changelog" => &["git", "git-buildpackage", "devscripts"],
+        // `sha256sum`, `apt-ftparchive release` and `gpg --clearsign`/`--detach-sign`.
+        "repo-sign" => &["apt-utils", "gnupg", "gpg-agent", "xz-utils"],
+        // `dget -d` (dscverify checks the signature with gpgv, curl downloads) from
+        // `python3 -m http.server`.
+        "dget" => &["devscripts", "dpkg-dev", "gpgv", "curl", "python3"],
+        // `skopeo copy --all` between docker-registry servers with htpasswd users.
+        "docker" => &["skopeo", "docker-registry", "apache2-utils", "openssl"],
+        other => {
+            bail!("unknown benchmark `{other}`; benchmarks: changelog, repo-sign, docker, dget")
+        }
+    });
+    // The docker CLI's pull, tag, push and `docker manifest`, unless skipped.
+    if name == "docker" && !args.iter().any(|a| a == "--skip-docker") {
+        packages.push("docker.io");
+    }
+    Ok(packages)
+}
+
+/// Installs whichever of `lists`' packages are missing, as root: `apt-get update` once,
+/// then one `apt-get install`. Not as root, says the one command to run instead.
+pub fn ensure(lists: &[&[&str]]) -> anyhow::Result<()> {
+    let missing = missing(lists);
     if missing.is_empty() {
         return Ok(());
     }
@@ -89,6 +114,18 @@ pub fn ensure(packages: &[&str]) -> anyhow::Result<()> {
     apt(&args)
 }
 
+/// The packages of `lists` dpkg does not have installed, each once.
+fn missing<'a>(lists: &[&[&'a str]]) -> Vec<&'a str> {
+    let mut missing: Vec<&str> = lists
+        .iter()
+        .flat_map(|list| list.iter().copied())
+        .filter(|p| !installed(p))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    missing
+}
+
 fn installed(package: &str) -> bool {
     Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", package])
@@ -103,4 +140,35 @@ fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_benchmark_names_its_peer_tools() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(bench("repo-sign", &[]).unwrap().contains(&"apt-utils"));
+        assert!(
+            bench("changelog", &[])
+                .unwrap()
+                .contains(&"git-buildpackage")
+        );
+        assert!(bench("dget", &[]).unwrap().contains(&"devscripts"));
+        assert!(bench("docker", &[]).unwrap().contains(&"docker.io"));
+        assert!(
+            !bench("docker", &args(&["--skip-docker"]))
+                .unwrap()
+                .contains(&"docker.io")
+        );
+        let err = bench("nope", &[]).unwrap_err().to_string();
+        assert!(err.starts_with("unknown benchmark `nope`"), "{err}");
+    }
+
+    #[test]
+    fn only_what_dpkg_lacks_is_missing() {
+        let absent = "lava-release-no-such-package";
+        assert_eq!(missing(&[&["dpkg", absent], &[absent]]), [absent]);
+    }
 }

@@ -293,7 +293,7 @@ impl Scenario<'_> {
         }
         rows.push(Row {
             name: if cfg!(debug_assertions) {
-                "in process (xtask's dev build): open + log + render".into()
+                "in process (bench's dev build): open + log + render".into()
             } else {
                 "in process: Repository::open + log + render".into()
             },
@@ -466,7 +466,7 @@ fn check_targets(rows: &[Row], gbp_ms: Option<f64>, label: &str) -> Vec<String> 
 
 /// Runs `gbp dch` once in a throwaway clone and returns its wall time in ms.
 fn time_gbp(fixture: &Path, since: &str) -> anyhow::Result<f64> {
-    crate::packages::ensure(&["git-buildpackage", "devscripts"])?;
+    super::require_tools(&[("gbp", "git-buildpackage"), ("debchange", "devscripts")])?;
     let clone = fixture.with_file_name(format!("gbp-run-{}", std::process::id()));
     if clone.exists() {
         std::fs::remove_dir_all(&clone)

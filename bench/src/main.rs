@@ -1,6 +1,15 @@
 //! `cargo xtask bench <name>`: a capability of lava-release timed side by side with the
 //! tool it replaces, on a generated fixture cached under the target directory.
+//!
+//! `cargo xtask bench NAME` installs the peer tools first (xtask's `packages.rs`), then
+//! runs this binary: `cargo run -p bench -- NAME [ARGS]`. Run on its own, a missing tool
+//! stops it with the Debian package to install.
 
+// Benchmarks read CARGO and the target directory from their environment; the ban is for
+// the shipped crates, where only lava-release-cli's `Env` may.
+#![allow(clippy::disallowed_methods)]
+
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -11,24 +20,40 @@ mod dget;
 mod docker;
 mod repo_sign;
 
-/// `cargo xtask bench changelog [--iterations N] [--skip-gbp] [--regenerate]`.
-pub fn changelog(args: &[String]) -> anyhow::Result<()> {
-    changelog::run(args)
+const USAGE: &str = "usage: cargo xtask bench changelog|repo-sign|docker|dget [ARGS...]";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((name, args)) = args.split_first() else {
+        bail!(USAGE);
+    };
+    match name.as_str() {
+        // `[--iterations N] [--skip-gbp] [--regenerate]`
+        "changelog" => changelog::run(args),
+        // `[--iterations N] [--regenerate]`
+        "repo-sign" => repo_sign::run(args),
+        // `[--iterations N] [--regenerate]`
+        "dget" => dget::run(args),
+        // `[--iterations N] [--docker-iterations N] [--skip-docker] [--regenerate]`
+        "docker" => docker::run(args),
+        other => bail!("unknown benchmark `{other}`; {USAGE}"),
+    }
 }
 
-/// `cargo xtask bench repo-sign [ARGS]`.
-pub fn repo_sign(args: &[String]) -> anyhow::Result<()> {
-    repo_sign::run(args)
+/// `cargo` (the one running us, when it does), in the workspace's top directory.
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(tests::bin::workspace());
+    cmd
 }
 
-/// `cargo xtask bench dget [ARGS]`.
-pub fn dget(args: &[String]) -> anyhow::Result<()> {
-    dget::run(args)
-}
-
-/// `cargo xtask bench docker [ARGS]`.
-pub fn docker(args: &[String]) -> anyhow::Result<()> {
-    docker::run(args)
+/// Runs `cmd` with this process's output; fails unless it succeeds.
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    ensure!(status.success(), "{cmd:?} failed with {status}");
+    Ok(())
 }
 
 /// The median of `samples` (the upper one of an even count); zero when empty.
@@ -65,21 +90,16 @@ fn fixture_options(args: &[String], name: &str, default: usize) -> anyhow::Resul
 /// Builds `package`'s example `example` in release mode and returns its path: our
 /// side of a benchmark runs as its own process, measured like the peer tool.
 /// (`docker.rs` builds its own: lava-docker's `bench_docker` example includes it alone.)
-fn release_example(package: &str, example: &str) -> anyhow::Result<std::path::PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    check(
-        Command::new(cargo)
-            .current_dir(tests::bin::workspace())
-            .args([
-                "build",
-                "--release",
-                "--quiet",
-                "-p",
-                package,
-                "--example",
-                example,
-            ]),
-    )
+fn release_example(package: &str, example: &str) -> anyhow::Result<PathBuf> {
+    check(cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        package,
+        "--example",
+        example,
+    ]))
     .with_context(|| format!("building {package}'s example {example} failed"))?;
     Ok(tests::bin::target_dir()
         .join("release")
