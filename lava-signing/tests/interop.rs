@@ -18,10 +18,32 @@ use lava_signing::{
 const RELEASE: &[u8] = b"Origin: LAVA\nLabel: LAVA  \n-----not armor\nFrom the lab\n\nSHA256:\n 0123 10 main/binary-amd64/Packages\n";
 
 fn signer_for(key: &lava_signing::keygen::GeneratedKey, dir: &std::path::Path) -> Signer {
-    let path = dir.join("secret.asc");
-    key.write_secret_key(&path).unwrap();
-    let selector: KeySelector = key.fingerprint().to_hex().parse().unwrap();
-    Signer::from_key_file(&path, &selector, &PassphraseSource::None, signing_time()).unwrap()
+    tests::keys::signer(key, &dir.join("secret.asc"), signing_time())
+}
+
+/// The release key as our signer, and its certificate as the keyring gpgv and sqv
+/// check with, in a scratch directory.
+struct Verifiers {
+    dir: tempfile::TempDir,
+    key: lava_signing::keygen::GeneratedKey,
+    signer: Signer,
+    keyring: std::path::PathBuf,
+}
+
+fn verifiers() -> Verifiers {
+    require("gpgv", "gpgv");
+    require("sqv", "sqv");
+    let dir = scratch();
+    let key = release_key();
+    let signer = signer_for(&key, dir.path());
+    let keyring = dir.path().join("keyring.gpg");
+    std::fs::write(&keyring, signer.export_public_binary().unwrap()).unwrap();
+    Verifiers {
+        dir,
+        key,
+        signer,
+        keyring,
+    }
 }
 
 fn gpgv(keyring: &std::path::Path, home: &std::path::Path) -> Command {
@@ -32,13 +54,12 @@ fn gpgv(keyring: &std::path::Path, home: &std::path::Path) -> Command {
 
 #[test]
 fn detached_signature_verifies_with_gpgv_and_sqv() {
-    require("gpgv", "gpgv");
-    require("sqv", "sqv");
-    let dir = scratch();
-    let key = release_key();
-    let signer = signer_for(&key, dir.path());
-    let keyring = dir.path().join("keyring.gpg");
-    std::fs::write(&keyring, signer.export_public_binary().unwrap()).unwrap();
+    let Verifiers {
+        dir,
+        key,
+        signer,
+        keyring,
+    } = verifiers();
 
     let signature = signer.sign_detached_armored(RELEASE).unwrap();
     assert!(signature.starts_with("-----BEGIN PGP SIGNATURE-----\n"));
@@ -88,13 +109,12 @@ fn detached_signature_verifies_with_gpgv_and_sqv() {
 
 #[test]
 fn cleartext_signature_verifies_with_gpgv_and_sqv() {
-    require("gpgv", "gpgv");
-    require("sqv", "sqv");
-    let dir = scratch();
-    let key = release_key();
-    let signer = signer_for(&key, dir.path());
-    let keyring = dir.path().join("keyring.gpg");
-    std::fs::write(&keyring, signer.export_public_binary().unwrap()).unwrap();
+    let Verifiers {
+        dir,
+        key,
+        signer,
+        keyring,
+    } = verifiers();
 
     let inrelease = signer.sign_cleartext(RELEASE).unwrap();
     let text = String::from_utf8(inrelease.clone()).unwrap();
