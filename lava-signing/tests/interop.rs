@@ -6,31 +6,24 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::{GnupgHome, release_key, require, run, scratch, signing_time};
-use lava_signing::{
-    Error, KeySelector, Keyring, PassphraseSource, Signer, verify_cleartext, verify_detached,
-};
+use lava_signing::keygen::GeneratedKey;
+use lava_signing::{Error, Keyring, Signer, verify_cleartext, verify_detached};
 
 /// A Release-like text with the awkward cases: a dash line, a "From " line,
 /// trailing whitespace and an empty line.
 const RELEASE: &[u8] = b"Origin: LAVA\nLabel: LAVA  \n-----not armor\nFrom the lab\n\nSHA256:\n 0123 10 main/binary-amd64/Packages\n";
 
-fn signer_for(key: &lava_signing::keygen::GeneratedKey, dir: &std::path::Path) -> Signer {
+fn signer_for(key: &GeneratedKey, dir: &std::path::Path) -> Signer {
     tests::keys::signer(key, &dir.join("secret.asc"), signing_time())
 }
 
 /// The release key as our signer, and its certificate as the keyring gpgv and sqv
 /// check with, in a scratch directory.
-struct Verifiers {
-    dir: tempfile::TempDir,
-    key: lava_signing::keygen::GeneratedKey,
-    signer: Signer,
-    keyring: std::path::PathBuf,
-}
-
-fn verifiers() -> Verifiers {
+fn verifiers() -> (tempfile::TempDir, GeneratedKey, Signer, PathBuf) {
     require("gpgv", "gpgv");
     require("sqv", "sqv");
     let dir = scratch();
@@ -38,12 +31,7 @@ fn verifiers() -> Verifiers {
     let signer = signer_for(&key, dir.path());
     let keyring = dir.path().join("keyring.gpg");
     std::fs::write(&keyring, signer.export_public_binary().unwrap()).unwrap();
-    Verifiers {
-        dir,
-        key,
-        signer,
-        keyring,
-    }
+    (dir, key, signer, keyring)
 }
 
 fn gpgv(keyring: &std::path::Path, home: &std::path::Path) -> Command {
@@ -54,12 +42,7 @@ fn gpgv(keyring: &std::path::Path, home: &std::path::Path) -> Command {
 
 #[test]
 fn detached_signature_verifies_with_gpgv_and_sqv() {
-    let Verifiers {
-        dir,
-        key,
-        signer,
-        keyring,
-    } = verifiers();
+    let (dir, key, signer, keyring) = verifiers();
 
     let signature = signer.sign_detached_armored(RELEASE).unwrap();
     assert!(signature.starts_with("-----BEGIN PGP SIGNATURE-----\n"));
@@ -109,12 +92,7 @@ fn detached_signature_verifies_with_gpgv_and_sqv() {
 
 #[test]
 fn cleartext_signature_verifies_with_gpgv_and_sqv() {
-    let Verifiers {
-        dir,
-        key,
-        signer,
-        keyring,
-    } = verifiers();
+    let (dir, key, signer, keyring) = verifiers();
 
     let inrelease = signer.sign_cleartext(RELEASE).unwrap();
     let text = String::from_utf8(inrelease.clone()).unwrap();
