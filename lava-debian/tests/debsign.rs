@@ -54,15 +54,7 @@ fn dscverify_accepts_signed_dsc_and_changes() {
 fn dscverify_refuses_a_stranger_keyring() {
     require("dscverify", "devscripts");
     let dir = tempfile::tempdir().unwrap();
-    let tree = quilt_source(dir.path(), "1.0", "1", 1_000);
-    let (changes, _) = write_source_changes(
-        dir.path(),
-        &tree,
-        "lava_1.0-1.dsc",
-        "Thu, 02 Jan 2025 12:00:00 +0000",
-        OrigInclusion::Exclude,
-    )
-    .unwrap();
+    let changes = source_changes(dir.path(), 1_000, OrigInclusion::Exclude);
     let signed = sign_upload(&changes, &signer(&key("Debian Dev"), dir.path())).unwrap();
     let keyring = dir.path().join("stranger.gpg");
     std::fs::write(&keyring, key("Stranger").public_key_binary().unwrap()).unwrap();
@@ -87,15 +79,7 @@ fn key_signer_other(dir: &std::path::Path) -> lava_signing::Signer {
 fn lintian_raises_no_error_on_the_upload() {
     require("lintian", "lintian");
     let dir = tempfile::tempdir().unwrap();
-    let tree = quilt_source(dir.path(), "1.0", "1", 1_000);
-    let (changes, _) = write_source_changes(
-        dir.path(),
-        &tree,
-        "lava_1.0-1.dsc",
-        "Thu, 02 Jan 2025 12:00:00 +0000",
-        OrigInclusion::Include,
-    )
-    .unwrap();
+    let changes = source_changes(dir.path(), 1_000, OrigInclusion::Include);
     sign_upload(&changes, &signer(&key("Debian Dev"), dir.path())).unwrap();
     let out = Command::new("lintian")
         .arg("--no-cfg")

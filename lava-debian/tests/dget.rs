@@ -46,6 +46,15 @@ impl Published {
         }
     }
 
+    /// Serves the directory and runs a dget that must fail into a new directory;
+    /// returns the server, that directory and the error.
+    fn refused(&self) -> (HttpServer, tempfile::TempDir, Error) {
+        let server = HttpServer::serve(self.path()).unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let err = dget(&self.request(&server, dest.path())).unwrap_err();
+        (server, dest, err)
+    }
+
     /// Rewrites the `.dsc` with `edit` applied to its text and signs it with `key`.
     fn resign_with(&self, key: &GeneratedKey, edit: impl Fn(String) -> String) {
         let path = self.path().join(DSC);
@@ -145,9 +154,7 @@ fn tampered_file_refused() {
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[10] ^= 0xff;
     std::fs::write(&path, bytes).unwrap();
-    let server = HttpServer::serve(published.path()).unwrap();
-    let dest = tempfile::tempdir().unwrap();
-    let err = dget(&published.request(&server, dest.path())).unwrap_err();
+    let (server, dest, err) = published.refused();
     assert!(
         matches!(err, Error::ChecksumMismatch { ref file, .. } if file == DEBIAN),
         "{err:?}"
@@ -168,9 +175,7 @@ fn wrong_size_refused() {
     let listed = bytes.len();
     bytes.extend_from_slice(b"extra");
     std::fs::write(&path, bytes).unwrap();
-    let server = HttpServer::serve(published.path()).unwrap();
-    let dest = tempfile::tempdir().unwrap();
-    let err = dget(&published.request(&server, dest.path())).unwrap_err();
+    let (server, dest, err) = published.refused();
     assert_eq!(
         err.to_string(),
         format!(
@@ -184,9 +189,7 @@ fn wrong_size_refused() {
 fn missing_file_refused() {
     let published = Published::new();
     std::fs::remove_file(published.path().join(DEBIAN)).unwrap();
-    let server = HttpServer::serve(published.path()).unwrap();
-    let dest = tempfile::tempdir().unwrap();
-    let err = dget(&published.request(&server, dest.path())).unwrap_err();
+    let (server, dest, err) = published.refused();
     assert_eq!(
         err.to_string(),
         format!(
@@ -201,9 +204,7 @@ fn bad_signature_refused() {
     let published = Published::new();
     let stranger = key("Stranger");
     published.resign_with(&stranger, |t| t);
-    let server = HttpServer::serve(published.path()).unwrap();
-    let dest = tempfile::tempdir().unwrap();
-    let err = dget(&published.request(&server, dest.path())).unwrap_err();
+    let (server, dest, err) = published.refused();
     assert_eq!(
         err.to_string(),
         format!("the signature of `{DSC}` does not verify against the expected keyring")
@@ -221,9 +222,7 @@ fn altered_signed_text_refused() {
     let path = published.path().join(DSC);
     let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
     std::fs::write(&path, text.replace("Version: 1.0-1", "Version: 1.0-2")).unwrap();
-    let server = HttpServer::serve(published.path()).unwrap();
-    let dest = tempfile::tempdir().unwrap();
-    let err = dget(&published.request(&server, dest.path())).unwrap_err();
+    let (server, dest, err) = published.refused();
     assert!(
         matches!(err, Error::BadSignature { ref dsc, .. } if dsc == DSC),
         "{err:?}"

@@ -11,15 +11,7 @@ use common::*;
 
 /// A signed `lava_1.0-1` source upload in `dir`; returns the `.changes`.
 fn signed_upload(dir: &Path) -> PathBuf {
-    let tree = quilt_source(dir, "1.0", "1", 50_000);
-    let (changes, _) = write_source_changes(
-        dir,
-        &tree,
-        "lava_1.0-1.dsc",
-        "Thu, 02 Jan 2025 12:00:00 +0000",
-        OrigInclusion::Include,
-    )
-    .unwrap();
+    let changes = source_changes(dir, 50_000, OrigInclusion::Include);
     sign_upload(&changes, &signer(&key("Debian Dev"), dir)).unwrap();
     changes
 }

@@ -7,7 +7,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{PASSWORD, VERSION, htpasswd, images, options, skopeo_entries, skopeo_raw};
+use common::{PASSWORD, VERSION, htpasswd, image_set, images, options, skopeo_entries, skopeo_raw};
 use lava_docker::{Promoter, TagState, Transport};
 use tests::registry::{Auth, Registry, require_tool};
 
@@ -134,9 +134,7 @@ fn the_engine_transport_pulls_tags_and_pushes_and_lists_go_through_the_api() {
         }
     }
 
-    let set = images(&source.host(), &target.host())
-        .expand(VERSION)
-        .unwrap();
+    let set = image_set(&source.host(), &target.host());
     let promoter = Promoter::new(lava_docker::Options {
         transport: Transport::Engine {
             socket: "/var/run/docker.sock".into(),

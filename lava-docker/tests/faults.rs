@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{PASSWORD, Source, VERSION, htpasswd, images, options, skopeo_entries};
+use common::{PASSWORD, Source, VERSION, htpasswd, image_set, promoter, skopeo_entries};
 use lava_docker::{Promoter, TagState, TargetKind};
 use tests::registry::{Fault, FaultProxy, ImageSetSpec, Registry};
 
@@ -20,13 +20,8 @@ fn a_source_that_drops_the_connection_mid_blob_is_retried() {
         times: 2,
     });
     let target = Registry::start(htpasswd()).unwrap();
-    let set = images(&proxy.host(), &target.host())
-        .expand(VERSION)
-        .unwrap();
-    let report = Promoter::new(options(&target.host(), PASSWORD))
-        .unwrap()
-        .apply(&set)
-        .unwrap();
+    let set = image_set(&proxy.host(), &target.host());
+    let report = promoter(&target.host(), PASSWORD).apply(&set).unwrap();
     assert_eq!(proxy.fired(), 2);
     assert!(report.retries >= 2, "{report:?}");
     assert_eq!(report.moved.len(), 12);
@@ -60,13 +55,8 @@ fn a_target_answering_500_once_is_retried() {
             times: 1,
         });
     }
-    let set = images(&source.registry.host(), &proxy.host())
-        .expand(VERSION)
-        .unwrap();
-    let report = Promoter::new(options(&proxy.host(), PASSWORD))
-        .unwrap()
-        .apply(&set)
-        .unwrap();
+    let set = image_set(&source.registry.host(), &proxy.host());
+    let report = promoter(&proxy.host(), PASSWORD).apply(&set).unwrap();
     assert_eq!(proxy.fired(), 2);
     assert!(report.retries >= 2, "{report:?}");
     assert_eq!(report.verified.len(), 12);
@@ -84,10 +74,8 @@ fn latest_stays_put_when_a_list_push_fails_and_a_rerun_finishes() {
         status: 503,
         times: 4,
     });
-    let set = images(&source.registry.host(), &proxy.host())
-        .expand(VERSION)
-        .unwrap();
-    let promoter = Promoter::new(options(&proxy.host(), PASSWORD)).unwrap();
+    let set = image_set(&source.registry.host(), &proxy.host());
+    let promoter = promoter(&proxy.host(), PASSWORD);
     let err = promoter.apply(&set).unwrap_err().to_string();
     assert!(
         err.starts_with(&format!(
@@ -168,10 +156,8 @@ fn a_rerun_after_a_crash_mid_copy_finishes_the_job() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let set = images(&source.registry.host(), &proxy.host())
-        .expand(VERSION)
-        .unwrap();
-    let promoter = Promoter::new(options(&proxy.host(), PASSWORD)).unwrap();
+    let set = image_set(&source.registry.host(), &proxy.host());
+    let promoter = promoter(&proxy.host(), PASSWORD);
     let promotion = promoter.check(&set).unwrap();
     assert!(!promotion.is_done(), "{promotion}");
     let report = promoter.apply(&set).unwrap();

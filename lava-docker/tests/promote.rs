@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{PASSWORD, Source, VERSION, htpasswd, images, options, skopeo_entries, token};
+use common::{PASSWORD, Source, VERSION, htpasswd, image_set, promoter, skopeo_entries, token};
 use lava_docker::{Promoter, TagState};
 use tests::registry::{Auth, ImageSetSpec, MediaTypes, Registry};
 
@@ -34,10 +34,8 @@ fn assert_lists(source: &Source, target: &Registry) {
 fn promotes_to_an_htpasswd_registry_and_skopeo_sees_both_platforms() {
     let source = Source::start(&ImageSetSpec::small(1));
     let target = Registry::start(htpasswd()).unwrap();
-    let set = images(&source.registry.host(), &target.host())
-        .expand(VERSION)
-        .unwrap();
-    let promoter = Promoter::new(options(&target.host(), PASSWORD)).unwrap();
+    let set = image_set(&source.registry.host(), &target.host());
+    let promoter = promoter(&target.host(), PASSWORD);
 
     let promotion = promoter.check(&set).unwrap();
     assert_eq!(promotion.moves().count(), 12, "{promotion}");
@@ -80,13 +78,8 @@ fn promotes_to_an_htpasswd_registry_and_skopeo_sees_both_platforms() {
 fn promotes_to_a_token_auth_registry_like_docker_hub() {
     let source = Source::start(&ImageSetSpec::small(2));
     let target = Registry::start(token()).unwrap();
-    let set = images(&source.registry.host(), &target.host())
-        .expand(VERSION)
-        .unwrap();
-    let report = Promoter::new(options(&target.host(), PASSWORD))
-        .unwrap()
-        .apply(&set)
-        .unwrap();
+    let set = image_set(&source.registry.host(), &target.host());
+    let report = promoter(&target.host(), PASSWORD).apply(&set).unwrap();
     assert_eq!(report.moved.len(), 12);
     assert!(target.token_requests() > 0);
     assert_lists(&source, &target);
@@ -98,10 +91,8 @@ fn a_bad_password_is_one_sentence_without_a_retry_storm() {
     for auth in [htpasswd(), token()] {
         let target = Registry::start(auth.clone()).unwrap();
         let proxy = tests::registry::FaultProxy::start(target.port()).unwrap();
-        let set = images(&source.registry.host(), &proxy.host())
-            .expand(VERSION)
-            .unwrap();
-        let promoter = Promoter::new(options(&proxy.host(), "wrong-password")).unwrap();
+        let set = image_set(&source.registry.host(), &proxy.host());
+        let promoter = promoter(&proxy.host(), "wrong-password");
         let err = promoter.apply(&set).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -130,13 +121,8 @@ fn oci_media_types_and_digests_are_preserved() {
     };
     let source = Source::start(&spec);
     let target = Registry::start(htpasswd()).unwrap();
-    let set = images(&source.registry.host(), &target.host())
-        .expand(VERSION)
-        .unwrap();
-    Promoter::new(options(&target.host(), PASSWORD))
-        .unwrap()
-        .apply(&set)
-        .unwrap();
+    let set = image_set(&source.registry.host(), &target.host());
+    promoter(&target.host(), PASSWORD).apply(&set).unwrap();
     let list = common::skopeo_raw(
         &format!("{}/lavasoftware/lava-server:{VERSION}", target.host()),
         &target.host(),
@@ -149,10 +135,8 @@ fn oci_media_types_and_digests_are_preserved() {
 fn a_new_build_under_the_same_version_moves_every_tag() {
     let mut source = Source::start(&ImageSetSpec::small(5));
     let target = Registry::start(htpasswd()).unwrap();
-    let set = images(&source.registry.host(), &target.host())
-        .expand(VERSION)
-        .unwrap();
-    let promoter = Promoter::new(options(&target.host(), PASSWORD)).unwrap();
+    let set = image_set(&source.registry.host(), &target.host());
+    let promoter = promoter(&target.host(), PASSWORD);
     promoter.apply(&set).unwrap();
     source.repush(&ImageSetSpec::small(6));
     let promotion = promoter.check(&set).unwrap();
@@ -173,9 +157,7 @@ fn anonymous_push_to_an_auth_registry_says_to_log_in() {
         password: "x".into(),
     })
     .unwrap();
-    let set = images(&source.registry.host(), &target.host())
-        .expand(VERSION)
-        .unwrap();
+    let set = image_set(&source.registry.host(), &target.host());
     let err = Promoter::new(lava_docker::Options::default())
         .unwrap()
         .check(&set)

@@ -6,22 +6,32 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::{GnupgHome, release_key, require, run, scratch, signing_time};
-use lava_signing::{
-    Error, KeySelector, Keyring, PassphraseSource, Signer, verify_cleartext, verify_detached,
-};
+use lava_signing::keygen::GeneratedKey;
+use lava_signing::{Error, Keyring, Signer, verify_cleartext, verify_detached};
 
 /// A Release-like text with the awkward cases: a dash line, a "From " line,
 /// trailing whitespace and an empty line.
 const RELEASE: &[u8] = b"Origin: LAVA\nLabel: LAVA  \n-----not armor\nFrom the lab\n\nSHA256:\n 0123 10 main/binary-amd64/Packages\n";
 
-fn signer_for(key: &lava_signing::keygen::GeneratedKey, dir: &std::path::Path) -> Signer {
-    let path = dir.join("secret.asc");
-    key.write_secret_key(&path).unwrap();
-    let selector: KeySelector = key.fingerprint().to_hex().parse().unwrap();
-    Signer::from_key_file(&path, &selector, &PassphraseSource::None, signing_time()).unwrap()
+fn signer_for(key: &GeneratedKey, dir: &std::path::Path) -> Signer {
+    tests::keys::signer(key, &dir.join("secret.asc"), signing_time())
+}
+
+/// The release key as our signer, and its certificate as the keyring gpgv and sqv
+/// check with, in a scratch directory.
+fn verifiers() -> (tempfile::TempDir, GeneratedKey, Signer, PathBuf) {
+    require("gpgv", "gpgv");
+    require("sqv", "sqv");
+    let dir = scratch();
+    let key = release_key();
+    let signer = signer_for(&key, dir.path());
+    let keyring = dir.path().join("keyring.gpg");
+    std::fs::write(&keyring, signer.export_public_binary().unwrap()).unwrap();
+    (dir, key, signer, keyring)
 }
 
 fn gpgv(keyring: &std::path::Path, home: &std::path::Path) -> Command {
@@ -32,13 +42,7 @@ fn gpgv(keyring: &std::path::Path, home: &std::path::Path) -> Command {
 
 #[test]
 fn detached_signature_verifies_with_gpgv_and_sqv() {
-    require("gpgv", "gpgv");
-    require("sqv", "sqv");
-    let dir = scratch();
-    let key = release_key();
-    let signer = signer_for(&key, dir.path());
-    let keyring = dir.path().join("keyring.gpg");
-    std::fs::write(&keyring, signer.export_public_binary().unwrap()).unwrap();
+    let (dir, key, signer, keyring) = verifiers();
 
     let signature = signer.sign_detached_armored(RELEASE).unwrap();
     assert!(signature.starts_with("-----BEGIN PGP SIGNATURE-----\n"));
@@ -88,13 +92,7 @@ fn detached_signature_verifies_with_gpgv_and_sqv() {
 
 #[test]
 fn cleartext_signature_verifies_with_gpgv_and_sqv() {
-    require("gpgv", "gpgv");
-    require("sqv", "sqv");
-    let dir = scratch();
-    let key = release_key();
-    let signer = signer_for(&key, dir.path());
-    let keyring = dir.path().join("keyring.gpg");
-    std::fs::write(&keyring, signer.export_public_binary().unwrap()).unwrap();
+    let (dir, key, signer, keyring) = verifiers();
 
     let inrelease = signer.sign_cleartext(RELEASE).unwrap();
     let text = String::from_utf8(inrelease.clone()).unwrap();

@@ -14,10 +14,12 @@ use lava_signing::{Error, KeySelector, Passphrase, PassphraseSource, Signer};
 
 fn open(key: &GeneratedKey, passphrase: &PassphraseSource) -> Result<Signer, Error> {
     let dir = scratch();
-    let path = dir.path().join("secret.asc");
-    key.write_secret_key(&path).unwrap();
-    let selector: KeySelector = key.fingerprint().to_hex().parse().unwrap();
-    Signer::from_key_file(&path, &selector, passphrase, signing_time())
+    tests::keys::open_signer(
+        key,
+        &dir.path().join("secret.asc"),
+        passphrase,
+        signing_time(),
+    )
 }
 
 #[test]

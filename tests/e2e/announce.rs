@@ -4,7 +4,11 @@
 use std::path::PathBuf;
 use std::process::Output;
 
-use tests::sandbox::{RM_EMAIL, Sandbox};
+use tests::sandbox::{
+    RM_EMAIL, Sandbox, assert_stderr_contains, assert_stdout_contains, assert_success, text,
+};
+
+use crate::support::run;
 use tests::smtp::{Fault, Security, SmtpSink};
 
 const V: &str = "2024.02";
@@ -12,27 +16,10 @@ const LIST: &str = "lava-announce@lists.lavasoftware.org";
 const USER: &str = "lava-release";
 const PASSWORD: &str = "sink-password-5b9e";
 
-fn lava_release(sb: &Sandbox, args: &[&str], failpoint: Option<&str>) -> Output {
-    let mut cmd = sb.lava_release(args);
-    if let Some(point) = failpoint {
-        cmd.env("LAVA_RELEASE_FAILPOINT", point);
-    }
-    cmd.output().expect("lava-release runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// A sandbox whose release went through the consistency stage, announcing to a
 /// STARTTLS sink with a login.
 fn released(sign: bool) -> (Sandbox, SmtpSink) {
-    let mut sb = Sandbox::new()
-        .unwrap()
-        .with_lava_history()
-        .unwrap()
-        .with_remotes_and_keys()
-        .unwrap();
+    let mut sb = Sandbox::lava().unwrap();
     let sink = SmtpSink::start(Security::StartTls, USER, PASSWORD).unwrap();
     let section = sink
         .announce_section(&sb.path().join("smtp-password"), sign)
@@ -42,7 +29,7 @@ fn released(sign: bool) -> (Sandbox, SmtpSink) {
 }
 
 fn announce(sb: &Sandbox, failpoint: Option<&str>) -> Output {
-    lava_release(sb, &["run", V, "--yes", "--only", "announce"], failpoint)
+    run(sb, &["run", V, "--yes", "--only", "announce"], failpoint)
 }
 
 fn state_dir(sb: &Sandbox) -> PathBuf {
@@ -51,7 +38,7 @@ fn state_dir(sb: &Sandbox) -> PathBuf {
 
 /// The journal's latest evidence of `announce`.
 fn evidence(sb: &Sandbox) -> String {
-    let status = lava_release(sb, &["status", V, "--json"], None);
+    let status = run(sb, &["status", V, "--json"], None);
     let journal: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     journal["events"]
         .as_array()
@@ -75,7 +62,7 @@ fn message_ids(sink: &SmtpSink) -> Vec<String> {
 fn the_list_receives_the_signed_notes_once() {
     let (sb, sink) = released(true);
     let out = announce(&sb, None);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_success(&out);
 
     let received = sink.received();
     assert_eq!(received.len(), 1);
@@ -134,26 +121,18 @@ fn the_list_receives_the_signed_notes_once() {
 
     // A second run sees it sent and sends nothing.
     let again = announce(&sb, None);
-    assert!(again.status.success(), "{}", text(&again.stderr));
-    assert!(
-        text(&again.stdout).contains("0 stage(s) applied, 1 already done"),
-        "{}",
-        text(&again.stdout)
-    );
+    assert_success(&again);
+    assert_stdout_contains(&again, "0 stage(s) applied, 1 already done");
     assert_eq!(sink.received().len(), 1, "sent twice");
-    let plan = lava_release(&sb, &["plan", V], None);
-    assert!(
-        text(&plan.stdout).contains(&format!("sent {id}")),
-        "{}",
-        text(&plan.stdout)
-    );
+    let plan = run(&sb, &["plan", V], None);
+    assert_stdout_contains(&plan, &format!("sent {id}"));
 }
 
 #[test]
 fn a_dry_run_writes_the_message_and_sends_nothing() {
     let (sb, sink) = released(false);
-    let out = lava_release(&sb, &["run", V, "--dry-run", "--only", "announce"], None);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&sb, &["run", V, "--dry-run", "--only", "announce"], None);
+    assert_success(&out);
     let path = state_dir(&sb).join("2024.02-announce.dry-run.eml");
     let stdout = text(&out.stdout);
     assert!(
@@ -189,14 +168,10 @@ fn killed_after_preparing_sends_the_prepared_message_once() {
     };
     let prepared = eml.header("Message-ID").unwrap();
 
-    let plan = lava_release(&sb, &["plan", V], None);
-    assert!(
-        text(&plan.stdout).contains(&format!("message {prepared} in ")),
-        "{}",
-        text(&plan.stdout)
-    );
+    let plan = run(&sb, &["plan", V], None);
+    assert_stdout_contains(&plan, &format!("message {prepared} in "));
     let out = announce(&sb, None);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_success(&out);
     assert_eq!(message_ids(&sink), std::slice::from_ref(&prepared));
     assert_eq!(sink.received()[0].data, eml.data, "not the prepared bytes");
     let evidence = evidence(&sb);
@@ -217,13 +192,9 @@ fn an_unconfirmed_send_is_repeated_with_the_same_message_id() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let out = announce(&sb, None);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    assert!(
-        text(&out.stderr).contains("refused message <lava-release.2024.02."),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_contains(&out, "refused message <lava-release.2024.02.");
     let out = announce(&sb, None);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_success(&out);
 
     let ids = message_ids(&sink);
     assert_eq!(ids.len(), 2, "the dropped and the confirmed copy: {ids:?}");

@@ -4,15 +4,14 @@
 //! directory queue and through the real `dput`, checked with `dscverify`.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr as _;
 use std::time::SystemTime;
 
-use lava_signing::{KeySelector, Keyring, PassphraseSource, Signer};
+use lava_signing::Signer;
 use tests::aptrepo::AptSite;
 use tests::http::HttpServer;
-use tests::sandbox::Sandbox;
+use tests::sandbox::{Sandbox, all_text, assert_output_contains};
 
-use crate::support::{lava_release, text};
+use crate::support::run;
 
 const V: &str = "2024.02";
 const CHANGES: &str = "lava_2024.02_source.changes";
@@ -29,37 +28,23 @@ struct Fixture {
 
 fn release_signer(sb: &Sandbox) -> Signer {
     let (secret, public) = sb.release_key();
-    let fingerprint = Keyring::from_file(&public).unwrap().fingerprints()[0].to_hex();
-    Signer::from_key_file(
-        &secret,
-        &KeySelector::from_str(&fingerprint).unwrap(),
-        &PassphraseSource::None,
-        SystemTime::now(),
-    )
-    .unwrap()
+    tests::keys::signer_from_files(&secret, &public, SystemTime::now()).unwrap()
 }
 
 /// A sandbox whose `[debian]` section uploads the source package of `V`, served over
 /// HTTP, to a directory queue (or what `upload` says), signed by a fresh Debian
 /// Developer key; `extra` is appended to the section.
 fn setup(upload: Option<&str>, extra: &str) -> Fixture {
-    let mut sb = Sandbox::new()
-        .unwrap()
-        .with_lava_history()
-        .unwrap()
-        .with_remotes_and_keys()
-        .unwrap();
+    let mut sb = Sandbox::lava().unwrap();
     let site = AptSite::new().unwrap();
     let incoming = site.upload_signed(V, Some(&release_signer(&sb))).unwrap();
     let server = HttpServer::serve(&incoming).unwrap();
     let keys = tempfile::tempdir().unwrap();
-    let key = lava_signing::keygen::KeySpec::new(
+    let key = tests::keys::generate(
         "Debbie Developer",
         "dd@debian.example",
         SystemTime::now() - std::time::Duration::from_secs(3600),
-    )
-    .generate()
-    .unwrap();
+    );
     let dd_secret = keys.path().join("dd.key");
     let dd_keyring = keys.path().join("dd.gpg");
     key.write_secret_key(&dd_secret).unwrap();
@@ -87,7 +72,7 @@ fn setup(upload: Option<&str>, extra: &str) -> Fixture {
 fn upload(f: &Fixture, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["run", V, "--only", "debian-upload"];
     args.extend_from_slice(extra);
-    lava_release(&f.sb, &args, None)
+    run(&f.sb, &args, None)
 }
 
 fn dscverify(keyring: &Path, file: &Path) -> String {
@@ -97,7 +82,7 @@ fn dscverify(keyring: &Path, file: &Path) -> String {
         .arg(file)
         .output()
         .expect("dscverify runs (devscripts)");
-    text(&out)
+    all_text(&out)
 }
 
 fn queue_names(f: &Fixture) -> Vec<String> {
@@ -113,14 +98,13 @@ fn queue_names(f: &Fixture) -> Vec<String> {
 fn the_upload_is_fetched_checked_signed_and_queued_once() {
     let f = setup(None, "");
     let out = upload(&f, &["--yes"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains(&format!(
+    assert!(out.status.success(), "{}", all_text(&out));
+    assert_output_contains(
+        &out,
+        &format!(
             "uploaded {CHANGES} to {}: 3 file(s) sent",
             f.queue.path().display()
-        )),
-        "{}",
-        text(&out)
+        ),
     );
     assert_eq!(
         queue_names(&f),
@@ -153,12 +137,8 @@ fn the_upload_is_fetched_checked_signed_and_queued_once() {
 
     // A re-run sees the upload in the queue and sends nothing.
     let again = upload(&f, &["--yes"]);
-    assert!(again.status.success(), "{}", text(&again));
-    assert!(
-        text(&again).contains("0 stage(s) applied, 1 already done"),
-        "{}",
-        text(&again)
-    );
+    assert!(again.status.success(), "{}", all_text(&again));
+    assert_output_contains(&again, "0 stage(s) applied, 1 already done");
     let after = std::fs::metadata(f.queue.path().join(CHANGES))
         .unwrap()
         .modified()
@@ -175,7 +155,7 @@ fn a_tampered_source_file_is_refused_and_nothing_is_queued() {
     bytes[last] ^= 0xff;
     std::fs::write(&tarball, bytes).unwrap();
     let out = upload(&f, &["--yes"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", all_text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let last_line = stderr.lines().last().unwrap_or_default();
     assert!(
@@ -191,32 +171,23 @@ fn a_source_signed_by_another_key_is_refused() {
     let f = setup(None, "");
     let dsc = f.incoming.join("lava_2024.02.dsc");
     let text_only = lava_debian::strip_cleartext(&std::fs::read(&dsc).unwrap());
-    let stranger = lava_signing::keygen::KeySpec::new(
+    let stranger = tests::keys::generate(
         "Mallory",
         "mallory@example.invalid",
         SystemTime::now() - std::time::Duration::from_secs(60),
-    )
-    .generate()
-    .unwrap();
+    );
     let dir = tempfile::tempdir().unwrap();
-    let secret = dir.path().join("mallory.key");
-    stranger.write_secret_key(&secret).unwrap();
-    let signer = Signer::from_key_file(
-        &secret,
-        &KeySelector::from_str(&stranger.fingerprint().to_hex()).unwrap(),
-        &PassphraseSource::None,
+    let signer = tests::keys::signer(
+        &stranger,
+        &dir.path().join("mallory.key"),
         SystemTime::now(),
-    )
-    .unwrap();
+    );
     std::fs::write(&dsc, signer.sign_cleartext(&text_only).unwrap()).unwrap();
     let out = upload(&f, &["--yes"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains(
-            "the signature of `lava_2024.02.dsc` does not verify against the expected keyring"
-        ),
-        "{}",
-        text(&out)
+    assert_eq!(out.status.code(), Some(1), "{}", all_text(&out));
+    assert_output_contains(
+        &out,
+        "the signature of `lava_2024.02.dsc` does not verify against the expected keyring",
     );
     assert!(queue_names(&f).is_empty());
 }
@@ -227,27 +198,22 @@ fn a_freeze_blocks_the_upload_unless_yes_is_given() {
         None,
         "\n[[debian.freeze]]\ndistribution = \"unstable\"\nfrom = \"2020-01-01\"\nname = \"test freeze\"\n",
     );
-    let out = lava_release(&f.sb, &["plan", V], None);
-    assert!(
-        text(&out).contains("unstable is frozen (test freeze, from 2020-01-01 until further notice); pass --yes to upload anyway"),
-        "{}",
-        text(&out)
+    let out = run(&f.sb, &["plan", V], None);
+    assert_output_contains(
+        &out,
+        "unstable is frozen (test freeze, from 2020-01-01 until further notice); pass --yes to upload anyway",
     );
     // Without --yes, even an interactive confirmation is not enough: it stops.
     let out = upload(&f, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("stage `debian-upload` is blocked: unstable is frozen"),
-        "{}",
-        text(&out)
-    );
+    assert_eq!(out.status.code(), Some(1), "{}", all_text(&out));
+    assert_output_contains(&out, "stage `debian-upload` is blocked: unstable is frozen");
     assert!(queue_names(&f).is_empty());
     let out = upload(&f, &["--yes"]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", all_text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("warning: unstable is frozen"),
         "{}",
-        text(&out)
+        all_text(&out)
     );
     assert_eq!(queue_names(&f).len(), 3);
 }
@@ -271,12 +237,12 @@ fn dput_simulates_then_uploads_and_records_it() {
         &format!("dput_config = {:?}\n", dput_cf.display().to_string()),
     );
     let out = upload(&f, &["--simulate"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("simulated upload of"), "{}", text(&out));
+    assert!(out.status.success(), "{}", all_text(&out));
+    assert_output_contains(&out, "simulated upload of");
     assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0);
 
     let out = upload(&f, &["--yes"]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", all_text(&out));
     let mut names: Vec<String> = std::fs::read_dir(&incoming)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -291,21 +257,12 @@ fn dput_simulates_then_uploads_and_records_it() {
 
     // dput's log says it is done: a re-run does not call dput again.
     let again = upload(&f, &["--yes"]);
-    assert!(
-        text(&again).contains("0 stage(s) applied, 1 already done"),
-        "{}",
-        text(&again)
-    );
+    assert_output_contains(&again, "0 stage(s) applied, 1 already done");
 }
 
 #[test]
 fn a_failing_dev_build_shows_its_last_lines_and_a_fixed_one_is_recorded() {
-    let mut sb = Sandbox::new()
-        .unwrap()
-        .with_lava_history()
-        .unwrap()
-        .with_remotes_and_keys()
-        .unwrap();
+    let mut sb = Sandbox::lava().unwrap();
     sb.add_config(
         "[debian]\ndev_build = true\nbuilder = \"echo building {tag}; echo 'E: Unmet build dependencies: python3-voluptuous' >&2; exit 3\"\n",
     )
@@ -319,8 +276,8 @@ fn a_failing_dev_build_shows_its_last_lines_and_a_fixed_one_is_recorded() {
         "--to",
         "dev-build",
     ];
-    let out = lava_release(&sb, &to_build, None);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = run(&sb, &to_build, None);
+    assert_eq!(out.status.code(), Some(1), "{}", all_text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("| building 2024.02"), "streamed: {stderr}");
     assert!(
@@ -340,17 +297,13 @@ fn a_failing_dev_build_shows_its_last_lines_and_a_fixed_one_is_recorded() {
         "[debian]\ndev_build = true\nbuilder = \"test \\\"$LAVA_RELEASE_TAG\\\" = {tag} && git describe --exact-match HEAD\"\n",
     )
     .unwrap();
-    let out = lava_release(&sb, &to_build, None);
-    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&sb, &to_build, None);
+    assert!(out.status.success(), "{}", all_text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("| 2024.02"),
         "{}",
-        text(&out)
+        all_text(&out)
     );
-    let again = lava_release(&sb, &["run", V, "--yes", "--only", "dev-build"], None);
-    assert!(
-        text(&again).contains("0 stage(s) applied, 1 already done"),
-        "{}",
-        text(&again)
-    );
+    let again = run(&sb, &["run", V, "--yes", "--only", "dev-build"], None);
+    assert_output_contains(&again, "0 stage(s) applied, 1 already done");
 }

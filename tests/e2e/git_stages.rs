@@ -2,42 +2,17 @@
 //! repositories, with keys made in the test, and the ways they must refuse.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use tests::sandbox::{RM_EMAIL, RM_NAME, Sandbox};
+use tests::sandbox::{
+    Sandbox, assert_stderr_contains, assert_stdout_contains, assert_success, text,
+};
 
 const V: &str = "2024.02";
 
 fn sandbox() -> Sandbox {
-    Sandbox::new()
-        .unwrap()
-        .with_lava_history()
-        .unwrap()
-        .with_remotes_and_keys()
-        .unwrap()
-        .with_gitlab(V)
-        .unwrap()
-}
-
-fn lava_release(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(tests::bin::lava_release_bin());
-    cmd.arg("-C")
-        .arg(sb.repo())
-        .arg("--config")
-        .arg(sb.config())
-        .args(args);
-    cmd.env("DEBFULLNAME", RM_NAME)
-        .env("DEBEMAIL", RM_EMAIL)
-        .env("NO_COLOR", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("lava-release runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    Sandbox::lava().unwrap().with_gitlab(V).unwrap()
 }
 
 pub(crate) fn ls_remote(remote: &Path) -> String {
@@ -78,7 +53,7 @@ fn a_tag_that_exists_elsewhere_blocks_and_is_never_moved() {
     let before = sb
         .git(&["rev-parse", &format!("refs/tags/{V}")], None)
         .unwrap();
-    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
+    let out = sb.lava_release(&["run", V, "--yes"]).output();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
@@ -107,7 +82,7 @@ fn a_different_tag_on_origin_blocks_before_anything_is_pushed() {
     )
     .unwrap();
     let remote_before = ls_remote(&sb.origin());
-    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
+    let out = sb.lava_release(&["run", V, "--yes"]).output();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -117,13 +92,11 @@ fn a_different_tag_on_origin_blocks_before_anything_is_pushed() {
     );
     assert_eq!(ls_remote(&sb.origin()), remote_before, "origin unchanged");
     // The stages before it are done and stay done on a re-run.
-    let out = lava_release(&sb, &["run", V, "--yes", "--to", "signed-tag"], &[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("0 stage(s) applied"),
-        "{}",
-        text(&out.stdout)
-    );
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "signed-tag"])
+        .output();
+    assert_success(&out);
+    assert_stdout_contains(&out, "0 stage(s) applied");
 }
 
 #[test]
@@ -166,7 +139,7 @@ fn a_rejected_push_names_the_remote_and_what_was_not_pushed() {
     );
     let remote_before = ls_remote(&sb.origin());
 
-    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
+    let out = sb.lava_release(&["run", V, "--yes"]).output();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("stage `push-tag` failed"), "{stderr}");
@@ -187,11 +160,13 @@ fn a_rejected_push_names_the_remote_and_what_was_not_pushed() {
 #[test]
 fn git_verifies_the_signed_tag_and_a_rerun_does_nothing() {
     let sb = sandbox();
-    let out = lava_release(&sb, &["run", V, "--yes", "--to", "push-tag"], &[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
+        .output();
+    assert_success(&out);
     sb.ci_for_tag(V).unwrap();
-    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sb.lava_release(&["run", V, "--yes"]).output();
+    assert_success(&out);
     let gnupg = tempfile::Builder::new()
         .prefix("lr-gpg")
         .tempdir_in("/tmp")
@@ -212,12 +187,8 @@ fn git_verifies_the_signed_tag_and_a_rerun_does_nothing() {
         .output()
         .unwrap();
     tests::rehearsal::stop_agent(gnupg.path());
-    assert!(verify.status.success(), "{}", text(&verify.stderr));
-    assert!(
-        text(&verify.stderr).contains("Good signature"),
-        "{}",
-        text(&verify.stderr)
-    );
+    assert_success(&verify);
+    assert_stderr_contains(&verify, "Good signature");
 
     let lab = Command::new("git")
         .arg("--git-dir")
@@ -225,7 +196,7 @@ fn git_verifies_the_signed_tag_and_a_rerun_does_nothing() {
         .args(["show", "refs/for/master:shared/device-types/rk3399.jinja2"])
         .output()
         .unwrap();
-    assert!(lab.status.success(), "{}", text(&lab.stderr));
+    assert_success(&lab);
     let review = Command::new("git")
         .arg("--git-dir")
         .arg(sb.lab())
@@ -233,13 +204,9 @@ fn git_verifies_the_signed_tag_and_a_rerun_does_nothing() {
         .output()
         .unwrap();
 
-    let again = lava_release(&sb, &["run", V, "--yes"], &[]);
-    assert!(again.status.success(), "{}", text(&again.stderr));
-    assert!(
-        text(&again.stdout).contains("0 stage(s) applied"),
-        "{}",
-        text(&again.stdout)
-    );
+    let again = sb.lava_release(&["run", V, "--yes"]).output();
+    assert_success(&again);
+    assert_stdout_contains(&again, "0 stage(s) applied");
     let review_again = Command::new("git")
         .arg("--git-dir")
         .arg(sb.lab())
@@ -265,7 +232,7 @@ fn an_expired_release_key_is_refused_naming_it_before_anything_is_done() {
     let sb = sandbox();
     let fpr = use_key(&sb, keyspec().expires_after(Duration::from_secs(60)));
     let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
-    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
+    let out = sb.lava_release(&["run", V, "--yes"]).output();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&fpr), "{stderr}");
@@ -290,11 +257,10 @@ fn a_wrong_passphrase_is_refused_and_never_printed() {
         "[signing]\npassphrase_env = \"LAVA_RELEASE_PASSPHRASE\"\n",
     );
     std::fs::write(sb.config(), config).unwrap();
-    let out = lava_release(
-        &sb,
-        &["run", V, "--yes"],
-        &[("LAVA_RELEASE_PASSPHRASE", "battery staple")],
-    );
+    let out = sb
+        .lava_release(&["run", V, "--yes"])
+        .env("LAVA_RELEASE_PASSPHRASE", "battery staple")
+        .output();
     let stderr = text(&out.stderr);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -309,12 +275,11 @@ fn a_wrong_passphrase_is_refused_and_never_printed() {
     // Refused before the first stage: nothing was journaled, the passphrase least of all.
     assert!(!sb.repo().join(".git/lava-release").exists());
 
-    let out = lava_release(
-        &sb,
-        &["run", V, "--yes", "--to", "push-tag"],
-        &[("LAVA_RELEASE_PASSPHRASE", "correct horse")],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
+        .env("LAVA_RELEASE_PASSPHRASE", "correct horse")
+        .output();
+    assert_success(&out);
 }
 
 #[test]
@@ -332,7 +297,7 @@ fn an_unknown_release_key_is_refused_naming_it() {
         })
         .collect();
     std::fs::write(sb.config(), config).unwrap();
-    let out = lava_release(&sb, &["run", V, "--yes"], &[]);
+    let out = sb.lava_release(&["run", V, "--yes"]).output();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -357,18 +322,12 @@ fn pushes_go_over_ssh_with_a_key_file_and_the_host_key_checked() {
     ));
     std::fs::write(sb.config(), config).unwrap();
 
-    let mut cmd = Command::new(tests::bin::lava_release_bin());
-    cmd.arg("-C")
-        .arg(sb.repo())
-        .arg("--config")
-        .arg(sb.config())
-        .args(["run", V, "--yes", "--to", "push-tag"]);
-    cmd.env("DEBFULLNAME", RM_NAME)
-        .env("DEBEMAIL", RM_EMAIL)
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
         .env("HOME", home.path())
-        .env_remove("SSH_AUTH_SOCK");
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
+        .env_remove("SSH_AUTH_SOCK")
+        .output();
+    assert_success(&out);
     let remote = ls_remote(&sb.origin());
     assert!(remote.contains("refs/tags/2024.02"), "{remote}");
     let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
@@ -379,14 +338,11 @@ fn pushes_go_over_ssh_with_a_key_file_and_the_host_key_checked() {
 
     // An unknown host key is refused, naming the remote.
     std::fs::write(home.path().join(".ssh/known_hosts"), "").unwrap();
-    let mut cmd = Command::new(tests::bin::lava_release_bin());
-    cmd.arg("-C")
-        .arg(sb.repo())
-        .arg("--config")
-        .arg(sb.config())
-        .args(["plan", V]);
-    cmd.env("HOME", home.path()).env_remove("SSH_AUTH_SOCK");
-    let out = cmd.output().unwrap();
+    let out = sb
+        .lava_release(&["plan", V])
+        .env("HOME", home.path())
+        .env_remove("SSH_AUTH_SOCK")
+        .output();
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("cannot list the refs of ssh://"),

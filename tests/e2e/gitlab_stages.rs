@@ -1,39 +1,13 @@
 //! The GitLab stages end to end, against the stand-in: milestone, the fork's and the
 //! tag's pipelines, artifacts, release notes, milestone closing, registry pruning.
 
-use std::process::{Command, Output};
-
 use tests::gitlab::{DebianArtifacts, JobSpec, MilestoneSpec, PipelineSpec};
-use tests::sandbox::{GITLAB_TOKEN, RM_EMAIL, RM_NAME, Sandbox};
+use tests::sandbox::{GITLAB_TOKEN, Sandbox, assert_stdout_contains, assert_success, text};
 
 const V: &str = "2024.02";
 
 fn sandbox(seed: impl FnOnce(tests::gitlab::Builder) -> tests::gitlab::Builder) -> Sandbox {
-    Sandbox::new()
-        .unwrap()
-        .with_lava_history()
-        .unwrap()
-        .with_remotes_and_keys()
-        .unwrap()
-        .with_gitlab_seeded(seed)
-        .unwrap()
-}
-
-fn lava_release(sb: &Sandbox, args: &[&str]) -> Output {
-    let mut cmd = Command::new(tests::bin::lava_release_bin());
-    cmd.arg("-C")
-        .arg(sb.repo())
-        .arg("--config")
-        .arg(sb.config())
-        .args(args);
-    cmd.env("DEBFULLNAME", RM_NAME)
-        .env("DEBEMAIL", RM_EMAIL)
-        .env("NO_COLOR", "1");
-    cmd.output().expect("lava-release runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    Sandbox::lava().unwrap().with_gitlab_seeded(seed).unwrap()
 }
 
 fn tag_commit(sb: &Sandbox) -> String {
@@ -47,7 +21,7 @@ fn tag_commit(sb: &Sandbox) -> String {
 fn open_merge_requests_block_before_anything_is_written_unless_allowed() {
     let sb = sandbox(|b| b.milestone(MilestoneSpec::new(V).issues(2, 5).merge_requests(1, 3)));
     let changelog = std::fs::read(sb.repo().join("debian/changelog")).unwrap();
-    let out = lava_release(&sb, &["run", V, "--yes"]);
+    let out = sb.lava_release(&["run", V, "--yes"]).output();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -64,18 +38,19 @@ fn open_merge_requests_block_before_anything_is_written_unless_allowed() {
         changelog
     );
 
-    let out = lava_release(
-        &sb,
-        &["run", V, "--yes", "--allow-open", "--to", "changelog"],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--allow-open", "--to", "changelog"])
+        .output();
+    assert_success(&out);
 }
 
 #[test]
 fn a_failed_tag_pipeline_names_its_failed_jobs_and_nothing_is_published() {
     let sb = sandbox(|b| b.milestone(MilestoneSpec::new(V)));
-    let out = lava_release(&sb, &["run", V, "--yes", "--to", "push-tag"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
+        .output();
+    assert_success(&out);
     let gitlab = sb.gitlab().unwrap();
     gitlab.add_pipeline(
         PipelineSpec::tag(V, &tag_commit(&sb))
@@ -85,7 +60,7 @@ fn a_failed_tag_pipeline_names_its_failed_jobs_and_nothing_is_published() {
                 "collected 312 items\nFAILED test_deploy.py::test_fastboot\n1 failed, 311 passed",
             )),
     );
-    let out = lava_release(&sb, &["run", V, "--yes"]);
+    let out = sb.lava_release(&["run", V, "--yes"]).output();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("stage `wait-ci` failed"), "{stderr}");
@@ -114,8 +89,10 @@ fn the_fork_pipeline_is_waited_for_and_artifacts_feed_the_incoming_directory() {
     );
     std::fs::write(sb.config(), config).unwrap();
 
-    let out = lava_release(&sb, &["run", V, "--yes", "--to", "fork-ci"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "fork-ci"])
+        .output();
+    assert_success(&out);
     let head = sb
         .git(&["rev-parse", "HEAD"], None)
         .unwrap()
@@ -123,13 +100,11 @@ fn the_fork_pipeline_is_waited_for_and_artifacts_feed_the_incoming_directory() {
         .to_owned();
     let gitlab = sb.gitlab().unwrap();
     gitlab.add_pipeline(PipelineSpec::branch("master", &head).timeline(&["running", "success"]));
-    let out = lava_release(&sb, &["run", V, "--yes", "--to", "push-tag"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("fork pipeline"),
-        "{}",
-        text(&out.stdout)
-    );
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
+        .output();
+    assert_success(&out);
+    assert_stdout_contains(&out, "fork pipeline");
 
     let artifacts = DebianArtifacts::new("lava", &format!("{V}-1"), "build")
         .file(&format!("lava_{V}-1.dsc"), b"dsc")
@@ -143,14 +118,16 @@ fn the_fork_pipeline_is_waited_for_and_artifacts_feed_the_incoming_directory() {
                     .artifacts(artifacts.zip()),
             ),
     );
-    let out = lava_release(&sb, &["run", V, "--yes", "--to", "ci-artifacts"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "ci-artifacts"])
+        .output();
+    assert_success(&out);
     assert!(incoming.join(artifacts.changes_name()).is_file());
     assert_eq!(
         std::fs::read(incoming.join(format!("lava_{V}-1_all.deb"))).unwrap(),
         b"deb bytes"
     );
-    let plan = lava_release(&sb, &["plan", V, "--json"]);
+    let plan = sb.lava_release(&["plan", V, "--json"]).output();
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     let status = |name: &str| {
         plan["stages"]
@@ -168,13 +145,15 @@ fn the_fork_pipeline_is_waited_for_and_artifacts_feed_the_incoming_directory() {
 #[test]
 fn the_release_is_created_once_and_the_token_never_shows() {
     let sb = sandbox(|b| b.milestone(MilestoneSpec::new(V)));
-    let out = lava_release(&sb, &["run", V, "--yes", "--to", "push-tag"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
+        .output();
+    assert_success(&out);
     sb.ci_for_tag(V).unwrap();
-    let first = lava_release(&sb, &["run", V, "--yes"]);
-    assert!(first.status.success(), "{}", text(&first.stderr));
-    let second = lava_release(&sb, &["run", V, "--yes"]);
-    assert!(second.status.success(), "{}", text(&second.stderr));
+    let first = sb.lava_release(&["run", V, "--yes"]).output();
+    assert_success(&first);
+    let second = sb.lava_release(&["run", V, "--yes"]).output();
+    assert_success(&second);
     let gitlab = sb.gitlab().unwrap();
     assert_eq!(gitlab.releases().len(), 1);
     let release_writes = gitlab
@@ -204,8 +183,8 @@ fn registry_prune_is_a_dry_run_unless_applied() {
             &["2024.01", "2024.02.0001.daily", "2024.02.0002.daily"],
         )
     });
-    let out = lava_release(&sb, &["registry-prune", "*.daily"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sb.lava_release(&["registry-prune", "*.daily"]).output();
+    assert_success(&out);
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("2 tag(s) matched, 0 deleted (dry run"),
@@ -213,7 +192,9 @@ fn registry_prune_is_a_dry_run_unless_applied() {
     );
     let gitlab = sb.gitlab().unwrap();
     assert_eq!(gitlab.registry_tags("lava/amd64/lava-server").len(), 3);
-    let out = lava_release(&sb, &["registry-prune", "*.daily", "--apply"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sb
+        .lava_release(&["registry-prune", "*.daily", "--apply"])
+        .output();
+    assert_success(&out);
     assert_eq!(gitlab.registry_tags("lava/amd64/lava-server"), ["2024.01"]);
 }

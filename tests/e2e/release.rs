@@ -4,53 +4,25 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use tests::sandbox::{RM_EMAIL, RM_NAME, Sandbox};
+use tests::sandbox::{Sandbox, assert_stdout_contains, assert_success, text};
 
 const V: &str = "2024.02";
 
-fn lava_release(repo: &Path, args: &[&str]) -> Output {
-    let config = repo.parent().unwrap().join("release.toml");
-    let mut cmd = Command::new(tests::bin::lava_release_bin());
-    cmd.arg("-C").arg(repo);
-    if !args.contains(&"--config") {
-        cmd.arg("--config").arg(config);
-    }
-    cmd.args(args)
-        .env("DEBFULLNAME", RM_NAME)
-        .env("DEBEMAIL", RM_EMAIL)
-        .env_remove("LAVA_RELEASE_FAILPOINT")
-        .output()
-        .expect("lava-release runs")
+/// `lava-release ARGS` with the colour left to it, as off a terminal.
+fn lava_release(sb: &Sandbox, args: &[&str]) -> Output {
+    sb.lava_release(args).default_colour().output()
 }
 
-fn with_failpoint(repo: &Path, args: &[&str], point: &str) -> Output {
-    Command::new(tests::bin::lava_release_bin())
-        .arg("-C")
-        .arg(repo)
-        .arg("--config")
-        .arg(repo.parent().unwrap().join("release.toml"))
-        .args(args)
-        .env("DEBFULLNAME", RM_NAME)
-        .env("DEBEMAIL", RM_EMAIL)
-        .env("LAVA_RELEASE_FAILPOINT", point)
+fn with_failpoint(sb: &Sandbox, args: &[&str], point: &str) -> Output {
+    sb.lava_release(args)
+        .default_colour()
+        .failpoint(Some(point))
         .output()
-        .expect("lava-release runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A sandbox with every remote on this machine, so that no check reaches further.
 pub(crate) fn sandbox() -> Sandbox {
-    Sandbox::new()
-        .unwrap()
-        .with_lava_history()
-        .unwrap()
-        .with_remotes_and_keys()
-        .unwrap()
-        .with_gitlab(V)
-        .unwrap()
+    Sandbox::lava().unwrap().with_gitlab(V).unwrap()
 }
 
 fn entries_for(repo: &Path, debian_version: &str) -> usize {
@@ -64,12 +36,11 @@ fn entries_for(repo: &Path, debian_version: &str) -> usize {
 fn release_commit_is_written_once_and_read_back_by_dpkg() {
     let sb = sandbox();
     let repo = sb.repo();
-    let out = lava_release(&repo, &["run", V, "--yes", "--to", "changelog"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("1 stage(s) applied, 0 already done, 2 check(s) passed"),
-        "{}",
-        text(&out.stdout)
+    let out = lava_release(&sb, &["run", V, "--yes", "--to", "changelog"]);
+    assert_success(&out);
+    assert_stdout_contains(
+        &out,
+        "1 stage(s) applied, 0 already done, 2 check(s) passed",
     );
 
     let parsed = Command::new("dpkg-parsechangelog")
@@ -106,7 +77,7 @@ fn release_commit_is_written_once_and_read_back_by_dpkg() {
     );
 
     // The finished release: every stage done, with evidence, in text and JSON.
-    let plan = lava_release(&repo, &["plan", V, "--json"]);
+    let plan = lava_release(&sb, &["plan", V, "--json"]);
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     let stages = plan["stages"].as_array().unwrap();
     let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
@@ -149,15 +120,15 @@ fn killed_after_the_changelog_stage_resumes_without_a_second_entry() {
     let sb = sandbox();
     let repo = sb.repo();
     let out = with_failpoint(
-        &repo,
+        &sb,
         &["run", V, "--yes", "--to", "changelog"],
         "after:changelog",
     );
     assert_eq!(out.status.code(), Some(86), "{}", text(&out.stderr));
     let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
 
-    let out = lava_release(&repo, &["run", V, "--yes", "--to", "changelog"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = lava_release(&sb, &["run", V, "--yes", "--to", "changelog"]);
+    assert_success(&out);
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("0 stage(s) applied, 1 already done, 2 check(s) passed"),
@@ -170,7 +141,7 @@ fn killed_after_the_changelog_stage_resumes_without_a_second_entry() {
         "no second commit"
     );
 
-    let status = lava_release(&repo, &["status", V, "--json"]);
+    let status = lava_release(&sb, &["status", V, "--json"]);
     let journal: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     let outcomes: Vec<(String, String)> = journal["events"]
         .as_array()
@@ -207,7 +178,7 @@ fn killed_between_writing_and_committing_the_entry_commits_it_on_rerun() {
     ] {
         let sb = sandbox();
         let repo = sb.repo();
-        let out = with_failpoint(&repo, &["run", V, "--yes", "--to", "changelog"], point);
+        let out = with_failpoint(&sb, &["run", V, "--yes", "--to", "changelog"], point);
         assert_eq!(
             out.status.code(),
             Some(86),
@@ -215,10 +186,10 @@ fn killed_between_writing_and_committing_the_entry_commits_it_on_rerun() {
             text(&out.stderr)
         );
 
-        let plan = lava_release(&repo, &["plan", V]);
+        let plan = lava_release(&sb, &["plan", V]);
         assert!(plan.status.success(), "{point}: {}", text(&plan.stderr));
 
-        let out = lava_release(&repo, &["run", V, "--yes", "--to", "changelog"]);
+        let out = lava_release(&sb, &["run", V, "--yes", "--to", "changelog"]);
         assert!(out.status.success(), "{point}: {}", text(&out.stderr));
         assert_eq!(entries_for(&repo, "2024.02-1"), 1, "{point}");
         assert_eq!(
@@ -245,8 +216,8 @@ fn dry_run_checks_everything_and_changes_nothing() {
     let sb = sandbox();
     let repo = sb.repo();
     let before = std::fs::read(repo.join("debian/changelog")).unwrap();
-    let out = lava_release(&repo, &["run", V, "--dry-run", "--to", "changelog"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = lava_release(&sb, &["run", V, "--dry-run", "--to", "changelog"]);
+    assert_success(&out);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("would"), "{stdout}");
     assert!(stdout.contains("nothing changed"), "{stdout}");
@@ -266,8 +237,8 @@ fn dry_run_checks_everything_and_changes_nothing() {
 #[test]
 fn output_has_no_colour_off_a_terminal() {
     let sb = sandbox();
-    let out = lava_release(&sb.repo(), &["plan", V]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = lava_release(&sb, &["plan", V]);
+    assert_success(&out);
     let stdout = text(&out.stdout);
     assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
     assert!(
@@ -450,7 +421,7 @@ fn bad_input_is_one_sentence_and_changes_nothing() {
             })
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = lava_release(&repo, &args);
+        let out = lava_release(&sb, &args);
         let stderr = text(&out.stderr);
         assert_eq!(
             out.status.code(),

@@ -7,45 +7,17 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use tests::rehearsal_repo::{self, RepoRehearsal};
-use tests::sandbox::{PREVIOUS_VERSION, RM_EMAIL, RM_NAME, Sandbox};
+use tests::sandbox::{PREVIOUS_VERSION, Sandbox, all_text};
+
+use crate::support::run;
 
 const V: &str = "2024.02";
 
 fn setup() -> (Sandbox, RepoRehearsal) {
-    let mut sb = Sandbox::new()
-        .unwrap()
-        .with_lava_history()
-        .unwrap()
-        .with_remotes_and_keys()
-        .unwrap();
+    let mut sb = Sandbox::lava().unwrap();
     let site = rehearsal_repo::prepare(sb.path(), V, &format!("{V}-1")).unwrap();
     sb.add_config(&site.config_toml()).unwrap();
     (sb.through_consistency(V).unwrap(), site)
-}
-
-fn lava_release(sb: &Sandbox, args: &[&str], failpoint: Option<&str>) -> Output {
-    let mut cmd = Command::new(tests::bin::lava_release_bin());
-    cmd.arg("-C")
-        .arg(sb.repo())
-        .arg("--config")
-        .arg(sb.config())
-        .args(args);
-    cmd.env("DEBFULLNAME", RM_NAME)
-        .env("DEBEMAIL", RM_EMAIL)
-        .env("NO_COLOR", "1")
-        .env_remove("LAVA_RELEASE_FAILPOINT");
-    if let Some(point) = failpoint {
-        cmd.env("LAVA_RELEASE_FAILPOINT", point);
-    }
-    cmd.output().expect("lava-release runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The repository stages only, so the test does not depend on the others.
@@ -54,7 +26,7 @@ const REPO_STAGES: &[&str] = &["--from", "repo-import", "--to", "repo-publish"];
 fn run_repo_stages(sb: &Sandbox, failpoint: Option<&str>) -> Output {
     let mut args = vec!["run", V, "--yes"];
     args.extend_from_slice(REPO_STAGES);
-    lava_release(sb, &args, failpoint)
+    run(sb, &args, failpoint)
 }
 
 /// Asserts that apt, trusting only the release key, accepts the live tree, and that
@@ -62,8 +34,8 @@ fn run_repo_stages(sb: &Sandbox, failpoint: Option<&str>) -> Output {
 fn assert_live(sb: &Sandbox, site: &RepoRehearsal, version: &str) {
     assert_eq!(site.live_target().unwrap(), format!("archive/{version}"));
     let live = site.root().join("release");
-    let out = lava_release(sb, &["repo", "verify", live.to_str().unwrap()], None);
-    assert!(out.status.success(), "{}", text(&out));
+    let out = run(sb, &["repo", "verify", live.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", all_text(&out));
     let server = tests::http::HttpServer::serve(site.root()).unwrap();
     for suite in tests::aptrepo::SUITES {
         let out =
@@ -72,7 +44,7 @@ fn assert_live(sb: &Sandbox, site: &RepoRehearsal, version: &str) {
         assert!(
             ok,
             "apt-get update {suite} against {version}: {detail}\n{}",
-            text(&out)
+            all_text(&out)
         );
     }
 }
@@ -88,8 +60,8 @@ fn suite_signatures(root: &Path, suite: &str) -> (Vec<u8>, Vec<u8>) {
 #[test]
 fn full_run_publishes_a_tree_apt_accepts_then_verify_and_rollback() {
     let (sb, site) = setup();
-    let plan = lava_release(&sb, &["plan", V], None);
-    let plan_text = text(&plan);
+    let plan = run(&sb, &["plan", V], None);
+    let plan_text = all_text(&plan);
     assert!(plan.status.success(), "{plan_text}");
     for stage in ["repo-import", "repo-sign", "!repo-publish"] {
         assert!(plan_text.contains(stage), "{stage} in:\n{plan_text}");
@@ -97,7 +69,7 @@ fn full_run_publishes_a_tree_apt_accepts_then_verify_and_rollback() {
 
     // The GitLab stages around them need a GitLab; the rehearsal brings one.
     let out = run_repo_stages(&sb, None);
-    let all = text(&out);
+    let all = all_text(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains("3 stage(s) applied"), "{all}");
     let (passed, detail) = site.check(|_, _, _| {});
@@ -105,19 +77,19 @@ fn full_run_publishes_a_tree_apt_accepts_then_verify_and_rollback() {
     assert_live(&sb, &site, V);
     // The previous tree is kept, whole and verifiable.
     let previous = site.root().join("archive").join(PREVIOUS_VERSION);
-    let out = lava_release(&sb, &["repo", "verify", previous.to_str().unwrap()], None);
-    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&sb, &["repo", "verify", previous.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", all_text(&out));
 
     // A re-run finds everything done.
     let out = run_repo_stages(&sb, None);
-    let all = text(&out);
+    let all = all_text(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains("0 stage(s) applied, 3 already done"), "{all}");
 
     // Anyone can verify the published tree over HTTP too.
     let server = tests::http::HttpServer::serve(site.root()).unwrap();
-    let out = lava_release(&sb, &["repo", "verify", &server.url("release/")], None);
-    let all = text(&out);
+    let out = run(&sb, &["repo", "verify", &server.url("release/")], None);
+    let all = all_text(&out);
     assert!(out.status.success(), "{all}");
     assert!(
         all.contains("bookworm:") && all.contains("trixie:"),
@@ -138,19 +110,19 @@ fn full_run_publishes_a_tree_apt_accepts_then_verify_and_rollback() {
     let mut bytes = std::fs::read(&packages).unwrap();
     bytes.extend_from_slice(b"Package: evil\n");
     std::fs::write(&packages, &bytes).unwrap();
-    let out = lava_release(
+    let out = run(
         &sb,
         &["repo", "verify", copy.path().to_str().unwrap()],
         None,
     );
-    let all = text(&out);
+    let all = all_text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("main/binary-arm64/Packages"), "{all}");
     assert!(all.contains(&bytes.len().to_string()), "{all}");
 
     // Rollback returns to the previous release, and forward again.
-    let out = lava_release(&sb, &["repo", "rollback"], None);
-    let all = text(&out);
+    let out = run(&sb, &["repo", "rollback"], None);
+    let all = all_text(&out);
     assert!(out.status.success(), "{all}");
     assert!(
         all.contains(&format!(
@@ -159,11 +131,11 @@ fn full_run_publishes_a_tree_apt_accepts_then_verify_and_rollback() {
         "{all}"
     );
     assert_live(&sb, &site, PREVIOUS_VERSION);
-    let out = lava_release(&sb, &["repo", "rollback", V], None);
-    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&sb, &["repo", "rollback", V], None);
+    assert!(out.status.success(), "{}", all_text(&out));
     assert_live(&sb, &site, V);
-    let out = lava_release(&sb, &["repo", "rollback", "2023.12"], None);
-    let all = text(&out);
+    let out = run(&sb, &["repo", "rollback", "2023.12"], None);
+    let all = all_text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("archive/2023.12"), "{all}");
     assert_eq!(site.live_target().unwrap(), format!("archive/{V}"));
@@ -179,13 +151,13 @@ fn crashes_between_suites_and_before_publish_leave_the_live_tree_whole() {
         out.status.code(),
         Some(lava_release_cli_failpoint_exit()),
         "{}",
-        text(&out)
+        all_text(&out)
     );
     assert_live(&sb, &site, PREVIOUS_VERSION);
     let bookworm = suite_signatures(site.root(), "bookworm");
     let current = site.root().join("current-release");
-    let out = lava_release(&sb, &["repo", "verify", current.to_str().unwrap()], None);
-    let all = text(&out);
+    let out = run(&sb, &["repo", "verify", current.to_str().unwrap()], None);
+    let all = all_text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(
         all.contains("dists/trixie"),
@@ -194,7 +166,7 @@ fn crashes_between_suites_and_before_publish_leave_the_live_tree_whole() {
 
     // Killed between sign and publish: bookworm is left alone.
     let out = run_repo_stages(&sb, Some("before:repo-publish"));
-    let all = text(&out);
+    let all = all_text(&out);
     assert_eq!(
         out.status.code(),
         Some(lava_release_cli_failpoint_exit()),
@@ -210,12 +182,12 @@ fn crashes_between_suites_and_before_publish_leave_the_live_tree_whole() {
         suite_signatures(site.root(), "trixie"),
     );
     assert_live(&sb, &site, PREVIOUS_VERSION);
-    let out = lava_release(&sb, &["repo", "verify", current.to_str().unwrap()], None);
-    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&sb, &["repo", "verify", current.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", all_text(&out));
 
     // The re-run publishes without signing anything again.
     let out = run_repo_stages(&sb, None);
-    let all = text(&out);
+    let all = all_text(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains("1 stage(s) applied, 2 already done"), "{all}");
     assert_eq!(
@@ -251,15 +223,15 @@ fn remote_site_over_ssh_imports_signs_publishes_and_rolls_back() {
     std::fs::write(sb.config(), config).unwrap();
 
     let out = run_repo_stages(&sb, None);
-    let all = text(&out);
+    let all = all_text(&out);
     assert!(out.status.success(), "{all}");
     assert!(all.contains("3 stage(s) applied"), "{all}");
     assert_live(&sb, &site, V);
     let live = sshd.url(&site.root().join("release"));
-    let out = lava_release(&sb, &["repo", "verify", &live], None);
-    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&sb, &["repo", "verify", &live], None);
+    assert!(out.status.success(), "{}", all_text(&out));
 
-    let out = lava_release(&sb, &["repo", "rollback"], None);
-    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&sb, &["repo", "rollback"], None);
+    assert!(out.status.success(), "{}", all_text(&out));
     assert_live(&sb, &site, PREVIOUS_VERSION);
 }

@@ -9,13 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tests::gitlab::{Fault, FaultKind, Recorded};
 use tests::rehearsal::{DEFAULT_VERSION, Options, Rehearsal};
-use tests::sandbox::{RM_EMAIL, RM_NAME, Sandbox};
+use tests::sandbox::{Sandbox, text};
 
 const V: &str = DEFAULT_VERSION;
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn show(out: &Output) -> String {
     format!(
@@ -690,9 +686,6 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
     let before = world(&sb);
     let journal = sb.repo().join(".git/lava-release");
     for (i, case) in cases.iter().enumerate() {
-        let mut cmd = Command::new(tests::bin::lava_release_bin());
-        cmd.arg("-C")
-            .arg(case.repo.map_or_else(|| sb.repo(), Into::into));
         let config = match &case.config {
             Some(text) => {
                 let path = dir.join(format!("bad-{i}.toml"));
@@ -701,18 +694,16 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
             }
             None => sb.config(),
         };
-        if !case.args.iter().any(|a| a == "--config") {
-            cmd.arg("--config").arg(config);
-        }
-        cmd.args(&case.args)
-            .env("DEBFULLNAME", RM_NAME)
-            .env("DEBEMAIL", RM_EMAIL)
-            .env_remove("LAVA_RELEASE_FAILPOINT")
+        let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
+        let out = sb
+            .lava_release(&args)
+            .in_repo(case.repo.map_or_else(|| sb.repo(), Into::into))
+            .config(config)
+            .default_colour()
             .env_remove("LR_RELEASE_PASSPHRASE")
             .env_remove("LR_GITLAB_TOKEN")
-            .envs(case.env.iter().copied())
-            .stdin(std::process::Stdio::null());
-        let out = cmd.output().unwrap();
+            .envs(&case.env)
+            .output();
         let stderr = text(&out.stderr);
         assert_eq!(
             out.status.code(),

@@ -11,7 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context as _, ensure};
+use anyhow::Context as _;
+
+use crate::tools::{require_tool, try_run};
 
 /// The suites, as LAVA has them.
 pub const SUITES: [&str; 2] = ["bookworm", "trixie"];
@@ -27,31 +29,13 @@ pub fn require_tools() -> anyhow::Result<()> {
         ("xz", "xz-utils"),
         ("sha256sum", "coreutils"),
     ] {
-        let found = Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {program}"))
-            .output()
-            .is_ok_and(|o| o.status.success());
-        ensure!(
-            found,
-            "`{program}` is needed to build the test repository; install it with `apt-get install {package}`"
-        );
+        require_tool(program, package)?;
     }
     Ok(())
 }
 
 fn run(cmd: &mut Command) -> anyhow::Result<String> {
-    let out = cmd
-        .env("SOURCE_DATE_EPOCH", "1735689600")
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    ensure!(
-        out.status.success(),
-        "{cmd:?} failed with {}:\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = try_run(cmd.env("SOURCE_DATE_EPOCH", "1735689600"))?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 

@@ -13,7 +13,9 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+
+use crate::tools::{require, run};
 
 /// 2024-02-01T00:00:00Z: the first pinned commit date.
 const EPOCH: i64 = 1_706_745_600;
@@ -83,35 +85,6 @@ fn isolate(cmd: &mut Command, home: &Path) {
         .env_remove("DEBFULLNAME")
         .env_remove("NAME")
         .stdin(Stdio::null());
-}
-
-/// Runs `cmd`, panicking with its output unless it succeeds.
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Fails the test unless `tool` runs; `package` is what to install.
-pub fn require(tool: &str, package: &str) {
-    let found = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        found,
-        "`{tool}` is not installed: apt-get install {package}"
-    );
 }
 
 /// A git repository in a temporary directory.

@@ -13,32 +13,19 @@ use std::io::{BufRead as _, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail, ensure};
+
+use crate::loopback::Loopback;
+pub use crate::tools::require_tool;
 use base64::Engine as _;
 use sha2::Digest as _;
 
 /// The registry binary of the Debian package `docker-registry`.
 pub const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
-
-/// Fails (never skips) when a tool is missing, naming the Debian package to install.
-pub fn require_tool(program: &str, package: &str) -> anyhow::Result<()> {
-    let found = if program.contains('/') {
-        Path::new(program).exists()
-    } else {
-        std::env::var_os("PATH")
-            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-    };
-    ensure!(
-        found,
-        "`{program}` is not installed; install the Debian package `{package}` (apt-get install -y {package})"
-    );
-    Ok(())
-}
 
 /// Writes a Docker/containers auth file (`{"auths": {host: {"auth": base64}}}`) for
 /// skopeo and the docker CLI, so passwords stay off command lines.
@@ -243,11 +230,9 @@ const TOKEN_ISSUER: &str = "lava-test-issuer";
 /// basic credentials answers `{"token": JWT}` granting the scopes asked for, signed
 /// (RS256) with a key whose self-signed certificate is the registry's root bundle.
 struct TokenServer {
-    port: u16,
+    server: Loopback,
     cert: PathBuf,
     requests: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
 }
 
 fn b64url(bytes: &[u8]) -> String {
@@ -282,98 +267,69 @@ impl TokenServer {
             .context("cannot run openssl")?;
         ensure!(der.status.success(), "openssl x509 failed");
         let x5c = base64::engine::general_purpose::STANDARD.encode(&der.stdout);
-        // A plain thread-per-connection server answering one request per connection:
-        // tiny_http's small pool starved new connections behind idle keep-alive ones.
-        let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind 127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
+        // One request per connection, each in its own thread: tiny_http's small pool
+        // starved new connections behind idle keep-alive ones.
         let requests = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
         let expected = format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
         );
         let user = user.to_owned();
-        let key = Arc::new(key);
-        let thread = {
-            let (requests, stop) = (requests.clone(), stop.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    let Ok((stream, _)) = listener.accept() else {
-                        std::thread::sleep(Duration::from_millis(5));
-                        continue;
-                    };
-                    requests.fetch_add(1, Ordering::SeqCst);
-                    let (key, x5c, user, expected) =
-                        (key.clone(), x5c.clone(), user.clone(), expected.clone());
-                    std::thread::spawn(move || {
-                        let _ = stream.set_nonblocking(false);
-                        let Ok(reader) = stream.try_clone() else {
-                            return;
-                        };
-                        let mut reader = BufReader::new(reader);
-                        let Ok(head) = read_head(&mut reader) else {
-                            return;
-                        };
-                        let url = head
-                            .first()
-                            .and_then(|l| l.split(' ').nth(1))
-                            .unwrap_or("")
-                            .to_owned();
-                        let authorized = head.iter().any(|h| {
-                            h.split_once(':').is_some_and(|(name, value)| {
-                                name.eq_ignore_ascii_case("authorization")
-                                    && value.trim() == expected
-                            })
-                        });
-                        let (status, body) = if authorized {
-                            match sign_token(&key, &x5c, &user, &url) {
-                                Ok(token) => (
-                                    "200 OK",
-                                    format!(
-                                        "{{\"token\":\"{token}\",\"access_token\":\"{token}\",\"expires_in\":300}}"
-                                    ),
-                                ),
-                                Err(e) => ("500 Internal Server Error", format!("{e:#}")),
-                            }
-                        } else {
-                            (
-                                "401 Unauthorized",
-                                "{\"details\":\"incorrect username or password\"}".to_owned(),
-                            )
-                        };
-                        let mut stream = stream;
-                        let _ = write!(
-                            stream,
-                            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                            body.len()
-                        );
-                        let _ = stream.flush();
-                        let _ = stream.shutdown(Shutdown::Both);
-                    });
+        let counted = requests.clone();
+        let server = Loopback::serve("registry-token", move |stream, _| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let Ok(reader) = stream.try_clone() else {
+                return;
+            };
+            let mut reader = BufReader::new(reader);
+            let Ok(head) = read_head(&mut reader) else {
+                return;
+            };
+            let url = head
+                .first()
+                .and_then(|l| l.split(' ').nth(1))
+                .unwrap_or("")
+                .to_owned();
+            let authorized = head.iter().any(|h| {
+                h.split_once(':').is_some_and(|(name, value)| {
+                    name.eq_ignore_ascii_case("authorization") && value.trim() == expected
+                })
+            });
+            let (status, body) = if authorized {
+                match sign_token(&key, &x5c, &user, &url) {
+                    Ok(token) => (
+                        "200 OK",
+                        format!(
+                            "{{\"token\":\"{token}\",\"access_token\":\"{token}\",\"expires_in\":300}}"
+                        ),
+                    ),
+                    Err(e) => ("500 Internal Server Error", format!("{e:#}")),
                 }
-            })
-        };
+            } else {
+                (
+                    "401 Unauthorized",
+                    "{\"details\":\"incorrect username or password\"}".to_owned(),
+                )
+            };
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.flush();
+            let _ = stream.shutdown(Shutdown::Both);
+        })
+        .context("cannot listen on 127.0.0.1")?;
         Ok(Self {
-            port,
+            server,
             cert,
             requests,
-            stop,
-            thread: Some(thread),
         })
     }
 
     fn realm(&self) -> String {
-        format!("http://127.0.0.1:{}/token", self.port)
-    }
-}
-
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.server.url("token")
     }
 }
 
@@ -492,57 +448,37 @@ pub enum Fault {
 /// A TCP proxy on 127.0.0.1 in front of a registry, one request per connection (it
 /// asks for `Connection: close`), injecting [`Fault`]s. Requests it saw are logged.
 pub struct FaultProxy {
-    port: u16,
+    server: Loopback,
     faults: Arc<Mutex<Vec<Fault>>>,
     fired: Arc<AtomicUsize>,
     seen: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl FaultProxy {
     /// Proxies to `127.0.0.1:upstream_port`.
     pub fn start(upstream_port: u16) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind 127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
         let upstream: SocketAddr = ([127, 0, 0, 1], upstream_port).into();
         let faults: Arc<Mutex<Vec<Fault>>> = Arc::default();
         let fired = Arc::new(AtomicUsize::new(0));
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (faults, fired, seen, stop) =
-                (faults.clone(), fired.clone(), seen.clone(), stop.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    match listener.accept() {
-                        Ok((client, _)) => {
-                            let (faults, fired, seen) =
-                                (faults.clone(), fired.clone(), seen.clone());
-                            std::thread::spawn(move || {
-                                let _ = client.set_nonblocking(false);
-                                let _ = proxy_one(client, upstream, &faults, &fired, &seen);
-                            });
-                        }
-                        Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                    }
-                }
+        let server = {
+            let (faults, fired, seen) = (faults.clone(), fired.clone(), seen.clone());
+            Loopback::serve("registry-proxy", move |client, _| {
+                let _ = proxy_one(client, upstream, &faults, &fired, &seen);
             })
+            .context("cannot listen on 127.0.0.1")?
         };
         Ok(Self {
-            port,
+            server,
             faults,
             fired,
             seen,
-            stop,
-            thread: Some(thread),
         })
     }
 
     /// `127.0.0.1:<port>`.
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.server.host()
     }
 
     /// Arms a fault.
@@ -564,15 +500,6 @@ impl FaultProxy {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

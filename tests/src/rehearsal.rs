@@ -135,10 +135,7 @@ impl Rehearsal {
 
     /// Like [`Rehearsal::setup`], with `options`.
     pub fn setup_with(bin: &Path, version: &str, options: Options) -> anyhow::Result<Self> {
-        let mut sandbox = Sandbox::new()?
-            .with_lava_history()?
-            .with_remotes_and_keys()?
-            .with_gitlab(version)?;
+        let mut sandbox = Sandbox::lava()?.with_gitlab(version)?;
         // The apt repository: the previous release published, this one's upload waiting.
         let upload_version = options
             .upload_version

@@ -6,11 +6,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::str::FromStr as _;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, ensure};
-use lava_signing::{KeySelector, Keyring, PassphraseSource, Signer};
 
 use crate::aptrepo::{AptSite, SUITES};
 use crate::http::HttpServer;
@@ -42,21 +40,8 @@ pub fn prepare(sandbox_dir: &Path, version: &str, upload: &str) -> anyhow::Resul
     let (secret, public) = key_paths(sandbox_dir);
     let site = AptSite::new()?;
     site.include(PREVIOUS_VERSION)?;
-    let keyring = Keyring::from_file(&public)
-        .with_context(|| format!("cannot read the release certificate {}", public.display()))?;
-    let fingerprint = keyring
-        .fingerprints()
-        .into_iter()
-        .next()
-        .with_context(|| format!("{} holds no certificate", public.display()))?;
-    let selector = KeySelector::from_str(&fingerprint.to_hex())?;
-    let signer = Signer::from_key_file(
-        &secret,
-        &selector,
-        &PassphraseSource::None,
-        SystemTime::now(),
-    )
-    .with_context(|| format!("cannot use the release key {}", secret.display()))?;
+    let signer = crate::keys::signer_from_files(&secret, &public, SystemTime::now())
+        .context("cannot use the sandbox's release key")?;
     // The previous release as the release manager left it: signed by hand.
     for suite in SUITES {
         let dir = site.base().join("dists").join(suite);

@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 
 use anyhow::{Context as _, bail};
 
+pub use crate::tools::{all_text, text};
+
 /// The release the sandbox's history ends with.
 pub const PREVIOUS_VERSION: &str = "2024.01";
 
@@ -53,6 +55,12 @@ impl Sandbox {
         };
         sandbox.write_config()?;
         Ok(sandbox)
+    }
+
+    /// LAVA's history with bare remotes and a release key: where most end-to-end
+    /// tests start.
+    pub fn lava() -> anyhow::Result<Self> {
+        Self::new()?.with_lava_history()?.with_remotes_and_keys()
     }
 
     /// The sandbox directory.
@@ -323,12 +331,14 @@ impl Sandbox {
             sb.add_config("[docker]\nenabled = false")?;
         }
         run(
-            sb.lava_release(&["run", version, "--yes", "--to", "push-tag"]),
+            sb.lava_release(&["run", version, "--yes", "--to", "push-tag"])
+                .command(),
             None,
         )?;
         sb.ci_for_tag(version)?;
         run(
-            sb.lava_release(&["run", version, "--yes", "--to", "consistency"]),
+            sb.lava_release(&["run", version, "--yes", "--to", "consistency"])
+                .command(),
             None,
         )?;
         Ok(sb)
@@ -445,19 +455,17 @@ impl Sandbox {
     }
 
     /// `lava-release ARGS` on the sandbox repository with its configuration, as the
-    /// release manager runs it (DEBFULLNAME and DEBEMAIL set, no colour, no failpoint).
-    pub fn lava_release(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(crate::bin::lava_release_bin());
-        cmd.arg("-C")
-            .arg(self.repo())
-            .arg("--config")
-            .arg(self.config())
-            .args(args)
-            .env("DEBFULLNAME", RM_NAME)
-            .env("DEBEMAIL", RM_EMAIL)
-            .env("NO_COLOR", "1")
-            .env_remove("LAVA_RELEASE_FAILPOINT");
-        cmd
+    /// release manager runs it (DEBFULLNAME and DEBEMAIL set, no colour, no
+    /// failpoint); [`Invocation`] changes that before [`Invocation::output`] runs it.
+    pub fn lava_release(&self, args: &[&str]) -> Invocation<'_> {
+        Invocation {
+            sandbox: self,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            repo: None,
+            config: None,
+            colour: false,
+            env: Vec::new(),
+        }
     }
 
     /// Runs git in the sandbox repository and returns its stdout.
@@ -467,28 +475,126 @@ impl Sandbox {
     }
 }
 
+/// One `lava-release` run on a [`Sandbox`], built up by [`Sandbox::lava_release`].
+#[must_use = "nothing runs until `output`"]
+pub struct Invocation<'a> {
+    sandbox: &'a Sandbox,
+    args: Vec<String>,
+    repo: Option<PathBuf>,
+    config: Option<PathBuf>,
+    colour: bool,
+    env: Vec<(String, Option<String>)>,
+}
+
+impl Invocation<'_> {
+    /// Runs in `repo` (`-C`) instead of the sandbox repository.
+    pub fn in_repo(mut self, repo: impl Into<PathBuf>) -> Self {
+        self.repo = Some(repo.into());
+        self
+    }
+
+    /// Reads `config` instead of the sandbox's `release.toml`.
+    pub fn config(mut self, config: impl Into<PathBuf>) -> Self {
+        self.config = Some(config.into());
+        self
+    }
+
+    /// Sets `NAME=value` for the run.
+    pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        let value = value.as_ref().to_string_lossy().into_owned();
+        self.env.push((name.to_owned(), Some(value)));
+        self
+    }
+
+    /// Sets every `(NAME, value)` of `vars` for the run.
+    pub fn envs(self, vars: &[(&str, &str)]) -> Self {
+        vars.iter()
+            .fold(self, |run, (name, value)| run.env(name, value))
+    }
+
+    /// Removes `NAME` from the run's environment.
+    pub fn env_remove(mut self, name: &str) -> Self {
+        self.env.push((name.to_owned(), None));
+        self
+    }
+
+    /// Stops the run at `point` as if killed (`LAVA_RELEASE_FAILPOINT`), if given.
+    pub fn failpoint(self, point: Option<&str>) -> Self {
+        match point {
+            Some(point) => self.env("LAVA_RELEASE_FAILPOINT", point),
+            None => self,
+        }
+    }
+
+    /// Leaves the colour choice to lava-release (no `NO_COLOR`).
+    pub fn default_colour(mut self) -> Self {
+        self.colour = true;
+        self
+    }
+
+    /// The command, ready to run. `--config` comes from the sandbox unless the
+    /// arguments name one.
+    pub fn command(self) -> Command {
+        let mut cmd = Command::new(crate::bin::lava_release_bin());
+        cmd.arg("-C")
+            .arg(self.repo.unwrap_or_else(|| self.sandbox.repo()));
+        if !self.args.iter().any(|a| a == "--config") {
+            cmd.arg("--config")
+                .arg(self.config.unwrap_or_else(|| self.sandbox.config()));
+        }
+        cmd.args(&self.args)
+            .env("DEBFULLNAME", RM_NAME)
+            .env("DEBEMAIL", RM_EMAIL)
+            .env_remove("LAVA_RELEASE_FAILPOINT");
+        if !self.colour {
+            cmd.env("NO_COLOR", "1");
+        }
+        for (name, value) in &self.env {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
+        cmd
+    }
+
+    /// Runs lava-release to its end.
+    pub fn output(self) -> Output {
+        self.command().output().expect("lava-release runs")
+    }
+}
+
+/// Asserts that the run succeeded, showing its standard error otherwise.
+#[track_caller]
+pub fn assert_success(out: &Output) {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Asserts that standard output holds `needle`, showing it otherwise.
+#[track_caller]
+pub fn assert_stdout_contains(out: &Output, needle: &str) {
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains(needle), "{stdout}");
+}
+
+/// Asserts that standard error holds `needle`, showing it otherwise.
+#[track_caller]
+pub fn assert_stderr_contains(out: &Output, needle: &str) {
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(needle), "{stderr}");
+}
+
+/// Asserts that standard output and error together hold `needle`, showing them
+/// otherwise.
+#[track_caller]
+pub fn assert_output_contains(out: &Output, needle: &str) {
+    let all = all_text(out);
+    assert!(all.contains(needle), "{all}");
+}
+
 /// Runs `cmd`, feeding `stdin`, and fails with its stderr unless it succeeds.
 pub fn run(mut cmd: Command, stdin: Option<&str>) -> anyhow::Result<Output> {
-    use std::io::Write as _;
-    use std::process::Stdio;
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("cannot start {cmd:?}"))?;
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin is piped")
-            .write_all(input.as_bytes())?;
-    }
-    let out = child.wait_with_output()?;
+    let out = crate::tools::output(&mut cmd, stdin.map(str::as_bytes))?;
     if !out.status.success() {
         bail!(
             "{cmd:?} failed with {}: {}",

@@ -5,35 +5,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use lava_signing::keygen::{GeneratedKey, KeySpec};
-use lava_signing::{KeySelector, PassphraseSource, Signer};
+use lava_debian::{OrigInclusion, write_source_changes};
+use lava_signing::Signer;
+use lava_signing::keygen::GeneratedKey;
 
-/// Fails, naming the Debian package, when `program` is missing.
-pub fn require(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "`{program}` is needed; install it with `apt-get install {package}`"
-    );
-}
+pub use tests::tools::require;
 
-/// Runs `cmd`, panicking with its output when it fails; returns stdout.
+/// Runs `cmd` at a pinned `SOURCE_DATE_EPOCH`, panicking with its output when it
+/// fails; returns stdout.
 pub fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .env("SOURCE_DATE_EPOCH", "1735689600")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed with {}:\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = tests::tools::run(cmd.env("SOURCE_DATE_EPOCH", "1735689600"));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -46,16 +27,12 @@ pub fn signing_time() -> SystemTime {
 }
 
 pub fn key(name: &str) -> GeneratedKey {
-    KeySpec::new(name, "dd@example.invalid", created())
-        .generate()
-        .unwrap()
+    tests::keys::generate(name, "dd@example.invalid", created())
 }
 
 pub fn signer(key: &GeneratedKey, dir: &Path) -> Signer {
     let path = dir.join(format!("{}.key", key.fingerprint()));
-    key.write_secret_key(&path).unwrap();
-    let selector: KeySelector = key.fingerprint().to_hex().parse().unwrap();
-    Signer::from_key_file(&path, &selector, &PassphraseSource::None, signing_time()).unwrap()
+    tests::keys::signer(key, &path, signing_time())
 }
 
 /// Builds `lava_UPSTREAM-REVISION` (format 3.0 (quilt)) in `dir` with `dpkg-source -b`
@@ -105,6 +82,21 @@ pub fn quilt_source(dir: &Path, upstream: &str, revision: &str, extra: usize) ->
         .current_dir(dir)
         .args(["-b", &format!("lava-{upstream}")]));
     tree
+}
+
+/// [`quilt_source`] `lava_1.0-1` in `dir` and its unsigned source `.changes`, as
+/// `dpkg-genchanges -S` with `orig`; returns the `.changes`.
+pub fn source_changes(dir: &Path, extra: usize, orig: OrigInclusion) -> PathBuf {
+    let tree = quilt_source(dir, "1.0", "1", extra);
+    let (changes, _) = write_source_changes(
+        dir,
+        &tree,
+        "lava_1.0-1.dsc",
+        "Thu, 02 Jan 2025 12:00:00 +0000",
+        orig,
+    )
+    .unwrap();
+    changes
 }
 
 /// Replaces the unsigned `.dsc` at `path` by a cleartext-signed one.

@@ -3,8 +3,10 @@
 
 use std::process::Command;
 
-use lava_docker::{CredentialStore, Credentials, ImagesConfig, Options, RetryPolicy};
-use tests::registry::{Auth, ImageLayout, ImageSetSpec, Registry, require_tool};
+use lava_docker::{
+    CredentialStore, Credentials, ImageSet, ImagesConfig, Options, Promoter, RetryPolicy,
+};
+use tests::registry::{Auth, ImageLayout, ImageSetSpec, Registry, require_tool, write_authfile};
 
 pub const USER: &str = "lava";
 pub const PASSWORD: &str = "release-manager-password";
@@ -66,6 +68,16 @@ pub fn images(source: &str, target: &str) -> ImagesConfig {
     }
 }
 
+/// [`images`] for [`VERSION`].
+pub fn image_set(source: &str, target: &str) -> ImageSet {
+    images(source, target).expand(VERSION).unwrap()
+}
+
+/// A promoter logging in to `target` as [`USER`] with `password`.
+pub fn promoter(target: &str, password: &str) -> Promoter {
+    Promoter::new(options(target, password)).unwrap()
+}
+
 pub fn options(target: &str, password: &str) -> Options {
     let mut credentials = CredentialStore::new();
     credentials.insert(target, Credentials::new(USER, password));
@@ -87,12 +99,7 @@ pub fn skopeo_raw(reference: &str, host: &str) -> serde_json::Value {
     require_tool("skopeo", "skopeo").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let authfile = dir.path().join("auth.json");
-    let auth = base64_encode(format!("{USER}:{PASSWORD}").as_bytes());
-    std::fs::write(
-        &authfile,
-        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
-    )
-    .unwrap();
+    write_authfile(&authfile, host, USER, PASSWORD).unwrap();
     let out = Command::new("skopeo")
         .args(["inspect", "--raw", "--tls-verify=false", "--authfile"])
         .arg(&authfile)
@@ -128,25 +135,4 @@ pub fn skopeo_entries(reference: &str, host: &str) -> Vec<String> {
             )
         })
         .collect()
-}
-
-fn base64_encode(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -8,9 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 pub const NAME: &str = "Rel Ease";
 pub const EMAIL: &str = "release@example.org";
@@ -102,26 +101,8 @@ impl Fixture {
     }
 
     pub fn output(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
-        let mut cmd = self.command(args);
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .expect("git is installed (the tests compare with it)");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .expect("piped")
-                .write_all(input)
-                .expect("write stdin");
-        }
-        child.wait_with_output().expect("git runs")
+        tests::tools::output(&mut self.command(args), stdin)
+            .expect("git is installed (the tests compare with it)")
     }
 
     /// Runs git, asserting success; returns stdout.

@@ -6,40 +6,15 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::str::FromStr as _;
 use std::time::{Duration, SystemTime};
 
 use lava_repo_sign::{Layout, Location, Site, SshOptions, SuiteStatus, Tree};
-use lava_signing::keygen::{GeneratedKey, KeySpec};
-use lava_signing::{KeySelector, Keyring, PassphraseSource, Signer};
+use lava_signing::keygen::GeneratedKey;
+use lava_signing::{Keyring, Signer};
 use tests::aptrepo::AptSite;
+use tests::tools::all_text;
 
-/// Fails the test, naming the Debian package, when `program` is missing.
-pub fn require(program: &str, package: &str) {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "`{program}` is needed by this test; install it with `apt-get install {package}`"
-    );
-}
-
-pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed with {}:\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+pub use tests::tools::{require, run};
 
 pub struct Fixture {
     pub site: AptSite,
@@ -58,16 +33,12 @@ impl Fixture {
         }
         // Signatures are made "now" since reprepro dated the Release files now.
         let now = SystemTime::now();
-        let key = KeySpec::new(
+        let key = tests::keys::generate(
             "LAVA Release",
             "release@lava.invalid",
             now - Duration::from_secs(86_400),
-        )
-        .generate()
-        .unwrap();
+        );
         let scratch = tempfile::tempdir().unwrap();
-        let secret = scratch.path().join("release.key");
-        key.write_secret_key(&secret).unwrap();
         key.write_public_key(&scratch.path().join("release.asc"))
             .unwrap();
         std::fs::write(
@@ -75,9 +46,7 @@ impl Fixture {
             key.public_key_binary().unwrap(),
         )
         .unwrap();
-        let selector = KeySelector::from_str(&key.fingerprint().to_hex()).unwrap();
-        let signer =
-            Signer::from_key_file(&secret, &selector, &PassphraseSource::None, now).unwrap();
+        let signer = tests::keys::signer(&key, &scratch.path().join("release.key"), now);
         Fixture {
             keyring: key.keyring(),
             site,
@@ -130,11 +99,7 @@ pub fn apt_update(url: &str, suite: &str, key: &Path) -> Output {
 
 /// Asserts that apt accepted the repository: success and no warning or error.
 pub fn assert_apt_ok(out: &Output) {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = all_text(out);
     assert!(
         out.status.success() && !text.contains("W:") && !text.contains("E:"),
         "apt-get update should succeed cleanly:\n{text}"
@@ -142,11 +107,7 @@ pub fn assert_apt_ok(out: &Output) {
 }
 
 pub fn assert_apt_fails(out: &Output, needle: &str) {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = all_text(out);
     assert!(
         !out.status.success() || text.contains("E:") || text.contains("W:"),
         "apt-get update should refuse:\n{text}"

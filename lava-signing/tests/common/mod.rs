@@ -4,10 +4,10 @@
 #![allow(dead_code)] // Each test binary uses a different subset.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use lava_signing::keygen::{GeneratedKey, KeySpec};
+use lava_signing::keygen::GeneratedKey;
 
 /// 2025-01-01T00:00:00Z: when test keys are created.
 pub fn created() -> SystemTime {
@@ -21,38 +21,11 @@ pub fn signing_time() -> SystemTime {
 
 /// A release-like key: Ed25519 with a signing subkey, never expiring.
 pub fn release_key() -> GeneratedKey {
-    KeySpec::new("LAVA Release", "release@lava.invalid", created())
-        .generate()
-        .unwrap()
+    tests::keys::generate("LAVA Release", "release@lava.invalid", created())
 }
 
-/// Fails the test, naming the Debian package, when `program` is not installed.
-///
 /// Missing tools are failures rather than skips, so CI cannot pass without them.
-pub fn require(program: &str, package: &str) {
-    match Command::new(program).arg("--version").output() {
-        Ok(_) => {}
-        Err(e) => panic!(
-            "`{program}` is needed by this test but could not be run ({e}); \
-             install it with `apt-get install {package}`"
-        ),
-    }
-}
-
-/// Runs a command and returns its output, failing the test with its stderr if it fails.
-pub fn run(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed with {}:\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+pub use tests::tools::{require, run};
 
 /// A scratch directory under /tmp, short enough for gpg-agent's socket paths
 /// (Unix socket paths are limited to about 108 bytes).

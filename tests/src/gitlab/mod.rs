@@ -9,7 +9,6 @@
 
 mod artifacts;
 mod routes;
-mod server;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -18,8 +17,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::http::Server;
 pub use artifacts::DebianArtifacts;
-use server::Server;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -597,9 +596,10 @@ impl Builder {
     pub fn start(self) -> std::io::Result<GitLabStandIn> {
         let state = Arc::new(Mutex::new(self.state));
         let handler_state = state.clone();
-        let server = Server::start(Arc::new(move |request| {
-            routes::handle(&handler_state, request)
-        }))?;
+        let server = Server::start(
+            "gitlab-stand-in",
+            Arc::new(move |request| routes::handle(&handler_state, request)),
+        )?;
         let url = format!("http://{}", server.addr());
         lock(&state).base = url.clone();
         Ok(GitLabStandIn { server, state, url })

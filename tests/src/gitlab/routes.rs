@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::server::{HttpRequest, Reply};
 use super::{Access, FaultKind, Pipeline, Recorded, Release, State, json_body, lock};
+use crate::http::{HttpRequest, Reply};
 
 const STAMP: &str = "2024-05-06T10:00:00.000Z";
 
