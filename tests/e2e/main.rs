@@ -5,8 +5,8 @@
 
 mod announce;
 mod changelog;
+mod consistency;
 mod debian_stages;
-mod gate;
 mod git_stages;
 mod gitlab_stages;
 mod rehearsal;

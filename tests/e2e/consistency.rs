@@ -1,4 +1,4 @@
-//! The consistency gate in a whole release: when the parts of the release disagree
+//! The consistency stage in a whole release: when the parts of the release disagree
 //! (the upload CI built, the commit its pipeline built, a version tag already on Docker
 //! Hub), `lava-release run` stops at `consistency` with one sentence naming both sides,
 //! and nothing has been published from the release.
