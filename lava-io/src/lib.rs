@@ -5,3 +5,9 @@
 //! It knows nothing of git, OpenPGP, Debian, GitLab or registries, and depends on no other
 //! lava crate: every crate may use it without taking on another crate's concern.
 #![warn(missing_docs)]
+
+mod atomic;
+mod error;
+
+pub use atomic::{AtomicFile, write_atomically};
+pub use error::{Error, Result};
