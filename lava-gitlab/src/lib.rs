@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod artifacts;
+mod ci;
 mod client;
 mod endpoints;
 mod error;
@@ -25,13 +26,11 @@ mod release;
 mod retry;
 
 pub use artifacts::{ArtifactsReport, ChangesArtifacts, extract_changes};
+pub use ci::{CiOutcome, CiTarget, FailedJob, Job, JobCounts, JobPipeline, Pipeline};
 pub use client::{Config, GitLab, Project, Token};
 pub use error::{Error, Result};
 pub use milestone::{Milestone, MilestoneReport, OpenItem};
-pub use pipeline::{
-    CiOutcome, CiSnapshot, CiTarget, FailedJob, Job, JobCounts, JobPipeline, Pipeline, PlainLines,
-    Progress, WaitCi, describe,
-};
+pub use pipeline::{CiSnapshot, PlainLines, Progress, WaitCi, describe};
 pub use registry::{PruneCandidate, PruneReport, PruneRequest, RegistryRepository, RegistryTag};
 pub use release::{Release, ReleaseAction, ReleaseLinks, ReleaseNotes, ReleaseState};
 pub use retry::{PollPolicy, RetryPolicy};
