@@ -233,7 +233,7 @@ impl RepoStage {
             Ok(c) => c,
             Err(reason) => return Ok(Status::Blocked { reason }),
         };
-        let plan = tree.import_plan(&self.suites, &changes)?;
+        let plan = tree.import_preview(&self.suites, &changes)?;
         let todo: Vec<String> = plan
             .iter()
             .filter(|i| i.include)
