@@ -287,7 +287,7 @@ impl DebianStage {
         let target = upload_target(ctx.config)?;
         let changes = self.changes_path(ctx);
         if changes.exists() {
-            let plan = lava_debian::upload_plan(&changes, &target)?;
+            let plan = lava_debian::upload_preview(&changes, &target)?;
             if plan.uploaded.is_empty() {
                 return Ok(Status::Done {
                     evidence: format!(
