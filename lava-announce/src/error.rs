@@ -156,7 +156,7 @@ pub enum Error {
         source: lettre::transport::smtp::Error,
     },
 
-    /// An `.eml` file cannot be written.
+    /// The directory of an `.eml` file cannot be created.
     #[error("cannot write the message to {path:?}")]
     Write {
         /// The file.
@@ -165,6 +165,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// An `.eml` file cannot be written in place (the error names it).
+    #[error(transparent)]
+    Replace(#[from] lava_io::Error),
 
     /// An `.eml` file cannot be read.
     #[error("cannot read the message {path:?}")]

@@ -1,6 +1,5 @@
 //! The announcement as an RFC 5322 message, plain or PGP/MIME-signed, and as a file.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::str::FromStr as _;
 use std::time::SystemTime;
@@ -163,23 +162,17 @@ impl Email {
         &self.bytes
     }
 
-    /// Writes the message to `path` through a temporary file in the same directory, so
-    /// that a crash leaves either no file or the whole message.
+    /// Writes the message to `path` (creating its directory) through
+    /// [`lava_io::write_atomically`], so that a crash leaves either no file or the whole
+    /// message.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let write_error = |source| Error::Write {
-            path: path.to_owned(),
-            source,
-        };
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        std::fs::create_dir_all(dir).map_err(write_error)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
-        tmp.write_all(&self.bytes)
-            .and_then(|()| tmp.as_file().sync_all())
-            .map_err(write_error)?;
-        tmp.persist(path).map_err(|e| write_error(e.error))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+        lava_io::write_atomically(path, &self.bytes)?;
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
 
-use crate::dget::hex;
+use crate::checksum::hex;
 use crate::{Error, Result};
 
 /// Whether the upload carries the original tarball(s).
@@ -355,7 +355,7 @@ pub fn write_source_changes(
     let changelog = parse_changelog("debian/changelog", &read(tree.join("debian/changelog"))?)?;
     let dsc_path = dir.join(dsc_name);
     let dsc_text =
-        crate::sign::strip_cleartext(&std::fs::read(&dsc_path).map_err(|source| Error::File {
+        crate::dsc::strip_cleartext(&std::fs::read(&dsc_path).map_err(|source| Error::File {
             action: "read",
             path: dsc_path.clone(),
             source,
@@ -384,11 +384,7 @@ pub fn write_source_changes(
         "{}_{version}_source.changes",
         input.changelog.source
     ));
-    std::fs::write(&path, &text).map_err(|source| Error::File {
-        action: "write",
-        path: path.clone(),
-        source,
-    })?;
+    lava_io::write_atomically(&path, text.as_bytes())?;
     Ok((path, text))
 }
 

@@ -1,7 +1,7 @@
 //! `dget`: fetch a `.dsc` and the files it lists, checked against it and its signature.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read as _, Write as _};
+use std::fs::File;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use sha2::{Digest as _, Sha256};
 
+use crate::checksum::{hex, sha256_file};
 use crate::dsc::{Dsc, DscFile, is_signed, parse_dsc};
 use crate::{Error, Result};
 
@@ -127,11 +128,7 @@ pub fn dget(req: &DgetRequest) -> Result<DgetReport> {
         source,
     })?;
     let dsc_path = req.dest.join(&dsc_name);
-    std::fs::write(&dsc_path, &bytes).map_err(|source| Error::File {
-        action: "write",
-        path: dsc_path.clone(),
-        source,
-    })?;
+    lava_io::write_atomically(&dsc_path, &bytes)?;
 
     // A small pool of threads pulling file indices: the files of a source package
     // differ wildly in size, so static partitioning would leave threads idle.
@@ -210,7 +207,7 @@ fn check_signature(
             Ok((Some(verified.signer), verified.text))
         }
         None if req.allow_unsigned => {
-            let text = crate::sign::strip_cleartext(bytes);
+            let text = crate::dsc::strip_cleartext(bytes);
             Ok((None, text))
         }
         None => Err(Error::NoKeyring { dsc: dsc.into() }),
@@ -234,49 +231,36 @@ fn get_all(client: &Client, file: &str, url: &str) -> Result<Vec<u8>> {
     Ok(response.bytes().map_err(http)?.to_vec())
 }
 
-/// SHA256 and size of a local file.
-pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let io = |source| Error::File {
-        action: "read",
-        path: path.to_owned(),
-        source,
-    };
-    let mut f = File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0; 1 << 16];
-    let mut len = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        len += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((hex(&hasher.finalize()), len))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
+/// Puts `file` at `dest/NAME`: kept when already there and right, else downloaded into
+/// `NAME.part` and renamed to `NAME` only once its size and SHA256 match the `.dsc`, so
+/// that nothing at `NAME` is ever a partial or unchecked download.
+///
+/// A transfer that breaks off leaves `NAME.part` for the next run, which resumes it with
+/// a range request; so is a short file at `NAME` itself (left by another tool or an
+/// older dget), copied into `NAME.part` first.
 fn fetch_file(client: &Client, url: &str, dest: &Path, file: &DscFile) -> Result<Fetched> {
     let path = dest.join(&file.name);
     let present = match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => Some(m.len()),
         _ => None,
     };
-    let mut how = Fetched::Downloaded;
-    let mut resume_from = 0;
-    match present {
-        Some(len) if len == file.size && sha256_file(&path)?.0 == file.sha256 => {
-            return Ok(Fetched::AlreadyPresent);
-        }
-        Some(len) if len > 0 && len < file.size => {
-            resume_from = len;
-            how = Fetched::Resumed;
-        }
-        _ => {}
+    if present == Some(file.size) && sha256_file(&path)?.0 == file.sha256 {
+        return Ok(Fetched::AlreadyPresent);
+    }
+    let mut out = lava_io::AtomicFile::resume(&path)?;
+    let io = |action, temp: &Path, source| Error::File {
+        action,
+        path: temp.to_owned(),
+        source,
+    };
+    let mut have = out.resumed_len();
+    if have >= file.size {
+        out.restart()?;
+        have = 0;
+    }
+    if have == 0 && present.is_some_and(|len| len > 0 && len < file.size) {
+        let mut short = File::open(&path).map_err(|e| io("read", &path, e))?;
+        have = std::io::copy(&mut short, &mut out).map_err(|e| out.write_error(e))?;
     }
     let http = |source| Error::Http {
         file: file.name.clone(),
@@ -284,17 +268,19 @@ fn fetch_file(client: &Client, url: &str, dest: &Path, file: &DscFile) -> Result
         source,
     };
     let mut request = client.get(url);
-    if resume_from > 0 {
-        request = request.header(reqwest::header::RANGE, format!("bytes={resume_from}-"));
+    if have > 0 {
+        request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
     }
     let mut response = request.send().map_err(http)?;
     let status = response.status();
-    let append = match status {
-        StatusCode::PARTIAL_CONTENT if resume_from > 0 => true,
+    let how = match status {
+        StatusCode::PARTIAL_CONTENT if have > 0 => Fetched::Resumed,
         // The server ignored the range (or none was asked): start over.
         s if s.is_success() => {
-            how = Fetched::Downloaded;
-            false
+            if have > 0 {
+                out.restart()?;
+            }
+            Fetched::Downloaded
         }
         _ => {
             return Err(Error::HttpStatus {
@@ -304,22 +290,15 @@ fn fetch_file(client: &Client, url: &str, dest: &Path, file: &DscFile) -> Result
             });
         }
     };
-    let io = |action, source| Error::File {
-        action,
-        path: path.clone(),
-        source,
-    };
-    let mut out = if append {
-        OpenOptions::new().append(true).open(&path)
-    } else {
-        File::create(&path)
-    }
-    .map_err(|e| io("write", e))?;
-    std::io::copy(&mut response, &mut out).map_err(|e| io("download into", e))?;
-    out.flush().map_err(|e| io("write", e))?;
-    drop(out);
-    let (sha256, size) = sha256_file(&path)?;
+    std::io::copy(&mut response, &mut out)
+        .and_then(|_| out.flush())
+        .map_err(|e| io("download into", out.temp_path(), e))?;
+    let (sha256, size) = sha256_file(out.temp_path())?;
     if size != file.size {
+        // A short file is resumed by the next run; a long one is of no use.
+        if size > file.size {
+            out.discard()?;
+        }
         return Err(Error::SizeMismatch {
             file: file.name.clone(),
             expected: file.size,
@@ -327,11 +306,13 @@ fn fetch_file(client: &Client, url: &str, dest: &Path, file: &DscFile) -> Result
         });
     }
     if sha256 != file.sha256 {
+        out.discard()?;
         return Err(Error::ChecksumMismatch {
             file: file.name.clone(),
             expected: file.sha256.clone(),
             actual: sha256,
         });
     }
+    out.commit()?;
     Ok(how)
 }

@@ -1,4 +1,5 @@
-//! The parts of a `.dsc` that fetching and checking it needs.
+//! Reading Debian control files: whether one is cleartext-signed, its text without the
+//! signature, and the parts of a `.dsc` that fetching and checking it needs.
 
 use std::str::FromStr as _;
 
@@ -30,6 +31,32 @@ pub struct Dsc {
 pub fn is_signed(text: &[u8]) -> bool {
     text.trim_ascii_start()
         .starts_with(b"-----BEGIN PGP SIGNED MESSAGE-----")
+}
+
+/// The text of a cleartext-signed message, without checking the signature:
+/// the part between the armor headers and the signature block, dash-unescaped.
+/// Text that is not cleartext-signed is returned as is.
+pub fn strip_cleartext(message: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(message);
+    if !is_signed(message) {
+        return message.to_vec();
+    }
+    let mut out = String::new();
+    let mut in_headers = true;
+    for line in text.split_inclusive('\n').skip(1) {
+        if in_headers {
+            // Armor headers (`Hash: ...`) end at the first empty line.
+            if line.trim_end().is_empty() {
+                in_headers = false;
+            }
+            continue;
+        }
+        if line.starts_with("-----BEGIN PGP SIGNATURE-----") {
+            break;
+        }
+        out.push_str(line.strip_prefix("- ").unwrap_or(line));
+    }
+    out.into_bytes()
 }
 
 /// Parses the (unsigned) text of a `.dsc`; `name` names it in errors.
@@ -80,6 +107,13 @@ pub fn parse_dsc(name: &str, text: &str) -> Result<Dsc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strips_armor() {
+        let signed = b"-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nSource: a\n- -x\n-----BEGIN PGP SIGNATURE-----\n\nabc\n-----END PGP SIGNATURE-----\n";
+        assert_eq!(strip_cleartext(signed), b"Source: a\n-x\n");
+        assert_eq!(strip_cleartext(b"Source: a\n"), b"Source: a\n");
+    }
 
     #[test]
     fn parses_checksums() {

@@ -52,6 +52,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A file could not be replaced atomically (the error names it).
+    #[error(transparent)]
+    Replace(#[from] lava_io::Error),
+
     /// A `.dsc` or `.changes` could not be understood.
     #[error("`{file}` is not a valid Debian control file: {reason}")]
     Parse {

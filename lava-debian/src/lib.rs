@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod changes;
+mod checksum;
 mod devbuild;
 mod dget;
 mod dsc;
@@ -21,9 +22,10 @@ pub use changes::{
     ChangelogEntry, FileSums, OrigInclusion, SourceChangesInput, closes, parse_changelog,
     render_source_changes, write_source_changes,
 };
+pub use checksum::sha256_file;
 pub use devbuild::{DevBuild, TAIL_LINES, dev_build, unpack};
-pub use dget::{DgetReport, DgetRequest, ExpectedDsc, Fetched, dget, sha256_file};
-pub use dsc::{Dsc, DscFile, is_signed, parse_dsc};
+pub use dget::{DgetReport, DgetRequest, ExpectedDsc, Fetched, dget};
+pub use dsc::{Dsc, DscFile, is_signed, parse_dsc, strip_cleartext};
 pub use error::{Error, Result};
-pub use sign::{SignedUpload, sign_upload, strip_cleartext, update_changes_checksums};
-pub use upload::{UploadReport, UploadTarget, simulate, upload, upload_files, upload_plan};
+pub use sign::{SignedUpload, sign_upload, update_changes_checksums};
+pub use upload::{UploadReport, UploadTarget, simulate, upload, upload_files, upload_preview};

@@ -5,33 +5,8 @@ use std::path::{Path, PathBuf};
 use lava_signing::Signer;
 
 use crate::changes::FileSums;
+use crate::dsc::strip_cleartext;
 use crate::{Error, Result};
-
-/// The text of a cleartext-signed message, without checking the signature:
-/// the part between the armor headers and the signature block, dash-unescaped.
-/// Text that is not cleartext-signed is returned as is.
-pub fn strip_cleartext(message: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(message);
-    if !crate::dsc::is_signed(message) {
-        return message.to_vec();
-    }
-    let mut out = String::new();
-    let mut in_headers = true;
-    for line in text.split_inclusive('\n').skip(1) {
-        if in_headers {
-            // Armor headers (`Hash: ...`) end at the first empty line.
-            if line.trim_end().is_empty() {
-                in_headers = false;
-            }
-            continue;
-        }
-        if line.starts_with("-----BEGIN PGP SIGNATURE-----") {
-            break;
-        }
-        out.push_str(line.strip_prefix("- ").unwrap_or(line));
-    }
-    out.into_bytes()
-}
 
 /// Replaces the lines naming `file.name` in the `Checksums-Sha1`, `Checksums-Sha256`
 /// and `Files` fields of an unsigned `.changes` with `file`'s size and sums, keeping
@@ -98,13 +73,7 @@ pub fn sign_upload(changes_path: &Path, signer: &Signer) -> Result<SignedUpload>
             source,
         })
     };
-    let write = |path: &Path, bytes: &[u8]| {
-        std::fs::write(path, bytes).map_err(|source| Error::File {
-            action: "write",
-            path: path.to_owned(),
-            source,
-        })
-    };
+    let write = |path: &Path, bytes: &[u8]| lava_io::write_atomically(path, bytes);
     let name_of = |path: &Path| {
         path.file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -155,13 +124,6 @@ pub fn sign_upload(changes_path: &Path, signer: &Signer) -> Result<SignedUpload>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strips_armor() {
-        let signed = b"-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nSource: a\n- -x\n-----BEGIN PGP SIGNATURE-----\n\nabc\n-----END PGP SIGNATURE-----\n";
-        assert_eq!(strip_cleartext(signed), b"Source: a\n-x\n");
-        assert_eq!(strip_cleartext(b"Source: a\n"), b"Source: a\n");
-    }
 
     #[test]
     fn updates_only_the_named_file() {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::dget::sha256_file;
+use crate::checksum::sha256_file;
 use crate::{Error, Result};
 
 /// Where an upload goes.
@@ -65,7 +65,7 @@ pub fn upload_files(changes_path: &Path) -> Result<Vec<PathBuf>> {
         path: changes_path.to_owned(),
         source,
     })?;
-    let text = String::from_utf8_lossy(&crate::strip_cleartext(&bytes)).into_owned();
+    let text = String::from_utf8_lossy(&crate::dsc::strip_cleartext(&bytes)).into_owned();
     let dir = changes_path.parent().unwrap_or(Path::new("."));
     let mut files: Vec<PathBuf> = text
         .lines()
@@ -110,28 +110,28 @@ pub fn upload(changes_path: &Path, target: &UploadTarget) -> Result<UploadReport
 
 /// What [`upload`] would do, read-only: `uploaded` lists the files it would send,
 /// `skipped` those already at the target.
-pub fn upload_plan(changes_path: &Path, target: &UploadTarget) -> Result<UploadReport> {
+pub fn upload_preview(changes_path: &Path, target: &UploadTarget) -> Result<UploadReport> {
     compare(changes_path, target).map(|(_, report)| report)
 }
 
 /// Rehearses the upload without sending anything: `dput -s` for a dput profile
-/// (its output is returned), else the plan of [`upload_plan`] in words.
+/// (its output is returned), else [`upload_preview`] in words.
 pub fn simulate(changes_path: &Path, target: &UploadTarget) -> Result<String> {
     if let UploadTarget::Dput { .. } = target {
         return dput(changes_path, target, true);
     }
-    let plan = upload_plan(changes_path, target)?;
+    let preview = upload_preview(changes_path, target)?;
     Ok(format!(
         "would upload {} to {target}{}",
-        if plan.uploaded.is_empty() {
+        if preview.uploaded.is_empty() {
             "nothing".to_owned()
         } else {
-            plan.uploaded.join(", ")
+            preview.uploaded.join(", ")
         },
-        if plan.skipped.is_empty() {
+        if preview.skipped.is_empty() {
             String::new()
         } else {
-            format!(" ({} already there)", plan.skipped.join(", "))
+            format!(" ({} already there)", preview.skipped.join(", "))
         }
     ))
 }
@@ -187,14 +187,17 @@ fn copy_into(files: &[Local], names: &[String], dir: &Path) -> Result<()> {
         path: dir.to_owned(),
         source,
     })?;
-    // The `.changes` comes last in `files`, so a queue never sees it before its files.
+    // The `.changes` comes last in `files`, so a queue never sees it before its files,
+    // and each appears whole under its name.
     for (path, name, _, _) in files.iter().filter(|l| names.contains(&l.1)) {
-        let dest = dir.join(name);
-        std::fs::copy(path, &dest).map_err(|source| Error::File {
-            action: "copy into",
-            path: dest.clone(),
+        let mut source = std::fs::File::open(path).map_err(|source| Error::File {
+            action: "read",
+            path: path.clone(),
             source,
         })?;
+        let mut dest = lava_io::AtomicFile::create(dir.join(name))?;
+        std::io::copy(&mut source, &mut dest).map_err(|e| dest.write_error(e))?;
+        dest.commit()?;
     }
     Ok(())
 }

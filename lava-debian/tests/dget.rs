@@ -165,6 +165,9 @@ fn tampered_file_refused() {
             && message.contains("but the .dsc says"),
         "{message}"
     );
+    // A download that fails its check never takes its name, nor stays to be resumed.
+    assert!(!dest.path().join(DEBIAN).exists());
+    assert!(!dest.path().join(format!("{DEBIAN}.part")).exists());
 }
 
 #[test]
@@ -276,6 +279,21 @@ fn partial_file_resumed_and_present_file_skipped() {
             .all(|(_, f)| *f == Fetched::AlreadyPresent),
         "{again:?}"
     );
+}
+
+#[test]
+fn interrupted_download_resumed_from_its_part_file() {
+    let published = Published::new();
+    let server = HttpServer::serve(published.path()).unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let orig = std::fs::read(published.path().join(ORIG)).unwrap();
+    // An interrupted run leaves its partial download beside the name, never at it.
+    let part = dest.path().join(format!("{ORIG}.part"));
+    std::fs::write(&part, &orig[..orig.len() / 3]).unwrap();
+    let report = dget(&published.request(&server, dest.path())).unwrap();
+    assert_eq!(report.files[0], (ORIG.to_owned(), Fetched::Resumed));
+    assert_eq!(std::fs::read(dest.path().join(ORIG)).unwrap(), orig);
+    assert!(!part.exists());
 }
 
 #[test]

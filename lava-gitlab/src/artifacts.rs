@@ -6,12 +6,13 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use debian_control::lossless::changes::Changes;
+use lava_io::AtomicFile;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
+use crate::ci::{CiTarget, Job, Pipeline};
 use crate::client::{Call, GitLab};
 use crate::endpoints::JobArtifacts;
-use crate::pipeline::{CiTarget, Job, Pipeline};
 use crate::{Error, Result};
 
 /// One `.changes` and the files it lists, extracted and verified.
@@ -117,7 +118,12 @@ impl GitLab {
 
 /// Extracts every `.changes` in the zip `archive` and the files each lists (looked up
 /// beside it in the archive) into `dest`, verifying sizes, SHA-256 and MD5 against it.
-/// A file that fails verification is removed. `job` only words errors.
+/// `job` only words errors.
+///
+/// Each file is written through [`AtomicFile`], and none takes its name before all of
+/// them are extracted and verified: then the listed files are renamed into place and
+/// each `.changes` last, so that a `.changes` in `dest` always comes with the files it
+/// lists, and a failure or a kill before that leaves `dest` as it was.
 pub fn extract_changes(archive: &Path, dest: &Path, job: &str) -> Result<Vec<ChangesArtifacts>> {
     let file = fs::File::open(archive).map_err(|source| Error::File {
         action: "open",
@@ -153,6 +159,7 @@ pub fn extract_changes(archive: &Path, dest: &Path, job: &str) -> Result<Vec<Cha
         });
     }
     let mut out = Vec::new();
+    let (mut listed_files, mut changes_files) = (Vec::new(), Vec::new());
     for (name, safe) in changes_members {
         let mut text = String::new();
         zip.by_name(&name)
@@ -169,11 +176,10 @@ pub fn extract_changes(archive: &Path, dest: &Path, job: &str) -> Result<Vec<Cha
             .unwrap_or_else(|| safe.clone());
         let changes_path = dest.join(&file_name);
         let listed = parse_changes(&text, &changes_path)?;
-        fs::write(&changes_path, &text).map_err(|source| Error::File {
-            action: "write",
-            path: changes_path.clone(),
-            source,
-        })?;
+        let mut changes_file = AtomicFile::create(&changes_path)?;
+        changes_file
+            .write_all(text.as_bytes())
+            .map_err(|e| changes_file.write_error(e))?;
         let dir = safe.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut files = Vec::new();
         for item in listed {
@@ -188,17 +194,19 @@ pub fn extract_changes(archive: &Path, dest: &Path, job: &str) -> Result<Vec<Cha
                 })?;
             let target = dest.join(&item.name);
             let mut reader = zip.by_name(&member).map_err(zip_err)?;
-            let sums = copy_hashing(&mut reader, &target)?;
-            if let Err(e) = item.verify(&sums, &target, &changes_path) {
-                let _ = fs::remove_file(&target);
-                return Err(e);
-            }
+            let (file, sums) = copy_hashing(&mut reader, &target)?;
+            item.verify(&sums, &target, &changes_path)?;
+            listed_files.push(file);
             files.push(target);
         }
+        changes_files.push(changes_file);
         out.push(ChangesArtifacts {
             changes: changes_path,
             files,
         });
+    }
+    for file in listed_files.into_iter().chain(changes_files) {
+        file.commit()?;
     }
     Ok(out)
 }
@@ -305,14 +313,10 @@ pub(crate) fn parse_changes(text: &str, path: &Path) -> Result<Vec<Listed>> {
     Ok(out)
 }
 
-/// Streams `reader` into `path`, hashing on the way.
-fn copy_hashing(reader: &mut dyn Read, path: &Path) -> Result<Sums> {
-    let write_err = |source| Error::File {
-        action: "write",
-        path: path.to_owned(),
-        source,
-    };
-    let mut out = io::BufWriter::new(fs::File::create(path).map_err(write_err)?);
+/// Streams `reader` into a new [`AtomicFile`] for `path`, not yet committed, hashing on
+/// the way.
+fn copy_hashing(reader: &mut dyn Read, path: &Path) -> Result<(AtomicFile, Sums)> {
+    let mut out = AtomicFile::create(path)?;
     let mut sha = Sha256::new();
     let mut md5 = Md5::new();
     let mut size = 0u64;
@@ -328,15 +332,15 @@ fn copy_hashing(reader: &mut dyn Read, path: &Path) -> Result<Sums> {
         }
         sha.update(&buf[..n]);
         md5.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(write_err)?;
+        out.write_all(&buf[..n]).map_err(|e| out.write_error(e))?;
         size += n as u64;
     }
-    out.flush().map_err(write_err)?;
-    Ok(Sums {
+    let sums = Sums {
         size,
         sha256: hex(&sha.finalize()),
         md5: hex(&md5.finalize()),
-    })
+    };
+    Ok((out, sums))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::pipeline::CiOutcome;
+use crate::ci::CiOutcome;
 
 /// Errors of this crate.
 ///
@@ -216,6 +216,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file could not be replaced atomically (the error names it).
+    #[error(transparent)]
+    Replace(#[from] lava_io::Error),
     /// The download stopped short or could not be streamed.
     #[error("the artifacts download from {url} to {path} broke off; run again")]
     Download {

@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod artifacts;
+mod ci;
 mod client;
 mod endpoints;
 mod error;
@@ -25,14 +26,12 @@ mod registry;
 mod release;
 
 pub use artifacts::{ArtifactsReport, ChangesArtifacts, extract_changes};
+pub use ci::{CiOutcome, CiTarget, FailedJob, Job, JobCounts, JobPipeline, Pipeline};
 pub use client::{Config, GitLab, Project, Token};
 pub use error::{Error, Result};
 pub use lava_io::retry::RetryPolicy;
 pub use milestone::{Milestone, MilestoneReport, OpenItem};
-pub use pipeline::{
-    CiOutcome, CiSnapshot, CiTarget, FailedJob, Job, JobCounts, JobPipeline, Pipeline, PlainLines,
-    Progress, WaitCi, describe,
-};
+pub use pipeline::{CiSnapshot, PlainLines, Progress, WaitCi, describe};
 pub use poll::PollPolicy;
 pub use registry::{PruneCandidate, PruneReport, PruneRequest, RegistryRepository, RegistryTag};
 pub use release::{Release, ReleaseAction, ReleaseLinks, ReleaseNotes, ReleaseState};

@@ -6,4 +6,9 @@
 //! lava crate: every crate may use it without taking on another crate's concern.
 #![warn(missing_docs)]
 
+mod atomic;
+mod error;
 pub mod retry;
+
+pub use atomic::{AtomicFile, write_atomically};
+pub use error::{Error, Result};

@@ -120,14 +120,12 @@ impl Record {
     /// Writes the record where [`Record::load`] finds it, replacing any older one.
     pub fn save(&self, ctx: &Context<'_>) -> anyhow::Result<()> {
         let path = Self::path(ctx, &self.version);
-        let dir = path.parent().context("the record's path has a parent")?;
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("cannot write in {}", dir.display()))?;
-        serde_json::to_writer_pretty(&mut tmp, self)?;
-        tmp.persist(&path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
+        let dir = ctx.state_dir();
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let json = serde_json::to_string_pretty(self).expect("the record is plain data");
+        lava_io::write_atomically(&path, format!("{json}\n").as_bytes())
+            .with_context(|| format!("cannot write the consistency record {}", path.display()))
     }
 
     /// Every disagreement, one sentence each.

@@ -131,7 +131,11 @@ impl Journal {
             note,
         });
         let json = serde_json::to_string_pretty(&self.data).expect("the journal is plain data");
-        crate::shared::write_atomically(&self.path, format!("{json}\n").as_bytes())
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        lava_io::write_atomically(&self.path, format!("{json}\n").as_bytes())
             .with_context(|| format!("cannot save journal {}", self.path.display()))
     }
 

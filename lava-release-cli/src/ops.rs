@@ -248,7 +248,7 @@ impl Workspace {
         let path = self.repo.workdir().join(CHANGELOG);
         let old = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        crate::shared::write_atomically(&path, lava_changelog::prepend(entry, &old).as_bytes())?;
+        lava_io::write_atomically(&path, lava_changelog::prepend(entry, &old).as_bytes())?;
         Ok(path)
     }
 

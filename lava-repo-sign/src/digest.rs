@@ -35,9 +35,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use openssl::error::ErrorStack;
 use openssl::hash::{Hasher, MessageDigest};
 
+use crate::algorithm::Algorithm;
 use crate::check::FileDigest;
 use crate::md5x4::Md5x4;
-use crate::release::Algorithm;
 
 /// Bytes read from each file per round: whole MD5 and SHA blocks.
 const CHUNK: usize = 1 << 18;

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::check::Problem;
+use crate::problem::Problem;
 
 /// Errors of this crate.
 #[derive(Debug, Error)]
@@ -26,21 +26,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The replacement of a file could not be given the owner of the file it replaces.
-    #[error(
-        "cannot give {path:?} the owner {uid}:{gid} of the file it replaces; run as that user or as root"
-    )]
-    KeepOwner {
-        /// The file.
-        path: PathBuf,
-        /// The owner to keep.
-        uid: u32,
-        /// The group to keep.
-        gid: u32,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A local file could not be replaced atomically, or not given the owner, group and
+    /// mode of the file it replaces (the error names it).
+    #[error(transparent)]
+    Replace(#[from] lava_io::Error),
     /// A Release file is not a valid deb822 paragraph of the expected shape.
     #[error("{location} is not a valid Release file: {reason}")]
     ParseRelease {

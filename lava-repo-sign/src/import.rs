@@ -235,8 +235,12 @@ impl Tree {
     /// Read-only: what importing `changes` into `suites` would do. A `.changes` goes
     /// to the suites its `Distribution` names; one naming none of `suites` (e.g.
     /// `unstable`) goes to all of them.
-    pub fn import_plan(&self, suites: &[String], changes: &[Changes]) -> Result<Vec<ImportItem>> {
-        let mut plan = Vec::new();
+    pub fn import_preview(
+        &self,
+        suites: &[String],
+        changes: &[Changes],
+    ) -> Result<Vec<ImportItem>> {
+        let mut preview = Vec::new();
         for suite in suites {
             let mut existing_by_source = std::collections::BTreeMap::new();
             for c in changes {
@@ -264,14 +268,14 @@ impl Tree {
                         _ => true,
                     },
                 };
-                plan.push(ImportItem {
+                preview.push(ImportItem {
                     suite: suite.clone(),
                     changes: c.clone(),
                     existing,
                     include,
                 });
             }
-            if !plan.iter().any(|i| &i.suite == suite) {
+            if !preview.iter().any(|i| &i.suite == suite) {
                 return Err(Error::NoChanges {
                     suite: suite.clone(),
                     dir: changes
@@ -281,13 +285,14 @@ impl Tree {
                 });
             }
         }
-        Ok(plan)
+        Ok(preview)
     }
 
-    /// Runs `reprepro include` for every planned item that is not skipped.
+    /// Runs `reprepro include` for every item of [`Tree::import_preview`] that is not
+    /// skipped, and returns them all.
     pub fn import(&self, suites: &[String], changes: &[Changes]) -> Result<Vec<ImportItem>> {
-        let plan = self.import_plan(suites, changes)?;
-        for item in plan.iter().filter(|i| i.include) {
+        let items = self.import_preview(suites, changes)?;
+        for item in items.iter().filter(|i| i.include) {
             // The upload's Distribution (often `unstable`) need not name the suite.
             self.reprepro(&[
                 "--ignore=wrongdistribution",
@@ -296,7 +301,7 @@ impl Tree {
                 &item.changes.path,
             ])?;
         }
-        Ok(plan)
+        Ok(items)
     }
 }
 

@@ -27,25 +27,29 @@
 //! published tree.
 #![warn(missing_docs)]
 
+mod algorithm;
 mod check;
 mod digest;
 mod error;
 mod http;
 mod import;
 mod md5x4;
+mod problem;
 mod publish;
 mod release;
 mod sources;
 mod store;
 mod tree;
 
-pub use check::{FileDigest, Problem, check_files, check_metadata};
+pub use algorithm::Algorithm;
+pub use check::{FileDigest, check_files, check_metadata};
 pub use digest::{digest_files, digest_sources};
 pub use error::{Error, Result};
 pub use http::{status_url, verify_url};
 pub use import::{Changes, DscFile, ImportItem, parse_changes};
+pub use problem::Problem;
 pub use publish::{Layout, Live, Site, Switch};
-pub use release::{Algorithm, Listed, ReleaseInfo, parse_date};
+pub use release::{Listed, ReleaseInfo, parse_date};
 pub use sources::{SourceLocation, SourceQuery, find_source};
 pub use store::{Location, SshOptions, SshUrl};
 pub use tree::{SignatureState, SuiteStatus, Tree, signature_state};

@@ -9,9 +9,10 @@ use std::time::SystemTime;
 use lava_signing::Keyring;
 use sha2::{Digest as _, Sha256};
 
+use crate::algorithm::Algorithm;
 use crate::error::{Error, Result};
 use crate::http::{client, get_bytes};
-use crate::release::{Algorithm, ReleaseInfo};
+use crate::release::ReleaseInfo;
 
 /// Where a source package's `.dsc` is, as the signed indices say.
 #[derive(Clone, Debug, PartialEq, Eq)]

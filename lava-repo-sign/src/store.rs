@@ -2,10 +2,11 @@
 //! with the system's OpenSSH client (so `~/.ssh/config`, agents and known hosts work
 //! as users expect).
 //!
-//! Reading and hashing local files is done in Rust; changes to the file system
-//! (replacing a file while keeping its owner and mode, snapshots, symlink switches) are
-//! small POSIX shell scripts run by `sh` locally or through `ssh` remotely, so the two
-//! kinds of repository take the same code path.
+//! Reading and hashing local files is done in Rust, and so is replacing a local file
+//! (through [`lava_io::AtomicFile`]). The other changes to the file system (snapshots,
+//! symlink switches) and replacing a file on a server are small POSIX shell scripts run
+//! by `sh` locally or through `ssh` remotely, so the two kinds of repository take the
+//! same code path.
 //!
 //! Every `ssh` run of one [`Store`] (and of the stores, trees and sites made from it)
 //! goes through one connection: OpenSSH connection sharing, with the control socket
@@ -19,10 +20,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
+use crate::algorithm::Algorithm;
 use crate::check::FileDigest;
 use crate::digest;
 use crate::error::{Error, Result};
-use crate::release::Algorithm;
 
 /// A repository's location: a local directory or `ssh://[user@]host[:port]/path`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -570,7 +571,8 @@ wait; cat \"$t\"; rm -f \"$t\"; exit 0";
 
     /// Replaces `dir/name` with `bytes` through a temporary file and a rename, giving
     /// it the owner, group and mode of the file it replaces, or of `dir/template`
-    /// when there is none.
+    /// when there is none: [`lava_io::AtomicFile`] here, the same steps in a script on
+    /// a server.
     pub(crate) fn replace(
         &self,
         dir: &str,
@@ -578,6 +580,13 @@ wait; cat \"$t\"; rm -f \"$t\"; exit 0";
         template: &str,
         bytes: &[u8],
     ) -> Result<()> {
+        if let Location::Local(_) = &self.location {
+            let dir = PathBuf::from(self.path(dir));
+            let mut file = lava_io::AtomicFile::create(dir.join(name))?.like(dir.join(template));
+            file.write_all(bytes).map_err(|e| file.write_error(e))?;
+            file.commit()?;
+            return Ok(());
+        }
         let script = "set -e; cd -- \"$1\"
 if [ -e \"$2\" ]; then ref=$2; else ref=$3; fi
 t=$(mktemp \"./.$2.XXXXXX\"); trap 'rm -f -- \"$t\"' EXIT
@@ -586,7 +595,8 @@ chown --reference=\"$ref\" -- \"$t\"
 chmod --reference=\"$ref\" -- \"$t\"
 sync -- \"$t\" 2>/dev/null || true
 mv -f -- \"$t\" \"$2\"
-trap - EXIT";
+trap - EXIT
+sync -- . 2>/dev/null || true";
         let path = self.path(dir);
         self.sh(
             &format!("replace {path}/{name}"),

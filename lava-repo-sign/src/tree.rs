@@ -7,9 +7,11 @@ use std::time::SystemTime;
 use lava_signing::{Fingerprint, Keyring, Signer};
 use time::OffsetDateTime;
 
-use crate::check::{FileDigest, Problem, check_files, check_metadata};
+use crate::algorithm::Algorithm;
+use crate::check::{FileDigest, check_files, check_metadata};
 use crate::error::{Error, Result};
-use crate::release::{Algorithm, ReleaseInfo};
+use crate::problem::Problem;
+use crate::release::ReleaseInfo;
 use crate::store::{Location, SshOptions, Store};
 
 /// The state of a suite's `Release.gpg` and `InRelease`.

@@ -281,7 +281,7 @@ fn import_skips_suites_at_this_version_or_newer() {
     let incoming = f.site.upload("2025.02").unwrap();
     let changes = tree.find_changes(incoming.to_str().unwrap()).unwrap();
     assert_eq!(changes.len(), 1);
-    let plan = tree.import_plan(&suites(), &changes).unwrap();
+    let plan = tree.import_preview(&suites(), &changes).unwrap();
     assert!(
         plan.iter()
             .all(|i| i.include && i.existing.as_deref() == Some("2025.01"))
@@ -293,7 +293,7 @@ fn import_skips_suites_at_this_version_or_newer() {
             Some("2025.02")
         );
     }
-    let again = tree.import_plan(&suites(), &changes).unwrap();
+    let again = tree.import_preview(&suites(), &changes).unwrap();
     assert!(again.iter().all(|i| !i.include), "{again:?}");
     insta::assert_snapshot!(again[0].to_string(), @"bookworm: skip lava_2025.02_multi.changes, lava 2025.02 is already there");
     let older = f.site.upload("2024.12").unwrap();

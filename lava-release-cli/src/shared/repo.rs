@@ -136,7 +136,7 @@ impl RepoSite {
             Ok(c) => c,
             Err(reason) => return Ok(Status::Blocked { reason }),
         };
-        let pending = tree.import_plan(&self.suites, &changes)?;
+        let pending = tree.import_preview(&self.suites, &changes)?;
         let todo: Vec<String> = pending
             .iter()
             .filter(|i| i.include)

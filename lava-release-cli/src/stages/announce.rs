@@ -19,7 +19,6 @@ use time::format_description::well_known::Rfc3339;
 use crate::config::{Config, SmtpTls};
 use crate::error::UsageError;
 use crate::notes::ReleaseContent;
-use crate::shared::write_atomically;
 use crate::step::{Context, Credential, Need, Status, Step};
 use crate::version::Release;
 
@@ -246,7 +245,7 @@ impl Announce {
     fn save(&self, ctx: &Context<'_>, state: &State) -> anyhow::Result<()> {
         let path = self.path(ctx, ".json");
         let json = serde_json::to_string_pretty(state).expect("the state is plain data");
-        write_atomically(&path, format!("{json}\n").as_bytes())
+        lava_io::write_atomically(&path, format!("{json}\n").as_bytes())
             .with_context(|| format!("cannot record the announcement in {}", path.display()))
     }
 }

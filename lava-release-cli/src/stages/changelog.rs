@@ -10,7 +10,6 @@ use anyhow::Context as _;
 
 use crate::config::{ChangelogStyle, Config};
 use crate::entry::{self, CHANGELOG, EntryRequest};
-use crate::shared::write_atomically;
 use crate::step::{Context, Status, Step, short};
 use crate::version::Release;
 
@@ -110,10 +109,18 @@ impl Step for Changelog {
                 // Version files first: until the changelog carries the entry, a re-run
                 // starts over and rewrites them with the same content.
                 for file in &self.version_files {
-                    write_atomically(&workdir.join(file), self.version_file_text().as_bytes())?;
+                    let path = workdir.join(file);
+                    if let Some(dir) = path.parent() {
+                        std::fs::create_dir_all(dir)
+                            .with_context(|| format!("cannot create {}", dir.display()))?;
+                    }
+                    lava_io::write_atomically(&path, self.version_file_text().as_bytes())?;
                 }
                 ctx.failpoint("changelog:version-files-written");
-                write_atomically(&path, lava_changelog::prepend(&new_entry, &old).as_bytes())?;
+                lava_io::write_atomically(
+                    &path,
+                    lava_changelog::prepend(&new_entry, &old).as_bytes(),
+                )?;
                 ctx.failpoint("changelog:entry-written");
             }
         }

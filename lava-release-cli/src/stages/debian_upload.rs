@@ -73,7 +73,7 @@ impl Step for DebianUpload {
         let target = upload_target(ctx.config)?;
         let changes = self.changes_path(ctx);
         if changes.exists() {
-            let preview = lava_debian::upload_plan(&changes, &target)?;
+            let preview = lava_debian::upload_preview(&changes, &target)?;
             if preview.uploaded.is_empty() {
                 return Ok(Status::Done {
                     evidence: format!(

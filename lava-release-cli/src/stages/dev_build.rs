@@ -10,7 +10,6 @@ use lava_debian::DevBuild as Build;
 
 use crate::config::Config;
 use crate::shared::debian::fill;
-use crate::shared::write_atomically;
 use crate::step::{Context, Status, Step, short};
 use crate::version::Release;
 
@@ -98,7 +97,7 @@ impl Step for DevBuild {
             log: self.log(ctx),
         };
         lava_debian::dev_build(&build, &mut |line| eprintln!("    | {line}"))?;
-        write_atomically(&self.stamp(ctx), format!("{commit}\n").as_bytes())?;
+        lava_io::write_atomically(&self.stamp(ctx), format!("{commit}\n").as_bytes())?;
         Ok(format!(
             "built {} at {}; log {}",
             self.version,
