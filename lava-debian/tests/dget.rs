@@ -154,7 +154,7 @@ fn tampered_file_refused() {
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[10] ^= 0xff;
     std::fs::write(&path, bytes).unwrap();
-    let (server, dest, err) = published.refused();
+    let (_server, dest, err) = published.refused();
     assert!(
         matches!(err, Error::ChecksumMismatch { ref file, .. } if file == DEBIAN),
         "{err:?}"
@@ -178,7 +178,7 @@ fn wrong_size_refused() {
     let listed = bytes.len();
     bytes.extend_from_slice(b"extra");
     std::fs::write(&path, bytes).unwrap();
-    let (server, dest, err) = published.refused();
+    let (_server, _dest, err) = published.refused();
     assert_eq!(
         err.to_string(),
         format!(
@@ -192,7 +192,7 @@ fn wrong_size_refused() {
 fn missing_file_refused() {
     let published = Published::new();
     std::fs::remove_file(published.path().join(DEBIAN)).unwrap();
-    let (server, dest, err) = published.refused();
+    let (server, _dest, err) = published.refused();
     assert_eq!(
         err.to_string(),
         format!(
@@ -207,7 +207,7 @@ fn bad_signature_refused() {
     let published = Published::new();
     let stranger = key("Stranger");
     published.resign_with(&stranger, |t| t);
-    let (server, dest, err) = published.refused();
+    let (_server, dest, err) = published.refused();
     assert_eq!(
         err.to_string(),
         format!("the signature of `{DSC}` does not verify against the expected keyring")
@@ -225,7 +225,7 @@ fn altered_signed_text_refused() {
     let path = published.path().join(DSC);
     let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
     std::fs::write(&path, text.replace("Version: 1.0-1", "Version: 1.0-2")).unwrap();
-    let (server, dest, err) = published.refused();
+    let (_server, _dest, err) = published.refused();
     assert!(
         matches!(err, Error::BadSignature { ref dsc, .. } if dsc == DSC),
         "{err:?}"

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use lava_debian::{OrigInclusion, UploadTarget, sign_upload, upload, write_source_changes};
+use lava_debian::{OrigInclusion, UploadTarget, sign_upload, upload};
 
 use common::*;
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{PASSWORD, VERSION, htpasswd, image_set, images, options, skopeo_entries, skopeo_raw};
+use common::{PASSWORD, VERSION, htpasswd, image_set, options, skopeo_entries, skopeo_raw};
 use lava_docker::{Promoter, TagState, Transport};
 use tests::registry::{Auth, Registry, require_tool};
 

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{PASSWORD, Source, VERSION, htpasswd, image_set, promoter, skopeo_entries};
-use lava_docker::{Promoter, TagState, TargetKind};
+use lava_docker::{TagState, TargetKind};
 use tests::registry::{Fault, FaultProxy, ImageSetSpec, Registry};
 
 #[test]

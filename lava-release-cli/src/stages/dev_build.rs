@@ -97,7 +97,7 @@ impl Step for DevBuild {
             log: self.log(ctx),
         };
         lava_debian::dev_build(&build, &mut |line| eprintln!("    | {line}"))?;
-        lava_io::write_atomically(&self.stamp(ctx), format!("{commit}\n").as_bytes())?;
+        lava_io::write_atomically(self.stamp(ctx), format!("{commit}\n").as_bytes())?;
         Ok(format!(
             "built {} at {}; log {}",
             self.version,
