@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ChangelogStyle, Source};
 use crate::env::Env;
+use crate::error::UsageError;
 use crate::ops::{
     self, ChangelogRequest, ReleaseRequest, RunRequest, Settings, Workspace, one_line,
 };
@@ -275,6 +276,7 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                     "{} stage(s) applied, {} already done, {} check(s) passed",
                     summary.applied, summary.already_done, summary.passed
                 ),
+                Err(e) if e.downcast_ref::<UsageError>().is_some() => return Err(e),
                 Err(e) => {
                     // The reporter already showed the stage's failure; say it once more
                     // as the final line, with the way to resume.

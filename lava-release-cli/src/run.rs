@@ -175,7 +175,7 @@ struct Established {
 }
 
 /// Why `stage` cannot run yet: the first of its needs that does not hold, observed
-/// through the providing stage's own check unless this run already established it.
+/// through the providing stage's [`Step::provides`] unless this run established it.
 fn unmet_need(
     plan: &Plan,
     stage: &dyn Step,
@@ -192,7 +192,7 @@ fn unmet_need(
         let Some(provider) = plan.get(provider_name) else {
             return Ok(Some(unprovided(need)));
         };
-        match provider.check(ctx)? {
+        match provider.provides(ctx)? {
             Status::Done { .. } => {
                 established.done.insert(provider_name);
             }

@@ -65,6 +65,14 @@ pub trait Step: std::fmt::Debug {
     /// Observes whether the stage is done, without changing anything.
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status>;
 
+    /// Whether what this stage provides to the stages that need it holds now. By
+    /// default, the stage's own check seeing it done; a stage whose product outlives a
+    /// change its check would see (the consistency record pins what was checked, whatever
+    /// CI's tags say later) says so here.
+    fn provides(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        self.check(ctx)
+    }
+
     /// Does the stage's work and returns its evidence.
     fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String>;
 
@@ -125,8 +133,8 @@ impl Status {
 }
 
 /// What a stage relies on from an earlier one. Each need names the stage that provides
-/// it: the need is met when that stage ended done in this run, or when its check sees
-/// it done now.
+/// it: the need is met when that stage ended done in this run, or when its
+/// [`Step::provides`] sees it done now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Need {

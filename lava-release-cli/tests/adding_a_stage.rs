@@ -168,7 +168,7 @@ fn a_new_stage_is_one_type_and_one_plan_line() {
     assert_eq!(*stage, "stamp");
     assert_eq!(
         reason,
-        "it needs the consistency record for this version, and stage `consistency` is to do (tag 2024.05 is not made yet); run it first"
+        "it needs the consistency record for this version, and stage `consistency` is to do (no consistency record pins 2024.05 yet); run it first"
     );
     assert!(!ctx.state_dir().join("2024.05-stamp").exists());
 

@@ -13,5 +13,4 @@ mod rehearsal;
 mod release;
 mod repo_stages;
 mod resilience;
-mod selection;
 mod support;

@@ -80,15 +80,10 @@ fn ci() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
-    // Built once here, so the test binaries need not each ask cargo for it.
-    run(cargo().args([
-        "build",
-        "--quiet",
-        "--package",
-        "lava-release-cli",
-        "--bin",
-        "lava-release",
-    ]))?;
+    // Every test target built first: that builds the `lava-release` binary too (its
+    // package has integration tests) with the same features, so the e2e tests need not
+    // each ask cargo for it, and no dependency is built twice with other features.
+    run(cargo().args(["test", "--workspace", "--no-run", "--quiet"]))?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace().join("target"), PathBuf::from);
     run(cargo().args(["test", "--workspace"]).env(

@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::consistency::{Observation, Record, blocked, observe};
-use crate::step::{Context, Credential, Need, Status, Step};
+use crate::step::{Context, Credential, Need, Status, Step, short};
 use crate::version::Release;
 
 /// Inputs of the `consistency` stage.
@@ -85,6 +85,33 @@ impl Step for Consistency {
             },
             None => Status::ToDo {
                 detail: Some("everything agrees; nothing is pinned yet".into()),
+            },
+        })
+    }
+
+    /// What the stages after it need: a record for this release that pins the commit the
+    /// tag is at now. Publishing stages then copy what it pinned, even if CI's tags moved
+    /// since; the next full run's check sees such a move.
+    fn provides(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        let Some(record) = Record::load(ctx)? else {
+            return Ok(Status::ToDo {
+                detail: Some(format!("no consistency record pins {} yet", self.version)),
+            });
+        };
+        Ok(match ctx.repo.read_tag(&self.version)? {
+            Some(tag) if tag.commit() == record.commit => Status::Done {
+                evidence: record.evidence(),
+            },
+            Some(tag) => Status::Blocked {
+                reason: format!(
+                    "the consistency record pins {}, but tag {} is at {}",
+                    short(&record.commit),
+                    self.version,
+                    short(tag.commit())
+                ),
+            },
+            None => Status::ToDo {
+                detail: Some(format!("tag {} is not made yet", self.version)),
             },
         })
     }
