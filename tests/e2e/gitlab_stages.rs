@@ -38,6 +38,28 @@ fn open_merge_requests_block_before_anything_is_written_unless_allowed() {
         changelog
     );
 
+    // Nor can the milestone be closed on its own while items are open.
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--only", "close-milestone"])
+        .output();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "stage `close-milestone` is blocked: it needs the milestone checked clear, and stage `milestone-check` is blocked"
+        ),
+        "{stderr}"
+    );
+    let gitlab = sb.gitlab().unwrap();
+    assert!(
+        !gitlab
+            .writes()
+            .iter()
+            .any(|w| w.path.contains("/milestones/")),
+        "{:#?}",
+        gitlab.writes()
+    );
+
     let out = sb
         .lava_release(&["run", V, "--yes", "--allow-open", "--to", "changelog"])
         .output();
