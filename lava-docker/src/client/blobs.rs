@@ -35,54 +35,24 @@ impl Client {
     ) -> Result<Bytes> {
         let registry = self.registry(repo).await?;
         let url = registry.url(&format!("v2/{}/blobs/{}", repo.path, blob.digest));
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let response = self
-                .send(&registry, &[pull(repo)], Method::GET, &url, |r| r)
-                .await?;
-            let status = response.status();
-            if status == StatusCode::NOT_FOUND {
-                return Err(Error::NotFound {
-                    what: format!("blob {}", blob.digest),
-                    url,
-                });
-            }
-            if !status.is_success() {
-                return Err(Error::Status {
-                    method: "GET".into(),
-                    url,
-                    status: status.as_u16(),
-                    body: body_excerpt(response).await,
-                });
-            }
-            match response.bytes().await {
-                Ok(bytes) => {
-                    let actual = Digest::of(&bytes);
-                    if actual != blob.digest {
-                        return Err(Error::DigestMismatch {
-                            what: "blob".into(),
-                            url,
-                            expected: blob.digest.to_string(),
-                            actual: actual.to_string(),
-                            expected_size: blob.size,
-                            actual_size: bytes.len() as u64,
-                        });
-                    }
-                    return Ok(bytes);
-                }
-                Err(e) => {
-                    if !self.retry_failure(attempt).await {
-                        return Err(Error::Http {
-                            method: "GET".into(),
-                            url,
-                            attempts: attempt,
-                            source: Box::new(e),
-                        });
-                    }
-                }
-            }
+        let Some((bytes, _)) = self.get_whole(&registry, &[pull(repo)], &url, None).await? else {
+            return Err(Error::NotFound {
+                what: format!("blob {}", blob.digest),
+                url,
+            });
+        };
+        let actual = Digest::of(&bytes);
+        if actual != blob.digest {
+            return Err(Error::DigestMismatch {
+                what: "blob".into(),
+                url,
+                expected: blob.digest.to_string(),
+                actual: actual.to_string(),
+                expected_size: blob.size,
+                actual_size: bytes.len() as u64,
+            });
         }
+        Ok(bytes)
     }
 
     /// Whether `repo` has the blob.

@@ -55,58 +55,24 @@ impl Client {
     ) -> Result<Option<RawManifest>> {
         let registry = self.registry(repo).await?;
         let url = registry.url(&format!("v2/{}/manifests/{reference}", repo.path));
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let response = self
-                .send(&registry, &[pull(repo)], Method::GET, &url, |r| {
-                    r.header(ACCEPT, manifest::ACCEPT)
-                })
-                .await?;
-            let status = response.status();
-            if status == StatusCode::NOT_FOUND {
-                return Ok(None);
-            }
-            if !status.is_success() {
-                return Err(Error::Status {
-                    method: "GET".into(),
-                    url,
-                    status: status.as_u16(),
-                    body: body_excerpt(response).await,
-                });
-            }
-            let content_type = response
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned);
-            match response.bytes().await {
-                Ok(bytes) => {
-                    let raw = RawManifest::new(bytes, content_type.as_deref());
-                    if reference.starts_with("sha256:") && raw.digest.as_str() != reference {
-                        return Err(Error::DigestMismatch {
-                            what: "manifest".into(),
-                            url,
-                            expected: reference.to_owned(),
-                            actual: raw.digest.to_string(),
-                            expected_size: 0,
-                            actual_size: raw.bytes.len() as u64,
-                        });
-                    }
-                    return Ok(Some(raw));
-                }
-                Err(e) => {
-                    if !self.retry_failure(attempt).await {
-                        return Err(Error::Http {
-                            method: "GET".into(),
-                            url,
-                            attempts: attempt,
-                            source: Box::new(e),
-                        });
-                    }
-                }
-            }
+        let Some((bytes, content_type)) = self
+            .get_whole(&registry, &[pull(repo)], &url, Some(manifest::ACCEPT))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let raw = RawManifest::new(bytes, content_type.as_deref());
+        if reference.starts_with("sha256:") && raw.digest.as_str() != reference {
+            return Err(Error::DigestMismatch {
+                what: "manifest".into(),
+                url,
+                expected: reference.to_owned(),
+                actual: raw.digest.to_string(),
+                expected_size: 0,
+                actual_size: raw.bytes.len() as u64,
+            });
         }
+        Ok(Some(raw))
     }
 
     /// Pushes a manifest's exact bytes under `reference` (a digest or a tag).

@@ -232,6 +232,57 @@ impl Client {
         }
     }
 
+    /// `GET url` read whole: `None` on 404, else the body and its `Content-Type`. Any
+    /// other status is an error; a body that breaks off is asked for again under the
+    /// retry policy.
+    pub(super) async fn get_whole(
+        &self,
+        registry: &Registry,
+        scopes: &[String],
+        url: &str,
+        accept: Option<&str>,
+    ) -> Result<Option<(bytes::Bytes, Option<String>)>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = self
+                .send(registry, scopes, Method::GET, url, |r| match accept {
+                    Some(accept) => r.header(reqwest::header::ACCEPT, accept),
+                    None => r,
+                })
+                .await?;
+            let status = response.status();
+            if status == StatusCode::NOT_FOUND {
+                return Ok(None);
+            }
+            if !status.is_success() {
+                return Err(Error::Status {
+                    method: "GET".into(),
+                    url: url.to_owned(),
+                    status: status.as_u16(),
+                    body: body_excerpt(response).await,
+                });
+            }
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned);
+            match response.bytes().await {
+                Ok(bytes) => return Ok(Some((bytes, content_type))),
+                Err(e) if !self.retry_failure(attempt).await => {
+                    return Err(Error::Http {
+                        method: "GET".into(),
+                        url: url.to_owned(),
+                        attempts: attempt,
+                        source: Box::new(e),
+                    });
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
     /// After attempt `attempt` failed without an answer: waits out the policy's backoff
     /// and says `true`, or says `false` when the attempts are spent.
     pub(super) async fn retry_failure(&self, attempt: u32) -> bool {
