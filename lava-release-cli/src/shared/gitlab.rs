@@ -10,7 +10,7 @@ use lava_gitlab::{CiTarget, GitLab, WaitCi};
 use crate::config::Config;
 use crate::env::Env;
 use crate::error::UsageError;
-use crate::step::Context;
+use crate::step::{Context, Status};
 
 /// The client of the project, with the token the configuration names.
 pub fn client(ctx: &Context<'_>) -> anyhow::Result<GitLab> {
@@ -90,12 +90,7 @@ pub fn wait(
 }
 
 /// The status of `target`'s pipeline as a stage reports it: done once it succeeded.
-pub fn pipeline_status(
-    gl: &GitLab,
-    target: &CiTarget,
-    what: &str,
-) -> anyhow::Result<crate::step::Status> {
-    use crate::step::Status;
+pub fn pipeline_status(gl: &GitLab, target: &CiTarget, what: &str) -> anyhow::Result<Status> {
     Ok(match gl.find_pipeline(target)? {
         Some(p) if p.status == "success" => Status::Done {
             evidence: format!("{what} {} succeeded {}", p.id, p.web_url),
