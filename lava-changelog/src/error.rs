@@ -1,6 +1,7 @@
 use thiserror::Error;
 
-/// Errors from parsing changelog text.
+/// Errors from parsing changelog text: only what `dpkg-parsechangelog` cannot read
+/// either, and edits that changed what is not the editor's to change.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -19,35 +20,21 @@ pub enum Error {
         /// The offending line.
         text: String,
     },
-    /// A `key=value` after the header's `;` is malformed.
-    #[error("line {line}: bad key-value after `;`: `{option}`")]
-    BadHeaderOption {
-        /// 1-based line number of the header.
-        line: usize,
-        /// The offending option.
-        option: String,
-    },
-    /// A line starting with ` --` is not ` -- Name <email>  date`.
-    #[error("line {line} is not a changelog trailer (` -- Name <email>  date`): `{text}`")]
-    BadTrailer {
-        /// 1-based line number.
-        line: usize,
-        /// The offending line.
-        text: String,
-    },
-    /// The top entry ends (next header or end of file) without a trailer line.
+    /// An edited entry's header no longer carries the version it was written for.
     #[error(
-        "the entry at line {line} has no trailer (` -- Name <email>  date`) before {}",
-        match next {
-            Some(next) => format!("the next entry at line {next}"),
-            None => "the end of the file".to_owned(),
-        }
+        "the edited entry is for version {found}, not {expected}; the version is lava-release's to choose"
     )]
-    MissingTrailer {
-        /// 1-based line number of the entry's header.
-        line: usize,
-        /// 1-based line number of the next entry's header, `None` at end of file.
-        next: Option<usize>,
+    EditedVersion {
+        /// The version the entry was written for.
+        expected: String,
+        /// The version its header now says.
+        found: String,
+    },
+    /// An edited entry lost its trailer line.
+    #[error("the edited {version} entry has no trailer line (` -- Name <email>  date`)")]
+    EditedTrailer {
+        /// The entry's version.
+        version: String,
     },
 }
 

@@ -13,7 +13,7 @@
 //! `--release` sets the distribution and refreshes the trailer.
 
 use crate::message::{py_ispunct, py_isspace, py_splitlines, py_strip, subject_and_body};
-use crate::{Commit, Entry, GbpOptions, format_date};
+use crate::{Commit, Entry, Options, format_date};
 
 /// gbp's `MAX_CHANGELOG_LINE_LENGTH`: a `(Closes: ...)` note that would make the
 /// line this long goes on a line of its own.
@@ -23,7 +23,7 @@ const MAX_CHANGELOG_LINE_LENGTH: usize = 76;
 const NO_CHANGES: &str = "UNRELEASED";
 
 /// Renders the whole entry, header to trailer.
-pub(crate) fn render(entry: &Entry<'_>, opts: &GbpOptions) -> String {
+pub(crate) fn render(entry: &Entry<'_>, opts: &Options) -> String {
     let rm = entry.trailer.name.as_str();
     let mut changes = Changes::default();
     // gbp walks `git log` backwards: oldest first.
@@ -39,8 +39,9 @@ pub(crate) fn render(entry: &Entry<'_>, opts: &GbpOptions) -> String {
         };
         changes.add(author, &lines, opts.multimaint_merge);
     }
-    if changes.lines.is_empty() {
-        // No section yet: gbp adds one with a dummy message, without an author.
+    if changes.lines.is_empty() && opts.first_bullet.is_none() {
+        // No section yet: gbp adds one with a dummy message, without an author. The
+        // release manager's own bullet, typed in the editor, replaces it.
         changes.add(rm, &[NO_CHANGES.to_owned()], opts.multimaint_merge);
     }
     changes.fixup(rm);
@@ -52,8 +53,12 @@ pub(crate) fn render(entry: &Entry<'_>, opts: &GbpOptions) -> String {
         header.source, header.version, distribution, header.urgency
     );
     if let Some(bullet) = &opts.first_bullet {
-        // What the release manager types in the editor gbp opens after --release.
-        out.push_str(&format!("  * {bullet}\n\n"));
+        // What the release manager types in the editor gbp opens after --release,
+        // with a blank line before gbp's own bullets.
+        out.push_str(&format!("  * {bullet}\n"));
+        if !changes.lines.is_empty() {
+            out.push('\n');
+        }
     }
     for line in &changes.lines {
         out.push_str(line);
@@ -422,6 +427,11 @@ mod tests {
     /// Renders `(author, message)` pairs, newest first as git log lists them, as
     /// Rita Manager; commit ids are `1111…`, `2222…` in list order.
     fn check(commits: &[(&str, &str)], merge: bool) -> String {
+        check_with(commits, merge, None)
+    }
+
+    /// [`check`] with the release manager's first bullet.
+    fn check_with(commits: &[(&str, &str)], merge: bool, bullet: Option<&str>) -> String {
         let commits: Vec<Commit> = commits
             .iter()
             .enumerate()
@@ -452,10 +462,11 @@ mod tests {
             commits: &commits,
             trailer: &trailer,
         };
-        let opts = GbpOptions {
+        let opts = Options {
             id_length: 9,
             multimaint_merge: merge,
-            first_bullet: None,
+            first_bullet: bullet.map(str::to_owned),
+            ..Options::default()
         };
         render(&entry, Style::Gbp, &opts)
     }
@@ -558,6 +569,37 @@ mod tests {
             check(&[("Ann", "x\n\nGbp-Dch: Ignore\n")], false),
             check(&[], false)
         );
+    }
+
+    #[test]
+    fn the_release_bullet_replaces_the_dummy_entry() {
+        // LAVA 2026.05-1: nothing under debian/ since 2026.04.
+        let entry = check_with(&[], true, Some("LAVA Software 2024.05 release"));
+        assert_snapshot!(entry, @r"
+        lava (2024.05-1) unstable; urgency=medium
+
+          * LAVA Software 2024.05 release
+
+         -- Rita Manager <rm@example.org>  Mon, 06 May 2024 07:08:09 +0000
+        ");
+        assert_eq!(
+            check_with(
+                &[("Ann", "x\n\nGbp-Dch: Ignore\n")],
+                true,
+                Some("LAVA Software 2024.05 release")
+            ),
+            entry
+        );
+        assert_snapshot!(check_with(&[("Ann", "Fix it\n")], true, Some("LAVA Software 2024.05 release")), @r"
+        lava (2024.05-1) unstable; urgency=medium
+
+          * LAVA Software 2024.05 release
+
+          [ Ann ]
+          * [111111111] Fix it
+
+         -- Rita Manager <rm@example.org>  Mon, 06 May 2024 07:08:09 +0000
+        ");
     }
 
     #[test]

@@ -2,15 +2,18 @@
 //!
 //! This crate does no I/O: it never opens a repository, reads the clock or the
 //! environment. The caller (lava-release-cli, through lava-git) supplies the commits,
-//! the maintainer identity and the date. It knows two styles LAVA has used:
+//! the maintainer identity and the date. It knows the three styles LAVA has used:
 //!
 //! - [`Style::Gbp`]: the entry `gbp dch --git-author --id-length=9 --release debian`
-//!   writes, byte for byte, plus the release manager's first bullet;
-//! - [`Style::Oneline`]: `git log --no-merges --oneline` as bullets, wrapped as
-//!   `fmt -s -w 71 -u` would.
+//!   writes, byte for byte, plus the release manager's first bullet (2020.05 on);
+//! - [`Style::Oneline`]: the release bullet and `git log --no-merges --oneline` under
+//!   it, wrapped as LAVA's `do-debian-release` script wrapped it (2019.04 to 2019.09);
+//! - [`Style::GitLog`]: the same lines, not wrapped (2019.01, 2019.10 to 2020.04).
 //!
 //! It also reads and edits a changelog file's text: the top entry's header and
-//! trailer ([`TopEntry`]), and prepending a new entry ([`prepend`]).
+//! trailer as `dpkg-parsechangelog` reads them, hand edits and all ([`TopEntry`]),
+//! checks an entry a person edited ([`check_edited`]), and prepends a new entry
+//! ([`prepend`]).
 #![warn(missing_docs)]
 
 mod error;
@@ -67,7 +70,7 @@ pub struct Trailer {
     pub date: OffsetDateTime,
 }
 
-/// Which of LAVA's two historical entry styles to render.
+/// Which of LAVA's three historical entry styles to render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Style {
     /// `gbp dch --git-author --id-length=9 --release debian`, author blocks and all.
@@ -77,22 +80,26 @@ pub enum Style {
     /// `(LP: #3)` for `Closes:`/`LP:` lines; `Gbp-Dch: Ignore` drops the commit.
     /// Lines are never wrapped. Bullets are in commit order, oldest first, grouped
     /// in `[ Author ]` blocks whenever an author other than the trailer's name
-    /// appears (see the crate's `gbp` module for debchange's exact rules). With no
-    /// commit left, the only bullet is gbp's `UNRELEASED`. The release manager's
-    /// [`GbpOptions::first_bullet`] comes first, followed by a blank line.
+    /// appears (see the crate's `gbp` module for debchange's exact rules). The
+    /// release manager's [`Options::first_bullet`] comes first, followed by a blank
+    /// line when commits follow. gbp's placeholder bullet `UNRELEASED` appears only
+    /// when there is neither a commit nor a first bullet.
     #[default]
     Gbp,
-    /// `git log --no-merges --oneline`, one bullet per commit, newest first, each
-    /// wrapped as `fmt -s -w 71 -u` wraps it with continuation lines indented to
-    /// the text; [`GbpOptions::first_bullet`] is the first bullet, with no blank
-    /// line after it. With no bullet at all, the only one is `UNRELEASED`, as gbp.
+    /// LAVA's `do-debian-release`: the first bullet, then one `git log --oneline`
+    /// line per commit, newest first, indented by 4 and wrapped by `fmt -s -w 71 -u`
+    /// with continuation lines indented by 14; the trailer's date in UTC.
     Oneline,
+    /// The first bullet, then one `git log --oneline` line per commit indented by 4,
+    /// not wrapped: oldest first (`git log --reverse`) unless
+    /// [`Options::newest_first`].
+    GitLog,
 }
 
-/// Options of the `gbp` style, mirroring `gbp dch`'s and `debchange`'s knobs
-/// ([`Style::Oneline`] only uses `first_bullet`).
+/// Options of the styles: `gbp dch`'s and `debchange`'s knobs for [`Style::Gbp`],
+/// `first_bullet` for every style, `newest_first` for [`Style::GitLog`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GbpOptions {
+pub struct Options {
     /// `--id-length`: how many hex digits of the commit id prefix each bullet (0: none).
     pub id_length: usize,
     /// `--multimaint-merge`: one `[ Author ]` block per author instead of a new block
@@ -101,14 +108,17 @@ pub struct GbpOptions {
     /// The bullet the release manager types first (without `* `), e.g.
     /// `LAVA Software 2024.05 release`; `None` leaves the entry as gbp wrote it.
     pub first_bullet: Option<String>,
+    /// [`Style::GitLog`]: commits newest first, as `git log` without `--reverse`.
+    pub newest_first: bool,
 }
 
-impl Default for GbpOptions {
+impl Default for Options {
     fn default() -> Self {
         Self {
             id_length: 9,
             multimaint_merge: false,
             first_bullet: None,
+            newest_first: false,
         }
     }
 }
@@ -126,10 +136,11 @@ pub struct Entry<'a> {
 
 /// Renders the entry in `style`: header line, blank line, bullets, blank line, trailer,
 /// ending with a newline (no blank line after the trailer; see [`prepend`]).
-pub fn render(entry: &Entry<'_>, style: Style, gbp: &GbpOptions) -> String {
+pub fn render(entry: &Entry<'_>, style: Style, gbp: &Options) -> String {
     match style {
         Style::Gbp => gbp::render(entry, gbp),
         Style::Oneline => oneline::render(entry, gbp),
+        Style::GitLog => oneline::render_log(entry, gbp),
     }
 }
 
@@ -171,16 +182,60 @@ pub struct TopEntry {
     /// Urgency, lower-cased without its comment (`medium` for `MEDIUM (why)`), or
     /// `unknown` when the header has none (`Urgency:`).
     pub urgency: String,
-    /// The trailer's `Name <email>` (`Maintainer:`).
-    pub maintainer: String,
+    /// The trailer's `Name <email>` (`Maintainer:`), `None` without a readable trailer.
+    pub maintainer: Option<String>,
     /// The trailer's date as written, e.g. `Tue, 30 Jan 2024 10:11:12 +0100` (`Date:`).
-    pub date: String,
+    pub date: Option<String>,
+    /// What `dpkg-parsechangelog` would warn about in this entry, in line order.
+    pub warnings: Vec<Warning>,
 }
 
-/// Parses the top entry of changelog `text`: its header line (after any blank
-/// lines) and its trailer line.
+/// Something a person edited by hand that dpkg reads with a warning: a trailer
+/// indented or badly formatted, a missing trailer, a malformed header option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// 1-based line number in the changelog.
+    pub line: usize,
+    /// What is wrong, quoting the line where that helps.
+    pub message: String,
+}
+
+impl Warning {
+    pub(crate) fn new(line: usize, message: String) -> Self {
+        Self { line, message }
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Parses the top entry of changelog `text` as `dpkg-parsechangelog` does: its header
+/// line (after any blank lines) and its trailer line. What dpkg reads with a warning
+/// is read, and the warning kept in [`TopEntry::warnings`]; only what leaves no
+/// entry to read (no header, or a header dpkg cannot parse) is an error.
 pub fn parse_top(text: &str) -> Result<TopEntry> {
     parse::parse_top(text)
+}
+
+/// Checks an entry a person edited (the text of the whole changelog with the entry on
+/// top): it still starts with the header for `version` and has a trailer.
+pub fn check_edited(text: &str, version: &str) -> Result<TopEntry> {
+    let top = parse::parse_top(text)?;
+    if top.version != version {
+        return Err(Error::EditedVersion {
+            expected: version.to_owned(),
+            found: top.version,
+        });
+    }
+    if top.maintainer.is_none() {
+        return Err(Error::EditedTrailer {
+            version: version.to_owned(),
+        });
+    }
+    Ok(top)
 }
 
 /// A commit message's subject as `git log --format=%s` (and `--oneline`) prints it:

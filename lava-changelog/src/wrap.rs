@@ -82,7 +82,20 @@ struct Fmt<'a> {
 /// What `printf '%s\n' "$line" | fmt -s [-u] -w WIDTH` prints, without the final
 /// newline: `line` split into lines of at most `max_width` bytes where words allow,
 /// continuation lines indented like the first.
+#[cfg(test)]
 pub(crate) fn fmt_split(line: &str, max_width: usize, uniform: bool) -> String {
+    fmt_split_more(line, max_width, uniform, &mut false)
+}
+
+/// [`fmt_split`] for one line of a longer input: `tabs` says whether fmt has seen a
+/// tab in an earlier line, which makes it space with tabs from then on, and is set
+/// when this line has one.
+pub(crate) fn fmt_split_more(
+    line: &str,
+    max_width: usize,
+    uniform: bool,
+    tabs: &mut bool,
+) -> String {
     let mut fmt = Fmt {
         input: line.as_bytes(),
         pos: 0,
@@ -90,7 +103,7 @@ pub(crate) fn fmt_split(line: &str, max_width: usize, uniform: bool) -> String {
         goal_width: max_width * (2 * (100 - LEEWAY) + 1) / 200,
         uniform,
         out: Vec::new(),
-        tabs: false,
+        tabs: *tabs,
         in_column: 0,
         out_column: 0,
         buf: Vec::with_capacity(line.len()),
@@ -100,6 +113,7 @@ pub(crate) fn fmt_split(line: &str, max_width: usize, uniform: bool) -> String {
         last_line_length: 0,
     };
     fmt.run();
+    *tabs = fmt.tabs;
     if fmt.out.last() == Some(&b'\n') {
         fmt.out.pop();
     }
