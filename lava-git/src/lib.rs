@@ -67,11 +67,15 @@ pub struct TagPattern {
     pub exclude: Vec<String>,
 }
 
-/// What [`Repository::log`] lists: `git log --no-merges [since..]until [-- paths]`.
+/// What [`Repository::log`] lists: `git log --no-merges [^exclude...] [since..]until
+/// [-- paths]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogQuery {
     /// Exclusive start (commit id or revision), `None` for the whole history.
     pub since: Option<String>,
+    /// More revisions whose history is left out, as `^REV` on git's command line
+    /// (`do-debian-release -t "^X TAG"`).
+    pub exclude: Vec<String>,
     /// Inclusive end revision, usually `HEAD`.
     pub until: String,
     /// Path filter as git's pathspec (directory prefixes); empty means no filter.
@@ -229,9 +233,10 @@ impl Repository {
         let until = self.peel_or_err(&query.until)?;
         let since = query
             .since
-            .as_deref()
+            .iter()
+            .chain(&query.exclude)
             .map(|rev| self.peel_or_err(rev))
-            .transpose()?;
+            .collect::<Result<Vec<_>>>()?;
         let specs = query
             .paths
             .iter()
@@ -239,7 +244,7 @@ impl Repository {
             .collect::<Result<Vec<_>>>()?;
         let (ids, mut odb) = {
             let mut walk = walk::Walk::new(&self.repo, specs, query.no_merges)?;
-            let shown = walk.run(until, since, None)?;
+            let shown = walk.run(until, &since, None)?;
             // The walk's tables go before the commits are read, to keep the peak low.
             let ids: Vec<ObjectId> = shown
                 .into_iter()
@@ -272,7 +277,7 @@ impl Repository {
             return Ok(None);
         };
         let mut walk = walk::Walk::new(&self.repo, vec![walk::Pathspec::parse(path)?], false)?;
-        let shown = walk.run(head, None, Some(1))?;
+        let shown = walk.run(head, &[], Some(1))?;
         Ok(shown
             .first()
             .map(|&n| walk.commits.nodes[n as usize].id.to_string()))

@@ -122,18 +122,18 @@ impl<'r> Walk<'r> {
         self.commits.into_odb()
     }
 
-    /// The commits `git log [since..]until` shows, newest first; stops after `max`
+    /// The commits `git log ^since... until` shows, newest first; stops after `max`
     /// when given (`git log -N`).
     pub(crate) fn run(
         &mut self,
         until: ObjectId,
-        since: Option<ObjectId>,
+        since: &[ObjectId],
         max: Option<usize>,
     ) -> Result<Vec<NodeId>> {
         // prepare_revision_walk: flags go on the objects when the revisions are read,
         // then each pending commit is handled in command-line order (`A..B` is ^A, B).
-        let mut pending = Vec::with_capacity(2);
-        if let Some(since) = since {
+        let mut pending = Vec::with_capacity(since.len() + 1);
+        for &since in since {
             let n = self.commits.node(since);
             self.commits.set(n, UNINTERESTING | BOTTOM);
             pending.push(n);
@@ -155,7 +155,7 @@ impl<'r> Walk<'r> {
         for n in list {
             self.push(n);
         }
-        if since.is_some() {
+        if !since.is_empty() {
             self.limit_list()
         } else {
             self.stream(max)

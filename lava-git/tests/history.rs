@@ -220,10 +220,12 @@ fn git_log(fixture: &Fixture, query: &LogQuery) -> Vec<String> {
         Some(since) => format!("{since}..{}", query.until),
         None => query.until.clone(),
     };
+    let excludes: Vec<String> = query.exclude.iter().map(|x| format!("^{x}")).collect();
     let mut args = vec!["log", "--format=%H"];
     if query.no_merges {
         args.push("--no-merges");
     }
+    args.extend(excludes.iter().map(String::as_str));
     args.push(&range);
     args.push("--");
     args.extend(query.paths.iter().map(String::as_str));
@@ -304,8 +306,15 @@ fn check_log(generated: &Generated, seed: u64, queries: usize) {
             .iter()
             .map(|p| p.to_string())
             .collect();
+        // Now and then a second exclusion, as `git log ^X since..until`.
+        let exclude = if q % 5 == 1 {
+            vec![revs[rng.below(revs.len())].clone()]
+        } else {
+            Vec::new()
+        };
         let query = LogQuery {
             since,
+            exclude,
             until,
             paths,
             no_merges: rng.chance(50),
@@ -388,6 +397,7 @@ fn log_matches_git_log_in_a_shallow_clone() {
     for paths in PATH_FILTERS {
         let query = LogQuery {
             since: None,
+            exclude: Vec::new(),
             until: "HEAD".into(),
             paths: paths.iter().map(|p| p.to_string()).collect(),
             no_merges: false,
@@ -577,6 +587,7 @@ fn short_ids_match_git_on_thousands_of_objects() {
     }
     let query = LogQuery {
         since: None,
+        exclude: Vec::new(),
         until: "HEAD".into(),
         paths: vec![],
         no_merges: false,
@@ -615,6 +626,7 @@ fn log_names_the_revision_it_cannot_find() {
     let repo = fixture.open();
     let query = LogQuery {
         since: Some("2099.01".into()),
+        exclude: Vec::new(),
         until: "HEAD".into(),
         paths: vec![],
         no_merges: true,
