@@ -117,13 +117,14 @@ pub enum Command {
     },
     /// Print (or write) the debian/changelog entry for a version.
     Changelog {
-        /// The release version.
+        /// The release version (`YYYY.MM`, `YYYY.MM.N` or `YYYY.MM.postN`).
         #[arg(long, value_name = "VERSION")]
         version: ReleaseVersion,
-        /// The Debian version (default: VERSION-1).
+        /// The Debian version (default: VERSION-1); it must be newer than the top entry.
         #[arg(long, value_name = "DEBIAN_VERSION")]
         debian_version: Option<String>,
-        /// Start after this tag or commit instead of the style's own start.
+        /// Start after this tag or commit instead of the style's own start; `"^X TAG"`
+        /// also leaves out what X reaches.
         #[arg(long, value_name = "REV")]
         since: Option<String>,
         /// Entry style (default: from the configuration).
@@ -133,8 +134,20 @@ pub enum Command {
         #[arg(long = "path", value_name = "PATH")]
         paths: Vec<String>,
         /// One [ Author ] block per author (gbp dch --multimaint-merge).
-        #[arg(long)]
+        #[arg(long, overrides_with = "no_multimaint_merge")]
         multimaint_merge: bool,
+        /// A new [ Author ] block each time the author changes.
+        #[arg(long, overrides_with = "multimaint_merge")]
+        no_multimaint_merge: bool,
+        /// The git-log style lists commits newest first (git log without --reverse).
+        #[arg(long)]
+        newest_first: bool,
+        /// The first bullet (default: changelog.first_bullet).
+        #[arg(short = 'm', long, value_name = "MESSAGE")]
+        message: Option<String>,
+        /// Open the entry in $VISUAL or $EDITOR, then write it (implies --write).
+        #[arg(long)]
+        edit: bool,
         /// Put the entry on top of debian/changelog instead of printing it.
         #[arg(long)]
         write: bool,
@@ -179,11 +192,11 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
     let workspace = |env| Workspace::open(&cli.repo, cli.config.as_deref(), env);
     match cli.command {
         Command::Repo { command } => {
-            let settings = Settings::discover(&cli.repo, cli.config.as_deref())?;
+            let settings = Settings::discover(&cli.repo, cli.config.as_deref(), &env)?;
             repo_command(&settings, &env, command)?;
         }
         Command::Config => {
-            let settings = Settings::discover(&cli.repo, cli.config.as_deref())?;
+            let settings = Settings::discover(&cli.repo, cli.config.as_deref(), &env)?;
             match &settings.source {
                 Source::Defaults => println!("# built-in defaults (no release.toml)"),
                 Source::File(path) => println!("# defaults overlaid with {}", path.display()),
@@ -297,6 +310,10 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
             style,
             paths,
             multimaint_merge,
+            no_multimaint_merge,
+            newest_first,
+            message,
+            edit,
             write,
         } => {
             let workspace = workspace(env)?;
@@ -308,18 +325,28 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                 since,
                 style,
                 paths,
-                multimaint_merge,
+                multimaint_merge: match (multimaint_merge, no_multimaint_merge) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ => None,
+                },
+                newest_first: newest_first.then_some(true),
+                message,
+                edit,
             };
-            let (release, text) = workspace.changelog(&request)?;
-            if write {
-                let path = workspace.write_changelog(&text)?;
+            let entry = workspace.changelog(&request)?;
+            for warning in &entry.warnings {
+                eprintln!("warning: {warning}");
+            }
+            if write || edit {
+                let path = workspace.write_changelog(&entry.text)?;
                 eprintln!(
                     "wrote the {} entry to {}",
-                    release.debian_version,
+                    entry.release.debian_version,
                     path.display()
                 );
             } else {
-                print!("{text}");
+                print!("{}", entry.text);
             }
         }
     }

@@ -74,16 +74,38 @@ impl Default for Project {
     }
 }
 
-/// Which of the two historical entry styles to write.
+/// Which of LAVA's three historical entry styles to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum ChangelogStyle {
-    /// `gbp dch --git-author --id-length=9 --release debian`, grouped by author.
+    /// `gbp dch --git-author --id-length=9 --release debian`, grouped by author
+    /// (LAVA since 2020.05).
     #[default]
     Gbp,
-    /// `git log --no-merges --oneline`, wrapped at 71 columns.
+    /// The release bullet, then `git log --no-merges --oneline` wrapped as
+    /// `do-debian-release` wrapped it (LAVA 2019.04 to 2019.09).
     Oneline,
+    /// The release bullet, then `git log --no-merges --oneline` unwrapped (LAVA 2019.01,
+    /// 2019.10 to 2020.04).
+    GitLog,
 }
+
+impl ChangelogStyle {
+    /// The name in `release.toml` and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChangelogStyle::Gbp => "gbp",
+            ChangelogStyle::Oneline => "oneline",
+            ChangelogStyle::GitLog => "git-log",
+        }
+    }
+}
+
+/// `--multimaint-merge` as LAVA's latest entries show it: one block per author.
+pub const DEFAULT_MULTIMAINT_MERGE: bool = true;
+
+/// `--id-length` as LAVA's release script passes it.
+pub const DEFAULT_ID_LENGTH: usize = 9;
 
 /// `[changelog]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -97,12 +119,19 @@ pub struct Changelog {
     pub distribution: String,
     /// The header's urgency.
     pub urgency: String,
-    /// `--id-length`: commit id digits before each `gbp` bullet.
-    pub id_length: usize,
-    /// One `[ Author ]` block per author (`--multimaint-merge`).
-    pub multimaint_merge: bool,
+    /// `--id-length`: commit id digits before each `gbp` bullet. Unset: gbp.conf's
+    /// `id-length`, else 9.
+    pub id_length: Option<usize>,
+    /// One `[ Author ]` block per author (`--multimaint-merge`). Unset: gbp.conf's
+    /// `multimaint-merge`, else true, as LAVA's latest entries.
+    pub multimaint_merge: Option<bool>,
     /// The first bullet the release manager adds; `{version}` is replaced. Empty: none.
     pub first_bullet: String,
+    /// The `git-log` style lists commits newest first instead of oldest first.
+    pub newest_first: bool,
+    /// The `changelog` stage opens the entry in `$VISUAL`/`$EDITOR` before writing it,
+    /// as `gbp dch --release` does.
+    pub edit: bool,
 }
 
 impl Default for Changelog {
@@ -112,10 +141,42 @@ impl Default for Changelog {
             paths: vec!["debian".into()],
             distribution: "unstable".into(),
             urgency: "medium".into(),
-            id_length: 9,
-            multimaint_merge: false,
+            id_length: None,
+            multimaint_merge: None,
             first_bullet: "LAVA Software {version} release".into(),
+            newest_first: false,
+            edit: false,
         }
+    }
+}
+
+impl Changelog {
+    /// Fills what `release.toml` leaves unset from git-buildpackage's configuration,
+    /// then from the defaults, so that every gbp option has its effective value.
+    pub fn resolve_gbp(
+        &mut self,
+        gbp: &crate::gbp_conf::GbpConf,
+    ) -> Result<(), crate::error::UsageError> {
+        if self.multimaint_merge.is_none() {
+            self.multimaint_merge = gbp.bool("multimaint-merge")?;
+        }
+        if self.id_length.is_none() {
+            self.id_length = gbp.number("id-length")?;
+        }
+        self.multimaint_merge
+            .get_or_insert(DEFAULT_MULTIMAINT_MERGE);
+        self.id_length.get_or_insert(DEFAULT_ID_LENGTH);
+        Ok(())
+    }
+
+    /// `--multimaint-merge`, effective.
+    pub fn multimaint_merge(&self) -> bool {
+        self.multimaint_merge.unwrap_or(DEFAULT_MULTIMAINT_MERGE)
+    }
+
+    /// `--id-length`, effective.
+    pub fn id_length(&self) -> usize {
+        self.id_length.unwrap_or(DEFAULT_ID_LENGTH)
     }
 }
 

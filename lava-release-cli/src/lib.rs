@@ -16,6 +16,7 @@ pub mod consistency;
 pub mod entry;
 pub mod env;
 pub mod error;
+pub mod gbp_conf;
 pub mod journal;
 pub mod notes;
 pub mod ops;

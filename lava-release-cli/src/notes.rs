@@ -54,6 +54,7 @@ impl ReleaseContent {
         };
         let commits = ctx.repo.log(&lava_git::LogQuery {
             since,
+            exclude: Vec::new(),
             until: head,
             paths: Vec::new(),
             no_merges: true,

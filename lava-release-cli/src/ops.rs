@@ -25,6 +25,7 @@ use crate::config::{ChangelogStyle, Config, Source};
 use crate::entry::{self, CHANGELOG, EntryRequest};
 use crate::env::Env;
 use crate::error::UsageError;
+use crate::gbp_conf::GbpConf;
 use crate::journal::Journal;
 use crate::plan::{self, Plan};
 use crate::run::{self, Reporter, RunOptions, Summary};
@@ -43,13 +44,22 @@ pub struct Settings {
 impl Settings {
     /// The configuration for the repository at `repo_dir` (which need not be a git
     /// repository: `repo verify` and `config` run anywhere): `config_file`, else
-    /// `release.toml` at the top of the repository, else the built-in defaults.
-    pub fn discover(repo_dir: &Path, config_file: Option<&Path>) -> Result<Self, UsageError> {
-        let top = lava_git::Repository::open(repo_dir)
-            .map(|repo| repo.workdir().to_owned())
-            .unwrap_or_else(|_| PathBuf::from("."));
-        let (config, source) =
+    /// `release.toml` at the top of the repository, else the built-in defaults; what
+    /// it leaves unset of the options shared with gbp comes from gbp's own files.
+    pub fn discover(
+        repo_dir: &Path,
+        config_file: Option<&Path>,
+        env: &Env,
+    ) -> Result<Self, UsageError> {
+        let repo = lava_git::Repository::open(repo_dir).ok();
+        let (top, git_dir) = match &repo {
+            Some(repo) => (repo.workdir().to_owned(), repo.git_dir().to_owned()),
+            None => (PathBuf::from("."), PathBuf::from(".git")),
+        };
+        let (mut config, source) =
             Config::discover(config_file, &top).map_err(|e| UsageError(one_line(&e)))?;
+        let gbp = GbpConf::read(&GbpConf::files(&top, &git_dir, env))?;
+        config.changelog.resolve_gbp(&gbp)?;
         Ok(Self { config, source })
     }
 
@@ -124,25 +134,42 @@ pub struct RunRequest {
 pub struct ChangelogRequest {
     /// The release.
     pub release: ReleaseRequest,
-    /// Start after this tag or commit.
+    /// Start after this tag or commit, or a revision expression such as `^X TAG`.
     pub since: Option<String>,
     /// The entry style; the configuration's when `None`.
     pub style: Option<ChangelogStyle>,
     /// Only commits touching these paths.
     pub paths: Vec<String>,
-    /// One `[ Author ]` block per author.
-    pub multimaint_merge: bool,
+    /// One `[ Author ]` block per author; the configuration's when `None`.
+    pub multimaint_merge: Option<bool>,
+    /// The `git-log` style lists commits newest first; the configuration's when `None`.
+    pub newest_first: Option<bool>,
+    /// The first bullet instead of the configuration's.
+    pub message: Option<String>,
+    /// Open the entry in the editor before returning it.
+    pub edit: bool,
+}
+
+/// A changelog entry `Workspace::changelog` rendered.
+#[derive(Debug, Clone)]
+pub struct ChangelogEntry {
+    /// What is released.
+    pub release: Release,
+    /// The entry, header to trailer.
+    pub text: String,
+    /// What the existing changelog's top entry made the reader warn about, one line
+    /// each, naming the file and line.
+    pub warnings: Vec<String>,
 }
 
 impl Workspace {
     /// Opens the repository at `repo_dir` and its configuration.
     pub fn open(repo_dir: &Path, config_file: Option<&Path>, env: Env) -> anyhow::Result<Self> {
         let repo = lava_git::Repository::open(repo_dir).map_err(|e| UsageError(e.to_string()))?;
-        let (config, source) =
-            Config::discover(config_file, repo.workdir()).map_err(|e| UsageError(one_line(&e)))?;
+        let settings = Settings::discover(repo.workdir(), config_file, &env)?;
         Ok(Self {
             repo,
-            settings: Settings { config, source },
+            settings,
             env,
         })
     }
@@ -227,20 +254,33 @@ impl Workspace {
     }
 
     /// The changelog entry `request` asks for.
-    pub fn changelog(&self, request: &ChangelogRequest) -> anyhow::Result<(Release, String)> {
+    pub fn changelog(&self, request: &ChangelogRequest) -> anyhow::Result<ChangelogEntry> {
         let config = &self.settings.config;
         let release = release(&request.release)?;
         let ctx = Context::new(&self.repo, config, &self.env, &release);
-        let text = entry::render_entry(
+        let defaults = EntryRequest::from_config(&config.changelog);
+        let rendered = entry::render_entry(
             &ctx,
             &EntryRequest {
-                style: request.style.unwrap_or(config.changelog.style),
+                style: request.style.unwrap_or(defaults.style),
                 since: request.since.as_deref(),
                 paths: (!request.paths.is_empty()).then_some(request.paths.as_slice()),
-                multimaint_merge: request.multimaint_merge || config.changelog.multimaint_merge,
+                multimaint_merge: request
+                    .multimaint_merge
+                    .unwrap_or(defaults.multimaint_merge),
+                newest_first: request.newest_first.unwrap_or(defaults.newest_first),
+                message: request.message.as_deref(),
             },
         )?;
-        Ok((release, text))
+        let text = match request.edit {
+            true => entry::edit(&ctx, &rendered.text)?,
+            false => rendered.text,
+        };
+        Ok(ChangelogEntry {
+            release,
+            text,
+            warnings: rendered.warnings,
+        })
     }
 
     /// Puts `entry` on top of `debian/changelog`, atomically; returns the file.

@@ -1,19 +1,32 @@
-//! LAVA version numbers: `YYYY.MM` releases and `YYYY.MM.N` point releases.
+//! LAVA version numbers as LAVA tagged them: `YYYY.MM` releases, `YYYY.MM.N` point
+//! releases (2022.01.1 to 2023.05.1) and `YYYY.MM.postN` fix-up releases (2019.05.post1,
+//! 2021.03.post1, 2021.04.post1).
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
 
-/// A LAVA release version: `YYYY.MM` with a two-digit month, or `YYYY.MM.N`.
+/// A LAVA release version: `YYYY.MM` with a two-digit month, `YYYY.MM.N` or
+/// `YYYY.MM.postN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ReleaseVersion {
     /// Four-digit year.
     pub year: u16,
     /// Month, 1 to 12.
     pub month: u8,
-    /// Point release number, if any (`2022.01.3`).
-    pub point: Option<u32>,
+    /// What follows the month, if anything.
+    pub point: Option<Point>,
+}
+
+/// The part of a version after `YYYY.MM`. A `postN` sorts before a number, as Debian
+/// sorts them (`2021.03.post1` < `2021.03.1`); LAVA never released both of a month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Point {
+    /// `.postN`: a fix-up of the month's release (`2021.03.post1`).
+    Post(u32),
+    /// `.N`: a point release (`2022.01.3`).
+    Number(u32),
 }
 
 /// Why a string is not a LAVA version.
@@ -40,7 +53,7 @@ impl FromStr for ReleaseVersion {
         let point = parts.next();
         if parts.next().is_some() {
             return Err(err(
-                "expected YYYY.MM or YYYY.MM.N, e.g. 2024.05 or 2022.01.3",
+                "expected YYYY.MM, YYYY.MM.N or YYYY.MM.postN, e.g. 2024.05, 2022.01.3 or 2021.03.post1",
             ));
         }
         if year.len() != 4 || !digits(year) {
@@ -55,17 +68,21 @@ impl FromStr for ReleaseVersion {
         if !(1..=12).contains(&month) {
             return Err(err("the month must be 01 to 12"));
         }
-        let point = match point {
-            None => None,
-            Some(p) if digits(p) && !p.starts_with('0') => Some(
-                p.parse()
-                    .map_err(|_| err("the point release number is too large"))?,
-            ),
-            Some(_) => {
+        let number = |p: &str| {
+            if !digits(p) || p.starts_with('0') {
                 return Err(err(
-                    "the point release must be a number from 1 without leading zeros",
+                    "the point release must be a number from 1 without leading zeros, or postN",
                 ));
             }
+            p.parse()
+                .map_err(|_| err("the point release number is too large"))
+        };
+        let point = match point {
+            None => None,
+            Some(p) => match p.strip_prefix("post") {
+                Some(n) => Some(Point::Post(number(n)?)),
+                None => Some(Point::Number(number(p)?)),
+            },
         };
         let year = year
             .parse()
@@ -80,8 +97,10 @@ impl FromStr for ReleaseVersion {
 impl fmt::Display for ReleaseVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}.{:02}", self.year, self.month)?;
-        if let Some(point) = self.point {
-            write!(f, ".{point}")?;
+        match self.point {
+            None => {}
+            Some(Point::Number(n)) => write!(f, ".{n}")?,
+            Some(Point::Post(n)) => write!(f, ".post{n}")?,
         }
         Ok(())
     }
@@ -93,8 +112,10 @@ impl Serialize for ReleaseVersion {
     }
 }
 
-/// The Debian version of a release: `VERSION-1` unless given, and it must be a valid
-/// Debian version whose upstream part is the release version.
+/// The Debian version of a release: `VERSION-1` unless given. A given one must be a
+/// valid Debian version without an epoch whose upstream part is the release version, or
+/// the version a point release builds on (LAVA released tag `2022.11.1` as
+/// `2022.11-2`).
 pub fn debian_version(
     version: ReleaseVersion,
     given: Option<&str>,
@@ -106,7 +127,13 @@ pub fn debian_version(
     let parsed: debversion::Version = text
         .parse()
         .map_err(|_| DebianVersionError::Invalid { text: text.clone() })?;
-    if parsed.upstream_version != version.to_string() || parsed.epoch.is_some() {
+    let base = ReleaseVersion {
+        point: None,
+        ..version
+    };
+    let upstream = &parsed.upstream_version;
+    if parsed.epoch.is_some() || (*upstream != version.to_string() && *upstream != base.to_string())
+    {
         return Err(DebianVersionError::Mismatch {
             text,
             version: version.to_string(),
@@ -199,11 +226,11 @@ mod tests {
         );
         check(
             "2024.05.0",
-            "`2024.05.0` is not a LAVA version: the point release must be a number from 1 without leading zeros",
+            "`2024.05.0` is not a LAVA version: the point release must be a number from 1 without leading zeros, or postN",
         );
         check(
             "2024.05.1.2",
-            "`2024.05.1.2` is not a LAVA version: expected YYYY.MM or YYYY.MM.N, e.g. 2024.05 or 2022.01.3",
+            "`2024.05.1.2` is not a LAVA version: expected YYYY.MM, YYYY.MM.N or YYYY.MM.postN, e.g. 2024.05, 2022.01.3 or 2021.03.post1",
         );
         check(
             "v2024.05",
@@ -236,10 +263,47 @@ mod tests {
     }
 
     #[test]
+    fn versions_lava_tagged() {
+        check("2021.03.post1", "ok 2021.03.post1");
+        check("2019.05.post1", "ok 2019.05.post1");
+        check(
+            "2021.03.post",
+            "`2021.03.post` is not a LAVA version: the point release must be a number from 1 without leading zeros, or postN",
+        );
+        check(
+            "2021.03.post01",
+            "`2021.03.post01` is not a LAVA version: the point release must be a number from 1 without leading zeros, or postN",
+        );
+        let v: ReleaseVersion = "2021.04.post1".parse().unwrap();
+        assert_eq!(
+            debian_version(v, None).unwrap().to_string(),
+            "2021.04.post1-1"
+        );
+    }
+
+    #[test]
+    fn a_point_release_may_be_packaged_on_its_base() {
+        let v: ReleaseVersion = "2022.11.1".parse().unwrap();
+        assert_eq!(
+            debian_version(v, Some("2022.11-2")).unwrap().to_string(),
+            "2022.11-2"
+        );
+        assert_eq!(
+            debian_version(v, Some("2022.10-2"))
+                .unwrap_err()
+                .to_string(),
+            "Debian version `2022.10-2` does not belong to release 2022.11.1; use 2022.11.1-N"
+        );
+        assert!(debian_version(v, Some("1:2022.11.1-1")).is_err());
+    }
+
+    #[test]
     fn ordering_follows_dates() {
         let a: ReleaseVersion = "2023.12".parse().unwrap();
         let b: ReleaseVersion = "2024.01".parse().unwrap();
         let c: ReleaseVersion = "2024.01.1".parse().unwrap();
+        let post: ReleaseVersion = "2024.01.post1".parse().unwrap();
         assert!(a < b && b < c);
+        assert!(b < post && post < c);
     }
 }

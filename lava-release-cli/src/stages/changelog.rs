@@ -26,6 +26,8 @@ pub struct Changelog {
     pub version_files: Vec<String>,
     /// The entry style.
     pub style: ChangelogStyle,
+    /// Open the entry in the editor before writing it.
+    pub edit: bool,
 }
 
 /// How far the stage got.
@@ -52,9 +54,11 @@ impl Step for Changelog {
     }
 
     fn describe(&self) -> String {
-        let style = match self.style {
-            ChangelogStyle::Gbp => "gbp",
-            ChangelogStyle::Oneline => "oneline",
+        let style = self.style.name();
+        let edit = if self.edit {
+            ", edited in $EDITOR,"
+        } else {
+            ""
         };
         let files = if self.version_files.is_empty() {
             String::new()
@@ -66,7 +70,7 @@ impl Step for Changelog {
             )
         };
         format!(
-            "write the {CHANGELOG} entry for {} ({style} style){files} and commit them as `{}`",
+            "write the {CHANGELOG} entry for {} ({style} style){edit}{files} and commit them as `{}`",
             self.debian_version, self.message
         )
     }
@@ -90,6 +94,7 @@ impl Step for Changelog {
     /// Writes the entry and version files (unless already written), then commits them.
     fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
         let workdir = ctx.repo.workdir();
+        let mut warnings = Vec::new();
         match self.progress(ctx)? {
             Progress::Committed { commit } => return Ok(commit),
             Progress::Written => {}
@@ -97,15 +102,13 @@ impl Step for Changelog {
                 let path = workdir.join(CHANGELOG);
                 let old = std::fs::read_to_string(&path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
-                let new_entry = entry::render_entry(
-                    ctx,
-                    &EntryRequest {
-                        style: self.style,
-                        since: None,
-                        paths: None,
-                        multimaint_merge: ctx.config.changelog.multimaint_merge,
-                    },
-                )?;
+                let rendered =
+                    entry::render_entry(ctx, &EntryRequest::from_config(&ctx.config.changelog))?;
+                warnings = rendered.warnings;
+                let new_entry = match self.edit {
+                    true => entry::edit(ctx, &rendered.text)?,
+                    false => rendered.text,
+                };
                 // Version files first: until the changelog carries the entry, a re-run
                 // starts over and rewrites them with the same content.
                 for file in &self.version_files {
@@ -129,7 +132,15 @@ impl Step for Changelog {
             .repo
             .commit_paths(&paths, &self.message)
             .with_context(|| format!("cannot commit {}", paths.join(", ")))?;
-        Ok(format!("commit {} `{}`", short(&commit), self.message))
+        let mut evidence = format!("commit {} `{}`", short(&commit), self.message);
+        // What dpkg would warn about in the previous entry, bounded to the first few.
+        if let Some(first) = warnings.first() {
+            evidence.push_str(&format!("; warning: {first}"));
+            if warnings.len() > 1 {
+                evidence.push_str(&format!(" (and {} more)", warnings.len() - 1));
+            }
+        }
+        Ok(evidence)
     }
 }
 
@@ -142,6 +153,7 @@ impl Changelog {
             debian_version: release.debian_version.to_string(),
             version_files: config.project.version_files.clone(),
             style: config.changelog.style,
+            edit: config.changelog.edit,
             version,
         }
     }
