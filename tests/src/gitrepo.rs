@@ -128,7 +128,7 @@ impl GitRepo {
         self.dir.path().join("work")
     }
 
-    fn home(&self) -> PathBuf {
+    pub fn home(&self) -> PathBuf {
         self.dir.path().join("home")
     }
 
@@ -341,6 +341,17 @@ pub struct RunOptions {
     pub multimaint_merge: bool,
     /// The bullet typed first in the editor; `None` leaves gbp's text alone.
     pub first_bullet: Option<String>,
+    /// The whole Debian version, when not `VERSION-1`.
+    pub debian_version: Option<String>,
+}
+
+impl RunOptions {
+    /// The Debian version of the entry for `version`.
+    pub fn debian_version(&self, version: &str) -> String {
+        self.debian_version
+            .clone()
+            .unwrap_or_else(|| format!("{version}-1"))
+    }
 }
 
 /// The top entry of changelog `text`: up to and including its trailer line.
@@ -369,9 +380,10 @@ pub fn mask_date(entry: &str) -> String {
 
 /// Runs the real `gbp dch --git-author --new-version=VERSION-1 --id-length=9
 /// --ignore-branch --release [--multimaint-merge] [--since=X] debian` on a clone of
-/// `repo` as the release manager, with an editor that types
-/// `  * FIRST_BULLET` and a blank line at the top of the new entry, and returns the
-/// new top entry.
+/// `repo` as the release manager, with an editor that does what LAVA's release manager
+/// does there: types `  * FIRST_BULLET` and a blank line at the top of the new entry,
+/// and deletes gbp's placeholder bullet `  * UNRELEASED` (with its blank line) when
+/// gbp found nothing to list. Returns the new top entry.
 pub fn gbp_dch(repo: &GitRepo, version: &str, opts: &RunOptions) -> String {
     require("gbp", "git-buildpackage");
     require("debchange", "devscripts");
@@ -382,10 +394,10 @@ pub fn gbp_dch(repo: &GitRepo, version: &str, opts: &RunOptions) -> String {
     let editor = scratch.path().join("editor");
     // sensible-editor runs `$VISUAL debian/changelog`. Line 2 is the blank line
     // after the header; the bullet comes from the environment so awk does not
-    // interpret escapes in it.
+    // interpret escapes in it. Only the new entry (before its trailer) is edited.
     std::fs::write(
         &editor,
-        "#!/bin/sh\nset -e\nawk 'NR == 2 { print; print \"  * \" ENVIRON[\"LAVA_RM_BULLET\"]; print \"\"; next } { print }' \"$1\" > \"$1.rm\"\nmv \"$1.rm\" \"$1\"\n",
+        "#!/bin/sh\nset -e\nawk 'NR == 2 { print; print \"  * \" ENVIRON[\"LAVA_RM_BULLET\"]; print \"\"; next }\n !done && $0 == \"  * UNRELEASED\" { skip = 1; next }\n skip && $0 == \"\" { skip = 0; next }\n /^ -- / { done = 1 }\n { skip = 0; print }' \"$1\" > \"$1.rm\"\nmv \"$1.rm\" \"$1\"\n",
     )
     .expect("can write the editor script");
     {
@@ -397,7 +409,7 @@ pub fn gbp_dch(repo: &GitRepo, version: &str, opts: &RunOptions) -> String {
     let mut cmd = Command::new("gbp");
     cmd.current_dir(&clone).arg("dch").args([
         "--git-author".to_owned(),
-        format!("--new-version={version}-1"),
+        format!("--new-version={}", opts.debian_version(version)),
         "--id-length=9".to_owned(),
         "--ignore-branch".to_owned(),
         "--release".to_owned(),
@@ -431,26 +443,59 @@ pub fn gbp_dch(repo: &GitRepo, version: &str, opts: &RunOptions) -> String {
     top_entry(&text)
 }
 
-/// The flat style by the real tools: for each line of `git log --no-merges
-/// --no-decorate --oneline SINCE..HEAD`,
-/// `printf '    %s\n' "$line" | fmt -s -w 71 -u | sed '1s/^    /  * /'`, after the
-/// same treatment of the first bullet; wrapped in the entry's header and trailer.
+/// The `oneline` style by the real tools: LAVA's `do-debian-release` pipeline,
+/// `git log --no-merges --oneline $SINCE..HEAD | awk '{printf("ZZZZ%s\n", $0)}' |
+/// fmt -s -w 71 -u | awk '/^ZZZZ/ {...} {...}'`, under the message bullet and inside the
+/// entry's header and trailer. `since` is expanded unquoted, as the script expanded
+/// `-t`, so `^X TAG` works.
 pub fn oneline_pipeline(
     repo: &GitRepo,
     version: &str,
     since: &str,
-    first_bullet: Option<&str>,
+    message: Option<&str>,
 ) -> String {
     require("fmt", "coreutils");
-    let wrap = "fmt -s -w 71 -u | sed '1s/^    /  * /'";
+    let script = r#"set -e
+if [ -n "$MESSAGE" ]; then printf '  * %s\n' "$MESSAGE"; fi
+git log --no-merges --oneline $SINCE..HEAD | \
+    awk '{printf("ZZZZ%s\n", $0)}' | \
+    fmt -s -w 71 -u | \
+    awk '/^ZZZZ/ { gsub("^ZZZZ","    "); print $0; next};
+                 { printf("              %s\n",$0);}'
+"#;
+    flat_entry(repo, version, script, since, message)
+}
+
+/// The `git-log` style by the real tools: `git log --no-merges --oneline --reverse
+/// $SINCE..HEAD` (without `--reverse` when `newest_first`), each line indented by 4.
+pub fn git_log_pipeline(
+    repo: &GitRepo,
+    version: &str,
+    since: &str,
+    message: Option<&str>,
+    newest_first: bool,
+) -> String {
+    let reverse = if newest_first { "" } else { "--reverse" };
     let script = format!(
-        "set -e\n{{ if [ -n \"$FIRST\" ]; then printf '%s\\n' \"$FIRST\"; fi; git log --no-merges --no-decorate --oneline \"$SINCE..HEAD\"; }} | while IFS= read -r line; do printf '    %s\\n' \"$line\" | {wrap}; done\n"
+        "set -e\nif [ -n \"$MESSAGE\" ]; then printf '  * %s\\n' \"$MESSAGE\"; fi\ngit log --no-merges --oneline {reverse} $SINCE..HEAD | sed 's/^/    /'\n"
     );
+    flat_entry(repo, version, &script, since, message)
+}
+
+/// Runs `script` (which prints the bullets) in `repo` and wraps its output in the
+/// entry's header and trailer.
+fn flat_entry(
+    repo: &GitRepo,
+    version: &str,
+    script: &str,
+    since: &str,
+    message: Option<&str>,
+) -> String {
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(script).current_dir(repo.path());
     isolate(&mut cmd, &repo.home());
     cmd.env("SINCE", since)
-        .env("FIRST", first_bullet.unwrap_or(""));
+        .env("MESSAGE", message.unwrap_or(""));
     let bullets = String::from_utf8(run(&mut cmd).stdout).expect("the pipeline prints UTF-8");
     format!(
         "{SOURCE} ({version}-1) unstable; urgency=medium\n\n{bullets}\n -- {} <{}>  DATE\n",
@@ -465,12 +510,24 @@ pub fn lava_release_bin() -> PathBuf {
 }
 
 /// Runs `lava-release -C REPO changelog --version VERSION --style STYLE [--since X]
-/// [--multimaint-merge]` as the release manager and returns what it prints.
+/// [--debian-version V] --[no-]multimaint-merge` as the release manager and returns
+/// what it prints.
 pub fn lava_release_changelog(
     repo: &GitRepo,
     version: &str,
     style: &str,
     opts: &RunOptions,
+) -> String {
+    lava_release_changelog_with(repo, version, style, opts, &[])
+}
+
+/// [`lava_release_changelog`] with more arguments.
+pub fn lava_release_changelog_with(
+    repo: &GitRepo,
+    version: &str,
+    style: &str,
+    opts: &RunOptions,
+    extra: &[&str],
 ) -> String {
     let mut cmd = Command::new(lava_release_bin());
     cmd.arg("-C")
@@ -479,9 +536,14 @@ pub fn lava_release_changelog(
     if let Some(since) = &opts.since {
         cmd.args(["--since", since]);
     }
-    if opts.multimaint_merge {
-        cmd.arg("--multimaint-merge");
+    if let Some(debian_version) = &opts.debian_version {
+        cmd.args(["--debian-version", debian_version]);
     }
+    cmd.arg(match opts.multimaint_merge {
+        true => "--multimaint-merge",
+        false => "--no-multimaint-merge",
+    });
+    cmd.args(extra);
     isolate(&mut cmd, &repo.home());
     cmd.env("DEBFULLNAME", RM.name).env("DEBEMAIL", RM.email);
     String::from_utf8(run(&mut cmd).stdout).expect("lava-release prints UTF-8")
