@@ -763,6 +763,28 @@ mod tests {
         let c = Config::from_toml("[changelog]\nstyle = \"oneline\"\n").unwrap();
         assert_eq!(c.changelog.style, ChangelogStyle::Oneline);
         assert_eq!(c.changelog.urgency, "medium");
+        let c = Config::from_toml("[changelog]\nstyle = \"git-log\"\n").unwrap();
+        assert_eq!(c.changelog.style, ChangelogStyle::GitLog);
+    }
+
+    #[test]
+    fn gbp_options_come_from_release_toml_then_gbp_conf_then_lava() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gbp.conf");
+        std::fs::write(&file, "[dch]\nmultimaint-merge = False\nid-length = 7\n").unwrap();
+        let gbp = crate::gbp_conf::GbpConf::read(std::slice::from_ref(&file)).unwrap();
+
+        let mut c = Config::from_toml("[changelog]\nid_length = 12\n").unwrap();
+        c.changelog.resolve_gbp(&gbp).unwrap();
+        assert_eq!((c.changelog.multimaint_merge(), c.changelog.id_length()), (false, 12));
+
+        let mut c = Config::default();
+        c.changelog
+            .resolve_gbp(&crate::gbp_conf::GbpConf::default())
+            .unwrap();
+        assert_eq!(c.changelog.multimaint_merge, Some(true));
+        assert_eq!(c.changelog.id_length, Some(9));
+        assert!(c.to_toml().contains("multimaint_merge = true"));
     }
 
     #[test]
