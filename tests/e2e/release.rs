@@ -116,6 +116,49 @@ fn release_commit_is_written_once_and_read_back_by_dpkg() {
 }
 
 #[test]
+fn the_changelog_stage_opens_the_editor_when_configured() {
+    let mut sb = sandbox();
+    sb.add_config("[changelog]\nedit = true").unwrap();
+    let repo = sb.repo();
+    let editor = sb.config().with_file_name("editor");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i '3a\\    Typed by the release manager.' \"$1\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    // Left unchanged: nothing is written or committed, and the run stops.
+    let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "changelog"])
+        .env("VISUAL", "true")
+        .output();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("was left unchanged in the editor"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(sb.git(&["rev-parse", "HEAD"], None).unwrap(), head);
+    assert_eq!(entries_for(&repo, "2024.02-1"), 0);
+
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "changelog"])
+        .env("VISUAL", &editor)
+        .output();
+    assert_success(&out);
+    let committed = sb.git(&["show", "HEAD:debian/changelog"], None).unwrap();
+    assert!(
+        committed.starts_with(
+            "lava (2024.02-1) unstable; urgency=medium\n\n  * LAVA Software 2024.02 release\n    Typed by the release manager.\n"
+        ),
+        "{committed}"
+    );
+}
+
+#[test]
 fn killed_after_the_changelog_stage_resumes_without_a_second_entry() {
     let sb = sandbox();
     let repo = sb.repo();
