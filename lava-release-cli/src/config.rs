@@ -237,8 +237,9 @@ pub struct Lab {
     pub base: String,
     /// The ref pushed for review (`git review` pushes to `refs/for/BRANCH`).
     pub push_ref: String,
-    /// The device types in the LAVA repository.
-    pub source: String,
+    /// The device types in the LAVA repository; unset: the first of
+    /// [`DEVICE_TYPE_DIRS`] that exists in the tree.
+    pub source: Option<String>,
     /// Where they go in lava-lab.
     pub dest: String,
     /// The local branch in the clone; `{version}` is replaced.
@@ -247,13 +248,46 @@ pub struct Lab {
     pub message: String,
 }
 
+/// Where LAVA kept its device-type templates: since 2019.09, then before.
+pub const DEVICE_TYPE_DIRS: [&str; 2] = [
+    "etc/dispatcher-config/device-types",
+    "lava_scheduler_app/tests/device-types",
+];
+
+impl Lab {
+    /// The device-type directory (relative to `workdir`) lab-sync copies: `source` when
+    /// set, else the first of [`DEVICE_TYPE_DIRS`] present; an error naming what was
+    /// looked for when there is none.
+    pub fn device_types(&self, workdir: &Path) -> Result<String, String> {
+        match &self.source {
+            Some(source) if workdir.join(source).is_dir() => Ok(source.clone()),
+            Some(source) => Err(format!(
+                "lab.source `{source}` is not a directory in {}",
+                workdir.display()
+            )),
+            None => DEVICE_TYPE_DIRS
+                .iter()
+                .find(|dir| workdir.join(dir).is_dir())
+                .map(|dir| dir.to_string())
+                .ok_or_else(|| {
+                    format!(
+                        "no device types in {}: neither {} nor {} exists; set lab.source",
+                        workdir.display(),
+                        DEVICE_TYPE_DIRS[0],
+                        DEVICE_TYPE_DIRS[1]
+                    )
+                }),
+        }
+    }
+}
+
 impl Default for Lab {
     fn default() -> Self {
         Self {
             url: "ssh://review.linaro.org:29418/lava/lava-lab".into(),
             base: "master".into(),
             push_ref: "refs/for/master".into(),
-            source: "lava_scheduler_app/tests/device-types".into(),
+            source: None,
             dest: "shared/device-types".into(),
             branch: "lava-{version}-device-types".into(),
             message: "Update device types from LAVA Software {version}".into(),
@@ -768,6 +802,34 @@ mod tests {
     }
 
     #[test]
+    fn device_types_are_where_the_tree_has_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let lab = Lab::default();
+        assert_eq!(
+            lab.device_types(dir.path()).unwrap_err(),
+            format!(
+                "no device types in {}: neither etc/dispatcher-config/device-types nor lava_scheduler_app/tests/device-types exists; set lab.source",
+                dir.path().display()
+            )
+        );
+        std::fs::create_dir_all(dir.path().join(DEVICE_TYPE_DIRS[1])).unwrap();
+        assert_eq!(lab.device_types(dir.path()).unwrap(), DEVICE_TYPE_DIRS[1]);
+        std::fs::create_dir_all(dir.path().join(DEVICE_TYPE_DIRS[0])).unwrap();
+        assert_eq!(lab.device_types(dir.path()).unwrap(), DEVICE_TYPE_DIRS[0]);
+        let explicit = Lab {
+            source: Some("share/device-types".into()),
+            ..Lab::default()
+        };
+        assert_eq!(
+            explicit.device_types(dir.path()).unwrap_err(),
+            format!(
+                "lab.source `share/device-types` is not a directory in {}",
+                dir.path().display()
+            )
+        );
+    }
+
+    #[test]
     fn gbp_options_come_from_release_toml_then_gbp_conf_then_lava() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("gbp.conf");
@@ -776,7 +838,10 @@ mod tests {
 
         let mut c = Config::from_toml("[changelog]\nid_length = 12\n").unwrap();
         c.changelog.resolve_gbp(&gbp).unwrap();
-        assert_eq!((c.changelog.multimaint_merge(), c.changelog.id_length()), (false, 12));
+        assert_eq!(
+            (c.changelog.multimaint_merge(), c.changelog.id_length()),
+            (false, 12)
+        );
 
         let mut c = Config::default();
         c.changelog

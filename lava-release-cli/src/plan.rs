@@ -183,7 +183,7 @@ mod tests {
         docker-publish [true] copy lava-dispatcher, lava-server for amd64, aarch64 from registry.gitlab.com/lava/lava/{arch}/{image}:{version} to lavasoftware/{arch}-{image} as 2024.05 and latest, with manifest lists lavasoftware/{image}
         release-notes [true] create or update the GitLab release of tag 2024.05 with the changelog entry and commits
         close-milestone [true] close milestone 2024.05 of https://gitlab.com/lava/lava
-        lab-sync [true] copy lava_scheduler_app/tests/device-types to ssh://review.linaro.org:29418/lava/lava-lab:shared/device-types and push it to refs/for/master for review
+        lab-sync [true] copy the device types (etc/dispatcher-config/device-types, or lava_scheduler_app/tests/device-types in trees before 2019.09) to ssh://review.linaro.org:29418/lava/lava-lab:shared/device-types and push it to refs/for/master for review
         ");
     }
 

@@ -349,3 +349,31 @@ fn pushes_go_over_ssh_with_a_key_file_and_the_host_key_checked() {
         "{stdout}"
     );
 }
+
+#[test]
+fn lab_sync_is_blocked_when_the_tree_has_no_device_types() {
+    let sb = sandbox();
+    sb.git(
+        &["rm", "-r", "-q", "etc/dispatcher-config/device-types"],
+        None,
+    )
+    .unwrap();
+    sb.git(&["commit", "-q", "-m", "Drop the device types"], None)
+        .unwrap();
+    let out = sb.lava_release(&["plan", V, "--json"]).output();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lab = plan["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "lab-sync")
+        .expect("lab-sync is in the plan");
+    assert_eq!(lab["status"], "blocked", "{lab}");
+    assert_eq!(
+        lab["reason"],
+        format!(
+            "no device types in {}: neither etc/dispatcher-config/device-types nor lava_scheduler_app/tests/device-types exists; set lab.source",
+            sb.repo().display()
+        )
+    );
+}

@@ -99,7 +99,7 @@ impl Sandbox {
         self.write("lava_dispatcher/actions/deploy.py", "# deploy actions\n")?;
         self.write("lava_server/settings.py", "# settings\n")?;
         self.write(
-            "lava_scheduler_app/tests/device-types/qemu.jinja2",
+            "etc/dispatcher-config/device-types/qemu.jinja2",
             "{% extends 'base.jinja2' %}\n",
         )?;
         self.commit(AUTHORS[0], "Initial import", &[])?;
@@ -163,7 +163,7 @@ impl Sandbox {
             AUTHORS[4],
             "lava_scheduler_app: add the rk3399 device type",
             &[(
-                "lava_scheduler_app/tests/device-types/rk3399.jinja2",
+                "etc/dispatcher-config/device-types/rk3399.jinja2",
                 "{% extends 'base-uboot.jinja2' %}\n",
             )],
         )?;

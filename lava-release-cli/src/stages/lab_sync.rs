@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use lava_git::{Handover, HandoverState};
 
-use crate::config::Config;
+use crate::config::{Config, DEVICE_TYPE_DIRS};
 use crate::shared::git::{credentials, need_release_commit};
 use crate::step::{Context, Need, Status, Step, short};
 use crate::version::Release;
@@ -28,11 +28,18 @@ struct Strings {
 impl Step for LabSync {
     fn from_config(config: &Config, release: &Release) -> Option<Self> {
         let lab = &config.lab;
+        let source = match &lab.source {
+            Some(source) => source.clone(),
+            None => format!(
+                "the device types ({}, or {} in trees before 2019.09)",
+                DEVICE_TYPE_DIRS[0], DEVICE_TYPE_DIRS[1]
+            ),
+        };
         Some(Self {
             version: release.version.to_string(),
             description: format!(
-                "copy {} to {}:{} and push it to {} for review",
-                lab.source, lab.url, lab.dest, lab.push_ref
+                "copy {source} to {}:{} and push it to {} for review",
+                lab.url, lab.dest, lab.push_ref
             ),
         })
     }
@@ -54,6 +61,9 @@ impl Step for LabSync {
     }
 
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        if let Err(reason) = ctx.config.lab.device_types(ctx.repo.workdir()) {
+            return Ok(Status::Blocked { reason });
+        }
         Ok(match self.run(ctx, lava_git::handover_state)? {
             HandoverState::Present { reference, commit } => Status::Done {
                 evidence: format!("{reference} at {} has the device types", short(&commit)),
@@ -86,7 +96,10 @@ impl LabSync {
     ) -> anyhow::Result<HandoverState> {
         let scratch = tempfile::tempdir().context("cannot make a temporary directory")?;
         let lab = &ctx.config.lab;
-        let source = ctx.repo.workdir().join(&lab.source);
+        let source = lab
+            .device_types(ctx.repo.workdir())
+            .map_err(crate::error::UsageError)?;
+        let source = ctx.repo.workdir().join(source);
         let creds = credentials(ctx);
         let strings = self.strings(ctx)?;
         let clone = scratch.path().join("lava-lab");
