@@ -29,7 +29,21 @@ impl Token {
         Self(token.into().trim().to_owned())
     }
 
+    /// No token: requests go without one, as anyone reads a public project (pipelines,
+    /// jobs, artifacts, milestones); writes are then refused by GitLab with 401.
+    pub fn anonymous() -> Self {
+        Self(String::new())
+    }
+
+    /// Whether this is [`Token::anonymous`].
+    pub fn is_anonymous(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn header_value(&self) -> Option<HeaderValue> {
+        if self.is_anonymous() {
+            return None;
+        }
         let mut value = HeaderValue::from_str(&self.0).ok()?;
         value.set_sensitive(true);
         Some(value)
@@ -392,6 +406,11 @@ impl GitLab {
         let message = gitlab_message(&answer.body);
         let url = url.to_string();
         Err(match answer.status.as_u16() {
+            401 if self.token.is_anonymous() => Error::TokenNeeded {
+                call: call.what.clone(),
+                url,
+                scope: call.scope(),
+            },
             401 => Error::Unauthorized {
                 call: call.what.clone(),
                 url,
@@ -408,8 +427,12 @@ impl GitLab {
                 missing: format!("project `{}`", self.project),
                 url,
                 message,
-                hint: "the project path or id in the config, and that the token's user is a member"
-                    .into(),
+                hint: if self.token.is_anonymous() {
+                    "the project path or id in the config; a private project is read with a token (GITLAB_TOKEN or the token file)"
+                } else {
+                    "the project path or id in the config, and that the token's user is a member"
+                }
+                .into(),
             },
             404 => Error::NotFound {
                 call: call.what.clone(),

@@ -83,7 +83,19 @@ pub enum Error {
         /// The policy's bound.
         max_secs: u64,
     },
-    /// 401: the token is unknown, expired or revoked (or missing).
+    /// 401 to a request sent without a token: this needs one.
+    #[error(
+        "GitLab needs a token to {call} at {url} (401 Unauthorized): pass one with the `{scope}` scope in GITLAB_TOKEN or the token file"
+    )]
+    TokenNeeded {
+        /// What was being asked.
+        call: String,
+        /// The URL.
+        url: String,
+        /// The scope the call needs.
+        scope: &'static str,
+    },
+    /// 401: the token is unknown, expired or revoked.
     #[error(
         "GitLab rejected the token when asked to {call} at {url} (401 Unauthorized); it is unknown, expired or revoked: create a token with the `{scope}` scope and pass it in GITLAB_TOKEN or the token file"
     )]

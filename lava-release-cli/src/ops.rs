@@ -299,7 +299,11 @@ impl Workspace {
         request: &lava_gitlab::PruneRequest,
     ) -> anyhow::Result<lava_gitlab::PruneReport> {
         let config = &self.settings.config;
-        let gl = crate::shared::gitlab::gitlab_client(config, &self.env, &config.gitlab.project)?;
+        let project = &config.gitlab.project;
+        let gl = match request.dry_run {
+            true => crate::shared::gitlab::gitlab_client(config, &self.env, project)?,
+            false => crate::shared::gitlab::gitlab_writer(config, &self.env, project)?,
+        };
         Ok(gl.registry_prune(request)?)
     }
 }

@@ -158,7 +158,7 @@ pub fn open_secrets(stages: &[Box<dyn Step>], ctx: &Context<'_>) -> anyhow::Resu
                 ctx.debian_signer()?;
             }
             Credential::GitLab => {
-                crate::shared::gitlab::client(ctx)?;
+                crate::shared::gitlab::writer(ctx)?;
             }
         }
     }

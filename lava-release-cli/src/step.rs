@@ -182,7 +182,7 @@ pub enum Credential {
     ReleaseKey,
     /// The Debian Developer's key (`debian.key`), unlocked.
     DebianKey,
-    /// The GitLab API token.
+    /// The GitLab API token, for writes (reads of a public project need none).
     GitLab,
 }
 

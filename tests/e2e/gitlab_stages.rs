@@ -220,3 +220,67 @@ fn registry_prune_is_a_dry_run_unless_applied() {
     assert_success(&out);
     assert_eq!(gitlab.registry_tags("lava/amd64/lava-server"), ["2024.01"]);
 }
+
+/// The sandbox's `[gitlab]` table without the token.
+fn without_token(sb: &mut Sandbox) {
+    let url = sb.gitlab().unwrap().url().to_owned();
+    sb.replace_section(
+        "gitlab",
+        &format!(
+            "[gitlab]\nurl = {url:?}\nproject = \"lava/lava\"\npoll_initial_ms = 100\npoll_max_ms = 300\nci_timeout_secs = 60"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_public_project_is_read_without_a_token_and_written_only_with_one() {
+    let mut sb = sandbox(|b| b.milestone(MilestoneSpec::new(V).issues(0, 5)));
+    without_token(&mut sb);
+
+    // Reading: the milestone is checked as anyone may check it.
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "milestone-check"])
+        .env_remove("GITLAB_TOKEN")
+        .output();
+    assert_success(&out);
+    let gitlab = sb.gitlab().unwrap();
+    let reads = gitlab.requests();
+    assert!(
+        !reads.is_empty() && reads.iter().all(|r| r.auth == "no token"),
+        "{reads:#?}"
+    );
+
+    // Writing: a run that would close the milestone stops before its first stage.
+    let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
+    let out = sb
+        .lava_release(&["run", V, "--yes"])
+        .env_remove("GITLAB_TOKEN")
+        .output();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "lava-release: no GitLab token, which writing to GitLab needs: set GITLAB_TOKEN or gitlab.token_file in release.toml"
+    );
+    assert_eq!(sb.git(&["rev-parse", "HEAD"], None).unwrap(), head);
+    assert!(gitlab.writes().is_empty(), "{:#?}", gitlab.writes());
+}
+
+#[test]
+fn a_private_project_without_a_token_is_named_with_the_way_out() {
+    let mut sb = sandbox(|b| b.private().milestone(MilestoneSpec::new(V)));
+    without_token(&mut sb);
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "milestone-check"])
+        .env_remove("GITLAB_TOKEN")
+        .output();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("project `lava/lava`")
+            && stderr.contains(
+                "a private project is read with a token (GITLAB_TOKEN or the token file)"
+            ),
+        "{stderr}"
+    );
+}

@@ -12,36 +12,61 @@ use crate::env::Env;
 use crate::error::UsageError;
 use crate::step::{Context, Status};
 
-/// The client of the project, with the token the configuration names.
+/// The client of the project for reading: with the token the configuration names, or
+/// none (lava/lava is public: pipelines, jobs, artifacts and milestones need no token).
 pub fn client(ctx: &Context<'_>) -> anyhow::Result<GitLab> {
     gitlab_client(ctx.config, ctx.env, &ctx.config.gitlab.project)
 }
 
-/// A client for `project` on the configured instance, with the token from
-/// `gitlab.token`, the variable `gitlab.token_env` names, or `gitlab.token_file`.
+/// The client of the project for writing (release notes, the milestone): a token is
+/// required, and its absence is a usage error naming where to put it.
+pub fn writer(ctx: &Context<'_>) -> anyhow::Result<GitLab> {
+    gitlab_writer(ctx.config, ctx.env, &ctx.config.gitlab.project)
+}
+
+/// A reading client for `project` on the configured instance (see [`client`]).
 pub fn gitlab_client(config: &Config, env: &Env, project: &str) -> anyhow::Result<GitLab> {
-    let gl = &config.gitlab;
-    let token = match (&gl.token, &gl.token_file, env.var(&gl.token_env)) {
-        (Some(secret), _, _) => secret.expose().to_owned(),
-        (None, _, Some(value)) => value.to_owned(),
-        (None, Some(path), None) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the GitLab token file {}", path.display()))?
-            .trim()
-            .to_owned(),
-        (None, None, None) => {
-            return Err(UsageError(format!(
-                "no GitLab token: set {} or gitlab.token_file in release.toml",
-                gl.token_env
-            ))
-            .into());
-        }
+    let token =
+        token(config, env)?.map_or_else(lava_gitlab::Token::anonymous, lava_gitlab::Token::new);
+    build(config, project, token)
+}
+
+/// A writing client for `project` (see [`writer`]).
+pub fn gitlab_writer(config: &Config, env: &Env, project: &str) -> anyhow::Result<GitLab> {
+    let Some(token) = token(config, env)? else {
+        return Err(UsageError(format!(
+            "no GitLab token, which writing to GitLab needs: set {} or gitlab.token_file in release.toml",
+            config.gitlab.token_env
+        ))
+        .into());
     };
+    build(config, project, lava_gitlab::Token::new(token))
+}
+
+/// The token from `gitlab.token`, the variable `gitlab.token_env` names, or
+/// `gitlab.token_file`; `None` when none is configured.
+fn token(config: &Config, env: &Env) -> anyhow::Result<Option<String>> {
+    let gl = &config.gitlab;
+    Ok(match (&gl.token, &gl.token_file, env.var(&gl.token_env)) {
+        (Some(secret), _, _) => Some(secret.expose().to_owned()),
+        (None, _, Some(value)) => Some(value.to_owned()),
+        (None, Some(path), None) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the GitLab token file {}", path.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None, None) => None,
+    })
+}
+
+fn build(config: &Config, project: &str, token: lava_gitlab::Token) -> anyhow::Result<GitLab> {
     let project = project
         .parse()
         .map_err(|_| anyhow::anyhow!("GitLab project `{project}` is not a project path or id"))?;
     Ok(GitLab::new(
-        lava_gitlab::Config::new(&gl.url, project),
-        lava_gitlab::Token::new(token),
+        lava_gitlab::Config::new(&config.gitlab.url, project),
+        token,
     )?)
 }
 

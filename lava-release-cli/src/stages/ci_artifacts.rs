@@ -9,7 +9,7 @@ use lava_gitlab::CiTarget;
 
 use crate::config::Config;
 use crate::shared::gitlab::client;
-use crate::step::{Context, Credential, Need, Status, Step};
+use crate::step::{Context, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `ci-artifacts` stage.
@@ -52,11 +52,6 @@ impl Step for CiArtifacts {
     fn needs(&self) -> Vec<Need> {
         vec![Need::PipelineSucceeded]
     }
-
-    fn credentials(&self) -> Vec<Credential> {
-        vec![Credential::GitLab]
-    }
-
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let Some(dir) = &self.incoming else {
             return Ok(Status::Blocked {

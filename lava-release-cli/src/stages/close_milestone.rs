@@ -1,7 +1,7 @@
 //! Stage `close-milestone`: the release's milestone closed, once the release is out.
 
 use crate::config::Config;
-use crate::shared::gitlab::{client, project_url};
+use crate::shared::gitlab::{client, project_url, writer};
 use crate::step::{Context, Credential, Need, Status, Step};
 use crate::version::Release;
 
@@ -55,7 +55,7 @@ impl Step for CloseMilestone {
 
     fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
         let v = &self.version;
-        let m = client(ctx)?.close_milestone(v)?;
+        let m = writer(ctx)?.close_milestone(v)?;
         Ok(format!("milestone {v} {} {}", m.state, m.web_url))
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::consistency::{Observation, Record, blocked, observe};
-use crate::step::{Context, Credential, Need, Status, Step, short};
+use crate::step::{Context, Need, Status, Step, short};
 use crate::version::Release;
 
 /// Inputs of the `consistency` stage.
@@ -58,11 +58,6 @@ impl Step for Consistency {
     fn needs(&self) -> Vec<Need> {
         vec![Need::PipelineSucceeded]
     }
-
-    fn credentials(&self) -> Vec<Credential> {
-        vec![Credential::GitLab]
-    }
-
     /// Read-only: done when everything agrees and the record pins the same release.
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let record = match observe(ctx, &self.version)? {

@@ -7,7 +7,7 @@ use lava_gitlab::{CiTarget, GitLab};
 use crate::config::Config;
 use crate::shared::git::release_commit;
 use crate::shared::gitlab::{gitlab_client, pipeline_status, wait};
-use crate::step::{Context, Credential, Status, Step};
+use crate::step::{Context, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `fork-wait-ci` stage.
@@ -43,11 +43,6 @@ impl Step for ForkWaitCi {
             self.branch, self.url, self.fork_project
         )
     }
-
-    fn credentials(&self) -> Vec<Credential> {
-        vec![Credential::GitLab]
-    }
-
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let Some(target) = self.target(ctx)? else {
             return Ok(Status::todo());

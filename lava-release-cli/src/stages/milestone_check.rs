@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::shared::gitlab::{client, project_url};
-use crate::step::{Context, Credential, Status, Step};
+use crate::step::{Context, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `milestone-check` stage.
@@ -35,11 +35,6 @@ impl Step for MilestoneCheck {
     fn check_only(&self) -> bool {
         true
     }
-
-    fn credentials(&self) -> Vec<Credential> {
-        vec![Credential::GitLab]
-    }
-
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let v = &self.version;
         let report = client(ctx)?.milestone_check(v)?;

@@ -6,7 +6,7 @@ use lava_gitlab::{ReleaseNotes as Notes, ReleaseState};
 
 use crate::config::Config;
 use crate::notes::{ReleaseContent, subject};
-use crate::shared::gitlab::{client, project_url};
+use crate::shared::gitlab::{client, project_url, writer};
 use crate::step::{Context, Credential, Need, Status, Step};
 use crate::version::Release;
 
@@ -69,7 +69,7 @@ impl Step for ReleaseNotes {
 
     fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
         let (release, action) =
-            client(ctx)?.publish_release(&release_notes(ctx, &self.version)?)?;
+            writer(ctx)?.publish_release(&release_notes(ctx, &self.version)?)?;
         ctx.failpoint("release-notes:published");
         Ok(format!(
             "release {} {:?} {}",

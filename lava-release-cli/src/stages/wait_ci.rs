@@ -5,7 +5,7 @@ use lava_gitlab::CiTarget;
 
 use crate::config::Config;
 use crate::shared::gitlab::{client, pipeline_status, project_url, wait};
-use crate::step::{Context, Credential, Need, Status, Step};
+use crate::step::{Context, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `wait-ci` stage.
@@ -37,11 +37,6 @@ impl Step for WaitCi {
     fn needs(&self) -> Vec<Need> {
         vec![Need::TagPushed]
     }
-
-    fn credentials(&self) -> Vec<Credential> {
-        vec![Credential::GitLab]
-    }
-
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         pipeline_status(
             &client(ctx)?,

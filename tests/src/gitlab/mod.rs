@@ -409,6 +409,8 @@ pub(crate) struct State {
     pub project_id: u64,
     pub project_path: String,
     pub tokens: Vec<Token>,
+    /// `visibility: public`: anyone may read (GET) without a token, as lava/lava.
+    pub public: bool,
     pub pipelines: Vec<Pipeline>,
     pub milestones: Vec<Milestone>,
     pub issues: Vec<Item>,
@@ -520,6 +522,7 @@ impl GitLabStandIn {
                 project_id: 1,
                 project_path: "lava/lava".into(),
                 tokens: Vec::new(),
+                public: true,
                 pipelines: Vec::new(),
                 milestones: Vec::new(),
                 issues: Vec::new(),
@@ -540,6 +543,13 @@ impl Builder {
     pub fn project(mut self, path: &str, id: u64) -> Self {
         self.state.project_path = path.into();
         self.state.project_id = id;
+        self
+    }
+
+    /// Makes the project private: without a token every request is answered as GitLab
+    /// answers it for a private project, `404 Project Not Found`.
+    pub fn private(mut self) -> Self {
+        self.state.public = false;
         self
     }
 

@@ -159,6 +159,15 @@ pub(super) fn handle(state: &Mutex<State>, request: HttpRequest) -> Reply {
         .and_then(|p| st.tokens.iter().find(|t| t.value == p))
         .map(|t| (t.label.clone(), t.access));
     let answer = match token {
+        // GitLab: anyone reads a public project; a private one does not exist for them.
+        None if presented.is_none() && request.method == "GET" => {
+            record.auth = "no token".into();
+            if st.public {
+                route(&mut st, &request, &path, &query)
+            } else {
+                message(404, "404 Project Not Found")
+            }
+        }
         None => {
             record.auth = if presented.is_some() {
                 "unknown token"
