@@ -456,8 +456,12 @@ pub struct Debian {
     /// The dev build command, run with `sh -c` at the top of the worktree on the
     /// release commit; `{version}`, `{debian_version}` and `{tag}` are replaced (also
     /// in the environment as `LAVA_RELEASE_VERSION`, `LAVA_RELEASE_DEBIAN_VERSION`,
-    /// `LAVA_RELEASE_TAG`). LAVA also uses `./share/debian-dev-build.sh -s unstable`.
+    /// `LAVA_RELEASE_TAG`), `{suite}` by `dev_build_suite` and `{output}` by the stage's
+    /// scratch directory, `.git/lava-release/VERSION-dev-build/`. The default is LAVA's
+    /// developer build script, as the written process says.
     pub builder: String,
+    /// The suite the dev build targets (`{suite}`).
+    pub dev_build_suite: String,
     /// Where the signed upload goes: `dput:PROFILE`, `sftp://[user@]host[:port]/dir`
     /// or a directory. Unset: no `debian-upload` stage.
     pub upload: Option<String>,
@@ -547,7 +551,8 @@ impl Default for Debian {
     fn default() -> Self {
         Self {
             dev_build: false,
-            builder: "gbp buildpackage --git-builder=\"sbuild -s\"".into(),
+            builder: "./share/debian-dev-build.sh -o {output} -s {suite}".into(),
+            dev_build_suite: "unstable".into(),
             upload: None,
             repository: "https://apt.lavasoftware.org/release".into(),
             suite: "bookworm".into(),
@@ -834,7 +839,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("gbp.conf");
         std::fs::write(&file, "[dch]\nmultimaint-merge = False\nid-length = 7\n").unwrap();
-        let gbp = crate::gbp_conf::GbpConf::read(std::slice::from_ref(&file)).unwrap();
+        let gbp = crate::gbp_conf::GbpConf::read(std::slice::from_ref(&file), "dch").unwrap();
 
         let mut c = Config::from_toml("[changelog]\nid_length = 12\n").unwrap();
         c.changelog.resolve_gbp(&gbp).unwrap();

@@ -5,15 +5,13 @@
 //! `/etc/git-buildpackage/gbp.conf`, `~/.gbp.conf`, `.gbp.conf` and `debian/gbp.conf`
 //! at the top of the working tree, and `gbp.conf` in the git directory, or the
 //! colon-separated list in `GBP_CONF_FILES` instead. In each file the command's own
-//! section (`[dch]`) overrides `[DEFAULT]`. `release.toml` overrides them all.
+//! section (`[dch]`, `[buildpackage]`) overrides `[DEFAULT]`. `release.toml` overrides
+//! them all.
 
 use std::path::{Path, PathBuf};
 
 use crate::env::Env;
 use crate::error::UsageError;
-
-/// The command whose section gbp reads besides `[DEFAULT]`.
-const SECTION: &str = "dch";
 
 /// The values of the gbp options lava-release shares, each with the file it came from.
 #[derive(Debug, Clone, Default)]
@@ -41,9 +39,10 @@ impl GbpConf {
         files
     }
 
-    /// Reads the `[DEFAULT]` and `[dch]` sections of those of `files` that exist. A
-    /// file that exists but cannot be parsed is an error naming it, as gbp stops on it.
-    pub fn read(files: &[PathBuf]) -> Result<Self, UsageError> {
+    /// Reads the `[DEFAULT]` and `[COMMAND]` sections (`command` is `dch`,
+    /// `buildpackage`, ...) of those of `files` that exist. A file that exists but
+    /// cannot be parsed is an error naming it, as gbp stops on it.
+    pub fn read(files: &[PathBuf], command: &str) -> Result<Self, UsageError> {
         let mut conf = Self::default();
         for file in files.iter().filter(|f| f.is_file()) {
             let mut ini = configparser::ini::Ini::new();
@@ -53,7 +52,7 @@ impl GbpConf {
                     file.display()
                 ))
             })?;
-            for section in ["default", SECTION] {
+            for section in ["default", command] {
                 let Some(keys) = ini.get_map_ref().get(section) else {
                     continue;
                 };
@@ -130,14 +129,14 @@ mod tests {
             "# LAVA's debian/gbp.conf\n[DEFAULT]\ndebian-branch = debian/main\n\n[dch]\nid-length: 9\n",
         );
         let missing = dir.path().join("missing.conf");
-        let conf = GbpConf::read(&[home.clone(), missing, project.clone()]).unwrap();
+        let conf = GbpConf::read(&[home.clone(), missing, project.clone()], "dch").unwrap();
         assert_eq!(conf.bool("multimaint-merge").unwrap(), Some(true));
         assert_eq!(conf.number("id-length").unwrap(), Some(9));
         assert_eq!(conf.get("id-length").unwrap().1, project);
         assert_eq!(conf.get("debian-branch").unwrap().0, "debian/main");
         assert_eq!(conf.bool("meta").unwrap(), None);
 
-        let overridden = GbpConf::read(&[project, home]).unwrap();
+        let overridden = GbpConf::read(&[project, home], "dch").unwrap();
         assert_eq!(overridden.number("id-length").unwrap(), Some(7));
     }
 
@@ -145,7 +144,7 @@ mod tests {
     fn a_bad_value_names_the_file_and_key() {
         let dir = tempfile::tempdir().unwrap();
         let file = write(dir.path(), "gbp.conf", "[dch]\nmultimaint-merge = maybe\n");
-        let err = GbpConf::read(std::slice::from_ref(&file))
+        let err = GbpConf::read(std::slice::from_ref(&file), "dch")
             .unwrap()
             .bool("multimaint-merge")
             .unwrap_err();

@@ -58,7 +58,7 @@ impl Settings {
         };
         let (mut config, source) =
             Config::discover(config_file, &top).map_err(|e| UsageError(one_line(&e)))?;
-        let gbp = GbpConf::read(&GbpConf::files(&top, &git_dir, env))?;
+        let gbp = GbpConf::read(&GbpConf::files(&top, &git_dir, env), "dch")?;
         config.changelog.resolve_gbp(&gbp)?;
         Ok(Self { config, source })
     }

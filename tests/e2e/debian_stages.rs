@@ -307,3 +307,104 @@ fn a_failing_dev_build_shows_its_last_lines_and_a_fixed_one_is_recorded() {
     let again = run(&sb, &["run", V, "--yes", "--only", "dev-build"], None);
     assert_output_contains(&again, "0 stage(s) applied, 1 already done");
 }
+
+#[test]
+fn the_dev_build_runs_lavas_script_into_the_scratch_space_and_gbp_is_checked_first() {
+    // The stand-in answers the plan's GitLab reads at once.
+    let mut sb = Sandbox::lava().unwrap().with_gitlab(V).unwrap();
+    // LAVA's script, as the default builder calls it: `-o DIR -s SUITE`.
+    let script = sb.repo().join("share/debian-dev-build.sh");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nwhile getopts o:s: opt; do case $opt in o) DIR=$OPTARG;; s) SUITE=$OPTARG;; esac; done\necho \"built for $SUITE\" > \"$DIR/lava_$LAVA_RELEASE_VERSION.changes\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sb.git(&["add", "share/debian-dev-build.sh"], None).unwrap();
+    sb.git(
+        &["commit", "-q", "-m", "Add the developer build script"],
+        None,
+    )
+    .unwrap();
+    sb.add_config("[debian]\ndev_build = true\ndev_build_suite = \"trixie\"\n")
+        .unwrap();
+    let out = run(
+        &sb,
+        &[
+            "run",
+            V,
+            "--yes",
+            "--from",
+            "changelog",
+            "--to",
+            "dev-build",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", all_text(&out));
+    assert_eq!(
+        std::fs::read_to_string(
+            sb.repo()
+                .join(".git/lava-release/2024.02-dev-build/lava_2024.02.changes")
+        )
+        .unwrap(),
+        "built for trixie\n"
+    );
+
+    // A gbp builder on LAVA's DEP-14 gbp.conf is stopped before it runs, in one sentence.
+    let gbp_conf = sb.repo().join("debian/gbp.conf");
+    std::fs::write(
+        &gbp_conf,
+        "[DEFAULT]\ndebian-branch = debian/main\npristine-tar = True\nupstream-branch = upstream\n",
+    )
+    .unwrap();
+    sb.replace_section(
+        "debian",
+        "[debian]\ndev_build = true\nbuilder = \"gbp buildpackage --git-builder=true\"\n",
+    )
+    .unwrap();
+    let out = run(&sb, &["plan", V, "--json"], None);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stage = plan["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "dev-build")
+        .unwrap()
+        .clone();
+    assert_eq!(stage["status"], "blocked", "{stage}");
+    assert_eq!(
+        stage["reason"],
+        format!(
+            "gbp buildpackage would refuse to build: debian-branch is `debian/main` ({}) but HEAD is on `master`; add --git-ignore-branch to debian.builder or use LAVA's ./share/debian-dev-build.sh",
+            gbp_conf.display()
+        )
+    );
+    sb.replace_section(
+        "debian",
+        "[debian]\ndev_build = true\nbuilder = \"gbp buildpackage --git-ignore-branch\"\n",
+    )
+    .unwrap();
+    let out = run(&sb, &["plan", V, "--json"], None);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = plan["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "dev-build")
+        .unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        reason.starts_with(&format!(
+            "gbp buildpackage would fail: pristine-tar is on ({}) but ",
+            gbp_conf.display()
+        )) && reason.ends_with(
+            "has no pristine-tar branch; fetch it or pass --git-no-pristine-tar in debian.builder"
+        ),
+        "{reason}"
+    );
+}

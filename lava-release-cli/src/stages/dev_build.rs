@@ -1,7 +1,10 @@
 //! Stage `dev-build` (when `debian.dev_build` is set): the release manager's builder
-//! run on the local tag, before anything is signed or pushed. Output goes to the
-//! terminal and to `.git/lava-release/VERSION-dev-build.log`; a stamp holding the
-//! commit built makes a re-run skip it.
+//! (LAVA's `./share/debian-dev-build.sh` by default) run on the local tag, before
+//! anything is signed or pushed. Output goes to the terminal and to
+//! `.git/lava-release/VERSION-dev-build.log`, packages to
+//! `.git/lava-release/VERSION-dev-build/`; a stamp holding the commit built makes a
+//! re-run skip it. A `gbp buildpackage` builder is checked against gbp's configuration
+//! first: LAVA's `debian/gbp.conf` is DEP-14, and gbp refuses to build master.
 
 use std::path::PathBuf;
 
@@ -9,6 +12,7 @@ use anyhow::Context as _;
 use lava_debian::DevBuild as Build;
 
 use crate::config::Config;
+use crate::gbp_conf::GbpConf;
 use crate::shared::debian::fill;
 use crate::step::{Context, Status, Step, short};
 use crate::version::Release;
@@ -26,7 +30,8 @@ impl Step for DevBuild {
         config.debian.dev_build.then(|| Self {
             version: release.version.to_string(),
             debian_version: release.debian_version.to_string(),
-            builder: fill(&config.debian.builder, release),
+            builder: fill(&config.debian.builder, release)
+                .replace("{suite}", &config.debian.dev_build_suite),
         })
     }
 
@@ -37,7 +42,11 @@ impl Step for DevBuild {
     fn describe(&self) -> String {
         format!(
             "build tag `{}` locally with `{}`",
-            self.version, self.builder
+            self.version,
+            self.builder.replace(
+                "{output}",
+                &format!(".git/lava-release/{}-dev-build", self.version)
+            )
         )
     }
 
@@ -51,6 +60,9 @@ impl Step for DevBuild {
                 ),
             });
         };
+        if let Some(reason) = self.gbp_refusal(ctx)? {
+            return Ok(Status::Blocked { reason });
+        }
         let stamp = self.stamp(ctx);
         let built = std::fs::read_to_string(&stamp).unwrap_or_default();
         Ok(if built.trim() == commit {
@@ -83,8 +95,14 @@ impl Step for DevBuild {
             self.version,
             short(&commit)
         );
+        if let Some(reason) = self.gbp_refusal(ctx)? {
+            anyhow::bail!("{reason}");
+        }
+        let output = self.output(ctx);
+        std::fs::create_dir_all(&output)
+            .with_context(|| format!("cannot create {}", output.display()))?;
         let build = Build {
-            command: self.builder.clone(),
+            command: self.command(ctx),
             dir: ctx.repo.workdir().to_owned(),
             env: vec![
                 ("LAVA_RELEASE_VERSION".into(), self.version.clone()),
@@ -108,6 +126,57 @@ impl Step for DevBuild {
 }
 
 impl DevBuild {
+    /// The builder with `{output}` filled in.
+    fn command(&self, ctx: &Context<'_>) -> String {
+        self.builder
+            .replace("{output}", &self.output(ctx).display().to_string())
+    }
+
+    /// Where the builder puts the packages: the journal's scratch space.
+    fn output(&self, ctx: &Context<'_>) -> PathBuf {
+        ctx.state_dir().join(format!("{}-dev-build", self.version))
+    }
+
+    /// Why `gbp buildpackage` would refuse to build here, read from gbp's own
+    /// configuration (`[DEFAULT]`, `[buildpackage]`): HEAD not on its Debian branch
+    /// (unless the builder passes `--git-ignore-branch`), or `pristine-tar = True`
+    /// without a `pristine-tar` branch. `None` for other builders.
+    fn gbp_refusal(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
+        if !self.builder.trim_start().starts_with("gbp buildpackage") {
+            return Ok(None);
+        }
+        let repo = ctx.repo;
+        let files = GbpConf::files(repo.workdir(), repo.git_dir(), ctx.env);
+        let gbp = GbpConf::read(&files, "buildpackage")?;
+        let source = |key: &str| {
+            gbp.get(key).map_or_else(
+                || "gbp's default".to_owned(),
+                |(_, f)| f.display().to_string(),
+            )
+        };
+        if !self.builder.contains("--git-ignore-branch") {
+            let wanted = gbp.get("debian-branch").map_or("master", |(v, _)| v);
+            let head = repo.head_branch()?;
+            if head.as_deref() != Some(wanted) {
+                return Ok(Some(format!(
+                    "gbp buildpackage would refuse to build: debian-branch is `{wanted}` ({}) but HEAD is {}; add --git-ignore-branch to debian.builder or use LAVA's ./share/debian-dev-build.sh",
+                    source("debian-branch"),
+                    head.map_or_else(|| "detached".to_owned(), |b| format!("on `{b}`")),
+                )));
+            }
+        }
+        if gbp.bool("pristine-tar")? == Some(true)
+            && repo.resolve_commit("refs/heads/pristine-tar")?.is_none()
+        {
+            return Ok(Some(format!(
+                "gbp buildpackage would fail: pristine-tar is on ({}) but {} has no pristine-tar branch; fetch it or pass --git-no-pristine-tar in debian.builder",
+                source("pristine-tar"),
+                repo.workdir().display()
+            )));
+        }
+        Ok(None)
+    }
+
     fn stamp(&self, ctx: &Context<'_>) -> PathBuf {
         ctx.state_dir()
             .join(format!("{}-dev-build.ok", self.version))
