@@ -231,6 +231,8 @@ pub struct Git {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Lab {
+    /// Whether the plan has a `lab-sync` stage.
+    pub enabled: bool,
     /// The lava-lab repository.
     pub url: String,
     /// Its branch the change is based on.
@@ -284,6 +286,7 @@ impl Lab {
 impl Default for Lab {
     fn default() -> Self {
         Self {
+            enabled: true,
             url: "ssh://review.linaro.org:29418/lava/lava-lab".into(),
             base: "master".into(),
             push_ref: "refs/for/master".into(),

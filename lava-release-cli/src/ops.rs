@@ -217,6 +217,7 @@ impl Workspace {
             "debian_version": prepared.release.debian_version.to_string(),
             "repository": self.repo.workdir(),
             "stages": prepared.plan.views(&statuses),
+            "absent": prepared.plan.absent,
         })
     }
 

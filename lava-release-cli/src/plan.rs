@@ -30,7 +30,7 @@ use crate::stages::repo_publish::RepoPublish;
 use crate::stages::repo_sign::RepoSign;
 use crate::stages::signed_tag::SignedTag;
 use crate::stages::wait_ci::WaitCi;
-use crate::step::{Need, Status, Step};
+use crate::step::{Absent, Need, Status, Step};
 use crate::version::Release;
 
 /// The plan for `release` under `config`, in the order the stages run: pure, no I/O.
@@ -73,6 +73,8 @@ pub struct Plan {
     pub release: Release,
     /// The stages, in the order they run.
     pub stages: Vec<Box<dyn Step>>,
+    /// The stages the configuration leaves out, and why, in plan order.
+    pub absent: Vec<Absent>,
 }
 
 /// A stage as `plan --json` shows it.
@@ -99,13 +101,15 @@ impl Plan {
         Self {
             release,
             stages: Vec::new(),
+            absent: Vec::new(),
         }
     }
 
-    /// Adds stage `S`, unless `config` leaves it out.
+    /// Adds stage `S`, or, when `config` leaves it out, why.
     pub fn add<S: Step + 'static>(&mut self, config: &Config) {
-        if let Some(stage) = S::from_config(config, &self.release) {
-            self.stages.push(Box::new(stage));
+        match S::from_config(config, &self.release) {
+            Ok(stage) => self.stages.push(Box::new(stage)),
+            Err(absent) => self.absent.push(absent),
         }
     }
 
@@ -127,11 +131,15 @@ impl Plan {
         self.stages
             .iter()
             .position(|s| s.name() == name)
-            .ok_or_else(|| {
-                UsageError(format!(
+            .ok_or_else(|| match self.absent.iter().find(|a| a.stage == name) {
+                Some(absent) => UsageError(format!(
+                    "stage `{name}` is not in this plan: {}",
+                    absent.why
+                )),
+                None => UsageError(format!(
                     "unknown stage `{name}`; the stages are: {}",
                     self.names().join(", ")
-                ))
+                )),
             })
     }
 
@@ -192,6 +200,16 @@ mod tests {
         let names =
             |toml: &str| plan(&Config::from_toml(toml).unwrap(), &release("2024.05")).names();
         assert!(!names("").contains(&"repo-import"));
+        let default = plan(&Config::default(), &release("2024.05"));
+        assert!(
+            default
+                .absent
+                .contains(&Absent::new("repo-import", "repo.site is not set"))
+        );
+        assert_eq!(
+            default.position("dev-build").unwrap_err().0,
+            "stage `dev-build` is not in this plan: debian.dev_build is false"
+        );
         let config = Config::from_toml(
             "[repo]\nsite = \"ssh://repo@apt.example/srv/apt\"\nincoming = \"/srv/incoming\"\n",
         )
@@ -204,6 +222,7 @@ mod tests {
                 .into_iter()
                 .filter(|s| s.name().starts_with("repo-"))
                 .collect(),
+            absent: Vec::new(),
         };
         insta::assert_snapshot!(lines(&repo), @r"
         repo-import [false] reprepro include lava 2024.05-1 from /srv/incoming into bookworm, trixie of ssh://repo@apt.example/srv/apt/current-release

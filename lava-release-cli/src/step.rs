@@ -23,9 +23,9 @@ use crate::version::Release;
 /// [`Status::ToDo`], and calls `check` again afterwards to see the stage done. Because
 /// the truth is observed rather than remembered, a re-run resumes where a run stopped.
 pub trait Step: std::fmt::Debug {
-    /// The stage for `release` as `config` plans it, or `None` when the configuration
-    /// leaves it out. Only the plan calls it.
-    fn from_config(config: &Config, release: &Release) -> Option<Self>
+    /// The stage for `release` as `config` plans it, or why the configuration leaves
+    /// it out (the plan says so). Only the plan calls it.
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent>
     where
         Self: Sized;
 
@@ -170,6 +170,26 @@ impl Need {
             Need::MilestoneClear => "the milestone checked clear",
             Need::PipelineSucceeded => "the tag's pipeline to have succeeded",
             Need::Consistency => "the consistency record for this version",
+        }
+    }
+}
+
+/// Why the configuration leaves a stage out of the plan: the stage and the setting,
+/// e.g. `dev-build`, "debian.dev_build is false".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Absent {
+    /// The stage's name.
+    pub stage: &'static str,
+    /// The setting that leaves it out, as a clause.
+    pub why: String,
+}
+
+impl Absent {
+    /// `stage` is left out because of `why`.
+    pub fn new(stage: &'static str, why: impl Into<String>) -> Self {
+        Self {
+            stage,
+            why: why.into(),
         }
     }
 }

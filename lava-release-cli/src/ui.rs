@@ -83,6 +83,17 @@ pub fn render_plan(plan: &Plan, statuses: &[Status], workdir: &str, p: &Palette)
             let _ = writeln!(out, "    {:<width$}           {}", "", p.dim.apply_to(note));
         }
     }
+    if !plan.absent.is_empty() {
+        let _ = writeln!(out, "\n{}", p.bold.apply_to("Not in this plan:"));
+        for absent in &plan.absent {
+            let _ = writeln!(
+                out,
+                "    {:<width$}  {}",
+                absent.stage,
+                p.dim.apply_to(&absent.why)
+            );
+        }
+    }
     if plan.stages.iter().any(|s| s.irreversible()) {
         let _ = writeln!(
             out,
@@ -242,6 +253,17 @@ mod tests {
              1. preflight        done     check that 2024.05 (Debian 2024.05-1) is newer than the last release, the working tree is clean and HEAD is on master
                                           2024.05-1 > 2024.01-1 in debian/changelog
              2. milestone-check  to do    check that milestone 2024.05 of https://gitlab.com/lava/lava has no open merge request or issue
+
+            Not in this plan:
+                dev-build        debian.dev_build is false
+                fork-ci          project.fork is not set
+                fork-wait-ci     project.fork is not set
+                ci-artifacts     gitlab.artifact_jobs is empty
+                repo-import      repo.site is not set
+                repo-sign        repo.site is not set
+                repo-publish     repo.site is not set
+                debian-upload    debian.upload is not set
+                announce         announce.smtp is not set
 
             ! cannot be undone: asks for confirmation unless --yes
             ");

@@ -14,7 +14,7 @@ use lava_release_cli::env::Env;
 use lava_release_cli::journal::{Journal, Outcome};
 use lava_release_cli::plan::{self, Plan};
 use lava_release_cli::run::{self, Report, Reporter, RunOptions, StageError};
-use lava_release_cli::step::{Context, Need, Status, Step};
+use lava_release_cli::step::{Absent, Context, Need, Status, Step};
 use lava_release_cli::version::Release;
 
 /// The new stage: writes a stamp file beside the journal, once the consistency record
@@ -31,8 +31,8 @@ impl Stamp {
 }
 
 impl Step for Stamp {
-    fn from_config(_: &Config, release: &Release) -> Option<Self> {
-        Some(Self {
+    fn from_config(_: &Config, release: &Release) -> Result<Self, Absent> {
+        Ok(Self {
             version: release.version.to_string(),
         })
     }
@@ -72,8 +72,8 @@ impl Step for Stamp {
 struct Agreed;
 
 impl Step for Agreed {
-    fn from_config(_: &Config, _: &Release) -> Option<Self> {
-        Some(Self)
+    fn from_config(_: &Config, _: &Release) -> Result<Self, Absent> {
+        Ok(Self)
     }
 
     fn name(&self) -> &'static str {

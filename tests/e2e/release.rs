@@ -416,6 +416,13 @@ fn bad_input_is_one_sentence_and_changes_nothing() {
             says: "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag",
         },
         Bad {
+            name: "a stage the configuration leaves out",
+            setup: nothing,
+            args: &["run", V, "--only", "debian-upload"],
+            code: 2,
+            says: "stage `debian-upload` is not in this plan: debian.upload is not set",
+        },
+        Bad {
             name: "--from after --to",
             setup: nothing,
             args: &["run", V, "--from", "changelog", "--to", "preflight"],

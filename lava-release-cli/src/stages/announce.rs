@@ -19,7 +19,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::config::{Config, SmtpTls};
 use crate::error::UsageError;
 use crate::notes::ReleaseContent;
-use crate::step::{Context, Credential, Need, Status, Step};
+use crate::step::{Absent, Context, Credential, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `announce` stage.
@@ -67,13 +67,17 @@ enum Progress {
 
 impl Step for Announce {
     /// Planned when `[announce]` is enabled and names an SMTP server.
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         let announce = &config.announce;
         if !announce.enabled {
-            return None;
+            return Err(Absent::new("announce", "announce.enabled is false"));
         }
-        let smtp = announce.smtp.as_deref().filter(|s| !s.is_empty())?;
-        Some(Self {
+        let smtp = announce
+            .smtp
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Absent::new("announce", "announce.smtp is not set"))?;
+        Ok(Self {
             version: release.version.to_string(),
             to: announce.to.clone(),
             smtp: smtp.to_owned(),

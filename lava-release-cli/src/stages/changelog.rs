@@ -10,7 +10,7 @@ use anyhow::Context as _;
 
 use crate::config::{ChangelogStyle, Config};
 use crate::entry::{self, CHANGELOG, EntryRequest};
-use crate::step::{Context, Status, Step, short};
+use crate::step::{Absent, Context, Status, Step, short};
 use crate::version::Release;
 
 /// Inputs of the `changelog` stage.
@@ -45,8 +45,8 @@ pub enum Progress {
 }
 
 impl Step for Changelog {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
-        Some(Self::new(config, release))
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
+        Ok(Self::new(config, release))
     }
 
     fn name(&self) -> &'static str {

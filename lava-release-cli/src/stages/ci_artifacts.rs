@@ -9,7 +9,7 @@ use lava_gitlab::CiTarget;
 
 use crate::config::Config;
 use crate::shared::gitlab::client;
-use crate::step::{Context, Need, Status, Step};
+use crate::step::{Absent, Context, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `ci-artifacts` stage.
@@ -21,11 +21,11 @@ pub struct CiArtifacts {
 }
 
 impl Step for CiArtifacts {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         if config.gitlab.artifact_jobs.is_empty() {
-            return None;
+            return Err(Absent::new("ci-artifacts", "gitlab.artifact_jobs is empty"));
         }
-        Some(Self {
+        Ok(Self {
             version: release.version.to_string(),
             jobs: config.gitlab.artifact_jobs.clone(),
             incoming: config.repo.incoming.clone(),

@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::shared::gitlab::{client, project_url, writer};
-use crate::step::{Context, Credential, Need, Status, Step};
+use crate::step::{Absent, Context, Credential, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `close-milestone` stage.
@@ -13,8 +13,8 @@ pub struct CloseMilestone {
 }
 
 impl Step for CloseMilestone {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
-        Some(Self {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
+        Ok(Self {
             version: release.version.to_string(),
             project: project_url(config),
         })

@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::consistency::{Observation, Record, blocked, observe};
-use crate::step::{Context, Need, Status, Step, short};
+use crate::step::{Absent, Context, Need, Status, Step, short};
 use crate::version::Release;
 
 /// Inputs of the `consistency` stage.
@@ -17,7 +17,7 @@ pub struct Consistency {
 }
 
 impl Step for Consistency {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         let mut parts = vec![
             "debian/changelog".to_owned(),
             config.project.version_files.join(", "),
@@ -35,7 +35,7 @@ impl Step for Consistency {
         } else {
             ""
         };
-        Some(Self {
+        Ok(Self {
             version: release.version.to_string(),
             description: format!(
                 "check that tag {v} on {} is the commit its pipeline built and that {} and {last} agree on {v} (Debian {}){pin}",

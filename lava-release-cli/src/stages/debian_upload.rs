@@ -16,7 +16,7 @@ use lava_debian::{OrigInclusion, UploadTarget};
 use crate::config::{Config, Freeze, OrigChoice};
 use crate::error::UsageError;
 use crate::shared::debian::{file_name, fill};
-use crate::step::{Context, Credential, Need, Status, Step};
+use crate::step::{Absent, Context, Credential, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `debian-upload` stage.
@@ -28,9 +28,13 @@ pub struct DebianUpload {
 }
 
 impl Step for DebianUpload {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         let debian = &config.debian;
-        let upload = debian.upload.as_deref().filter(|u| !u.is_empty())?;
+        let upload = debian
+            .upload
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| Absent::new("debian-upload", "debian.upload is not set"))?;
         let source = config.repo.source.clone();
         let description = format!(
             "fetch {source} {} from {}, check it against the release key, sign the source-only upload with {} and upload it to {upload}",
@@ -41,7 +45,7 @@ impl Step for DebianUpload {
             ),
             debian.key.as_deref().unwrap_or("(debian.key unset)"),
         );
-        Some(Self {
+        Ok(Self {
             release: release.clone(),
             source,
             description,

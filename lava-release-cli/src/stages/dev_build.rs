@@ -14,7 +14,7 @@ use lava_debian::DevBuild as Build;
 use crate::config::Config;
 use crate::gbp_conf::GbpConf;
 use crate::shared::debian::fill;
-use crate::step::{Context, Status, Step, short};
+use crate::step::{Absent, Context, Status, Step, short};
 use crate::version::Release;
 
 /// Inputs of the `dev-build` stage.
@@ -26,8 +26,11 @@ pub struct DevBuild {
 }
 
 impl Step for DevBuild {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
-        config.debian.dev_build.then(|| Self {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
+        if !config.debian.dev_build {
+            return Err(Absent::new("dev-build", "debian.dev_build is false"));
+        }
+        Ok(Self {
             version: release.version.to_string(),
             debian_version: release.debian_version.to_string(),
             builder: fill(&config.debian.builder, release)

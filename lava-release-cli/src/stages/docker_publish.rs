@@ -9,7 +9,7 @@ use lava_docker::{ImageSet, Promoter};
 use crate::config::Config;
 use crate::consistency::Record;
 use crate::shared::docker::promoter;
-use crate::step::{Context, Need, Status, Step};
+use crate::step::{Absent, Context, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `docker-publish` stage.
@@ -20,13 +20,13 @@ pub struct DockerPublish {
 }
 
 impl Step for DockerPublish {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         let d = &config.docker;
         if !d.enabled {
-            return None;
+            return Err(Absent::new("docker-publish", "docker.enabled is false"));
         }
         let latest = if d.latest { " and latest" } else { "" };
-        Some(Self {
+        Ok(Self {
             version: release.version.to_string(),
             description: format!(
                 "copy {} for {} from {} to {} as {}{latest}, with manifest lists {}",

@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::shared::git::{check_pushed, credentials, need_release_commit};
-use crate::step::{Context, Status, Step, short};
+use crate::step::{Absent, Context, Status, Step, short};
 use crate::version::Release;
 
 /// Inputs of the `fork-ci` stage.
@@ -14,9 +14,14 @@ pub struct ForkCi {
 }
 
 impl Step for ForkCi {
-    fn from_config(config: &Config, _: &Release) -> Option<Self> {
-        let fork = config.project.fork.as_deref().filter(|f| !f.is_empty())?;
-        Some(Self {
+    fn from_config(config: &Config, _: &Release) -> Result<Self, Absent> {
+        let fork = config
+            .project
+            .fork
+            .as_deref()
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| Absent::new("fork-ci", "project.fork is not set"))?;
+        Ok(Self {
             fork: fork.to_owned(),
             branch: config.project.branch.clone(),
         })

@@ -7,7 +7,7 @@ use lava_gitlab::{CiTarget, GitLab};
 use crate::config::Config;
 use crate::shared::git::release_commit;
 use crate::shared::gitlab::{gitlab_client, pipeline_status, wait};
-use crate::step::{Context, Status, Step};
+use crate::step::{Absent, Context, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `fork-wait-ci` stage.
@@ -19,14 +19,20 @@ pub struct ForkWaitCi {
 }
 
 impl Step for ForkWaitCi {
-    fn from_config(config: &Config, _: &Release) -> Option<Self> {
+    fn from_config(config: &Config, _: &Release) -> Result<Self, Absent> {
+        config
+            .project
+            .fork
+            .as_deref()
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| Absent::new("fork-wait-ci", "project.fork is not set"))?;
         let fork_project = config
             .gitlab
             .fork_project
             .as_deref()
-            .filter(|f| !f.is_empty())?;
-        config.project.fork.as_deref().filter(|f| !f.is_empty())?;
-        Some(Self {
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| Absent::new("fork-wait-ci", "gitlab.fork_project is not set"))?;
+        Ok(Self {
             fork_project: fork_project.to_owned(),
             branch: config.project.branch.clone(),
             url: config.gitlab.url.trim_end_matches('/').to_owned(),

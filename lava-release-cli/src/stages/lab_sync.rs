@@ -7,7 +7,7 @@ use lava_git::{Handover, HandoverState};
 
 use crate::config::{Config, DEVICE_TYPE_DIRS};
 use crate::shared::git::{credentials, need_release_commit};
-use crate::step::{Context, Need, Status, Step, short};
+use crate::step::{Absent, Context, Need, Status, Step, short};
 use crate::version::Release;
 
 /// Inputs of the `lab-sync` stage.
@@ -26,8 +26,11 @@ struct Strings {
 }
 
 impl Step for LabSync {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         let lab = &config.lab;
+        if !lab.enabled {
+            return Err(Absent::new("lab-sync", "lab.enabled is false"));
+        }
         let source = match &lab.source {
             Some(source) => source.clone(),
             None => format!(
@@ -35,7 +38,7 @@ impl Step for LabSync {
                 DEVICE_TYPE_DIRS[0], DEVICE_TYPE_DIRS[1]
             ),
         };
-        Some(Self {
+        Ok(Self {
             version: release.version.to_string(),
             description: format!(
                 "copy {source} to {}:{} and push it to {} for review",

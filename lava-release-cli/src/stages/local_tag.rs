@@ -5,7 +5,7 @@ use lava_git::NewTag;
 
 use crate::config::Config;
 use crate::shared::git::{need_release_commit, release_commit, tag_elsewhere};
-use crate::step::{Context, Status, Step, short};
+use crate::step::{Absent, Context, Status, Step, short};
 use crate::version::Release;
 
 /// Inputs of the `local-tag` stage.
@@ -16,9 +16,9 @@ pub struct LocalTag {
 }
 
 impl Step for LocalTag {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         let tag = release.version.to_string();
-        Some(Self {
+        Ok(Self {
             message: config.project.tag_message.replace("{version}", &tag),
             tag,
         })

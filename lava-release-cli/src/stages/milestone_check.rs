@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::shared::gitlab::{client, project_url};
-use crate::step::{Context, Status, Step};
+use crate::step::{Absent, Context, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `milestone-check` stage.
@@ -14,8 +14,8 @@ pub struct MilestoneCheck {
 }
 
 impl Step for MilestoneCheck {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
-        Some(Self {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
+        Ok(Self {
             version: release.version.to_string(),
             project: project_url(config),
         })

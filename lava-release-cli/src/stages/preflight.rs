@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use crate::config::Config;
 use crate::entry::CHANGELOG;
 use crate::stages::changelog::{Changelog, Progress};
-use crate::step::{Context, Status, Step, short};
+use crate::step::{Absent, Context, Status, Step, short};
 use crate::version::Release;
 
 /// Inputs of the `preflight` stage.
@@ -25,8 +25,8 @@ pub struct Preflight {
 }
 
 impl Step for Preflight {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
-        Some(Self {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
+        Ok(Self {
             version: release.version.to_string(),
             debian_version: release.debian_version.clone(),
             branch: config.project.branch.clone(),

@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::shared::git::{check_pushed, credentials, need_release_commit};
-use crate::step::{Context, Need, Status, Step};
+use crate::step::{Absent, Context, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `push-tag` stage.
@@ -16,8 +16,8 @@ pub struct PushTag {
 }
 
 impl Step for PushTag {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
-        Some(Self {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
+        Ok(Self {
             tag: release.version.to_string(),
             branch: config.project.branch.clone(),
             remote: config.project.remote.clone(),

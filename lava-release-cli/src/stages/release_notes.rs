@@ -7,7 +7,7 @@ use lava_gitlab::{ReleaseNotes as Notes, ReleaseState};
 use crate::config::Config;
 use crate::notes::{ReleaseContent, subject};
 use crate::shared::gitlab::{client, project_url, writer};
-use crate::step::{Context, Credential, Need, Status, Step};
+use crate::step::{Absent, Context, Credential, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `release-notes` stage.
@@ -17,8 +17,8 @@ pub struct ReleaseNotes {
 }
 
 impl Step for ReleaseNotes {
-    fn from_config(_: &Config, release: &Release) -> Option<Self> {
-        Some(Self {
+    fn from_config(_: &Config, release: &Release) -> Result<Self, Absent> {
+        Ok(Self {
             version: release.version.to_string(),
         })
     }

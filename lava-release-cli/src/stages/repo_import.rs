@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::shared::repo::RepoSite;
-use crate::step::{Context, Need, Status, Step};
+use crate::step::{Absent, Context, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `repo-import` stage.
@@ -13,8 +13,11 @@ pub struct RepoImport {
 }
 
 impl Step for RepoImport {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
-        RepoSite::configured(config).then(|| Self {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
+        if !RepoSite::configured(config) {
+            return Err(Absent::new("repo-import", "repo.site is not set"));
+        }
+        Ok(Self {
             repo: RepoSite::new(config, release),
         })
     }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use crate::config::Config;
 use crate::shared::repo::{RepoSite, suite_names};
 use crate::signing;
-use crate::step::{Context, Need, Status, Step};
+use crate::step::{Absent, Context, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `repo-publish` stage.
@@ -17,8 +17,11 @@ pub struct RepoPublish {
 }
 
 impl Step for RepoPublish {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
-        RepoSite::configured(config).then(|| Self {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
+        if !RepoSite::configured(config) {
+            return Err(Absent::new("repo-publish", "repo.site is not set"));
+        }
+        Ok(Self {
             repo: RepoSite::new(config, release),
         })
     }

@@ -9,7 +9,7 @@ use lava_repo_sign::SuiteStatus;
 use crate::config::Config;
 use crate::shared::repo::{RepoSite, suite_names};
 use crate::signing;
-use crate::step::{Context, Credential, Need, Status, Step};
+use crate::step::{Absent, Context, Credential, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `repo-sign` stage.
@@ -20,8 +20,11 @@ pub struct RepoSign {
 }
 
 impl Step for RepoSign {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
-        RepoSite::configured(config).then(|| Self {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
+        if !RepoSite::configured(config) {
+            return Err(Absent::new("repo-sign", "repo.site is not set"));
+        }
+        Ok(Self {
             repo: RepoSite::new(config, release),
             key: config.signing.release_key.clone(),
         })

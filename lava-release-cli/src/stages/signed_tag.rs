@@ -8,7 +8,7 @@ use lava_git::{NewTag, TagRef};
 use crate::config::Config;
 use crate::shared::git::{need_release_commit, release_commit, tag_elsewhere};
 use crate::signing;
-use crate::step::{Context, Credential, Status, Step, short};
+use crate::step::{Absent, Context, Credential, Status, Step, short};
 use crate::version::Release;
 
 /// Inputs of the `signed-tag` stage.
@@ -20,9 +20,9 @@ pub struct SignedTag {
 }
 
 impl Step for SignedTag {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         let tag = release.version.to_string();
-        Some(Self {
+        Ok(Self {
             message: config.project.tag_message.replace("{version}", &tag),
             key: config.signing.release_key.clone(),
             tag,

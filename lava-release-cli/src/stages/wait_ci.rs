@@ -5,7 +5,7 @@ use lava_gitlab::CiTarget;
 
 use crate::config::Config;
 use crate::shared::gitlab::{client, pipeline_status, project_url, wait};
-use crate::step::{Context, Need, Status, Step};
+use crate::step::{Absent, Context, Need, Status, Step};
 use crate::version::Release;
 
 /// Inputs of the `wait-ci` stage.
@@ -16,8 +16,8 @@ pub struct WaitCi {
 }
 
 impl Step for WaitCi {
-    fn from_config(config: &Config, release: &Release) -> Option<Self> {
-        Some(Self {
+    fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
+        Ok(Self {
             version: release.version.to_string(),
             project: project_url(config),
         })
