@@ -181,6 +181,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         }
     }
     restore_commit_graph(&fixture)?;
+    if let Some(bin) = cli.as_deref() {
+        for (label, since) in [
+            ("release range", previous.as_str()),
+            ("whole history", &root),
+        ] {
+            oneline_side_by_side(&fixture, since, &next, bin, options.iterations, label)?;
+        }
+    }
     if let Some(ms) = gbp_ms {
         println!("\ngbp dch --since={previous}: {ms:.0} ms (one run)");
     }
@@ -307,6 +315,71 @@ impl Scenario<'_> {
     }
 }
 
+/// LAVA's `do-debian-release` pipeline, the reference of the `oneline` style.
+const DO_DEBIAN_RELEASE: &str = r#"git log --no-merges --oneline "$SINCE..HEAD" |
+    awk '{printf("ZZZZ%s\n", $0)}' | fmt -s -w 71 -u |
+    awk '/^ZZZZ/ { gsub("^ZZZZ","    "); print $0; next};
+                 { printf("              %s\n",$0);}'"#;
+
+/// `lava-release changelog --style oneline` beside the shell pipeline it reproduces, on
+/// the same range: medians, the ratio, and a check that the lines are the same.
+fn oneline_side_by_side(
+    fixture: &Path,
+    since: &str,
+    version: &str,
+    bin: &Path,
+    iterations: usize,
+    label: &str,
+) -> anyhow::Result<()> {
+    let pipeline = || {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(DO_DEBIAN_RELEASE)
+            .current_dir(fixture)
+            .env("SINCE", since)
+            .env("LC_ALL", "C.UTF-8");
+        cmd
+    };
+    let ours = || {
+        let mut cmd = Command::new(bin);
+        cmd.arg("-C")
+            .arg(fixture)
+            .args(["changelog", "--version", version, "--since", since])
+            .args(["--style", "oneline"])
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .env("DEBFULLNAME", "Bench Mark")
+            .env("DEBEMAIL", "bench@example.org");
+        cmd
+    };
+    let theirs_out = crate::output(&mut pipeline())?;
+    let ours_out = crate::output(&mut ours())?;
+    // The entry is header, blank, release bullet, the pipeline's lines, blank, trailer.
+    let entry: Vec<&str> = ours_out.lines().collect();
+    let body = entry
+        .get(3..entry.len().saturating_sub(2))
+        .unwrap_or_default();
+    ensure!(
+        body.iter().copied().eq(theirs_out.lines()),
+        "{label}: the oneline entry's lines differ from the do-debian-release pipeline's"
+    );
+    let (mut t_pipe, mut t_ours) = (Vec::new(), Vec::new());
+    for i in 0..=iterations.min(10) {
+        let (a, _) = time_command(&mut pipeline())?;
+        let (b, _) = time_command(&mut ours())?;
+        if i > 0 {
+            t_pipe.push(a);
+            t_ours.push(b);
+        }
+    }
+    let (pipe, ours) = (ms(median(&mut t_pipe)), ms(median(&mut t_ours)));
+    println!(
+        "\noneline style, {label} ({since:.10}..HEAD, {} lines): git log | awk | fmt | awk {pipe:.1} ms, lava-release --style oneline {ours:.1} ms: {:.2}x",
+        body.len(),
+        ours / pipe
+    );
+    Ok(())
+}
+
 /// What `lava-release changelog` does with the repository, minus process start-up and
 /// reading the configuration: returns how many commits the entry lists.
 fn in_process(fixture: &Path, since: &str, version: &str) -> anyhow::Result<usize> {
@@ -316,6 +389,7 @@ fn in_process(fixture: &Path, since: &str, version: &str) -> anyhow::Result<usiz
         .with_context(|| format!("{since} does not resolve"))?;
     let commits = repo.log(&lava_git::LogQuery {
         since: Some(since),
+        exclude: Vec::new(),
         until: "HEAD".into(),
         paths: vec!["debian".into()],
         no_merges: true,
@@ -349,7 +423,7 @@ fn in_process(fixture: &Path, since: &str, version: &str) -> anyhow::Result<usiz
     let text = lava_changelog::render(
         &entry,
         lava_changelog::Style::Gbp,
-        &lava_changelog::GbpOptions::default(),
+        &lava_changelog::Options::default(),
     );
     std::hint::black_box(text);
     Ok(commits.len())

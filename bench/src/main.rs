@@ -56,6 +56,20 @@ fn run(cmd: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs `cmd` and returns what it prints; fails unless it succeeds.
+fn output(cmd: &mut Command) -> anyhow::Result<String> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    ensure!(
+        out.status.success(),
+        "{cmd:?} failed with {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    String::from_utf8(out.stdout).with_context(|| format!("{cmd:?} printed non-UTF-8"))
+}
+
 /// The median of `samples` (the upper one of an even count); zero when empty.
 fn median(samples: &mut [Duration]) -> Duration {
     samples.sort();
