@@ -57,6 +57,9 @@ pub struct Project {
     /// The release manager's fork (name or URL) whose CI tests master first; unset:
     /// no `fork-ci` stage.
     pub fork: Option<String>,
+    /// Push the release commit to the branch and wait for its pipeline before pushing
+    /// the tag (`push-branch`, `wait-branch-ci`), as LAVA's release script does.
+    pub push_branch_first: bool,
 }
 
 impl Default for Project {
@@ -70,6 +73,7 @@ impl Default for Project {
             tag_message: "LAVA Software {version} release".into(),
             remote: "origin".into(),
             fork: None,
+            push_branch_first: true,
         }
     }
 }

@@ -23,12 +23,14 @@ use crate::stages::lab_sync::LabSync;
 use crate::stages::local_tag::LocalTag;
 use crate::stages::milestone_check::MilestoneCheck;
 use crate::stages::preflight::Preflight;
+use crate::stages::push_branch::PushBranch;
 use crate::stages::push_tag::PushTag;
 use crate::stages::release_notes::ReleaseNotes;
 use crate::stages::repo_import::RepoImport;
 use crate::stages::repo_publish::RepoPublish;
 use crate::stages::repo_sign::RepoSign;
 use crate::stages::signed_tag::SignedTag;
+use crate::stages::wait_branch_ci::WaitBranchCi;
 use crate::stages::wait_ci::WaitCi;
 use crate::step::{Absent, Need, Status, Step};
 use crate::version::Release;
@@ -47,6 +49,10 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     plan.add::<ForkCi>(config);
     plan.add::<ForkWaitCi>(config);
     plan.add::<SignedTag>(config);
+    // As LAVA's release script: the branch's pipeline passes before the tag, whose
+    // pipeline publishes, is pushed.
+    plan.add::<PushBranch>(config);
+    plan.add::<WaitBranchCi>(config);
     plan.add::<PushTag>(config);
     // The tag's pipeline builds what the later stages publish.
     plan.add::<WaitCi>(config);
@@ -185,6 +191,8 @@ mod tests {
         changelog [false] write the debian/changelog entry for 2024.05-1 (gbp style), set lava_common/VERSION to 2024.05 and commit them as `LAVA Software 2024.05 release`
         local-tag [false] tag the release commit `2024.05` (unsigned, for the local build)
         signed-tag [false] sign tag `2024.05` with the release key C87D63FD935535CFB0CAF5C2A791358F2E49B100 and verify it
+        push-branch [true] push master alone to origin (fast-forward only) so its pipeline runs before the tag
+        wait-branch-ci [false] wait for the pipeline of the release commit on master of https://gitlab.com/lava/lava to succeed
         push-tag [true] push master and tag `2024.05` to origin
         wait-ci [false] wait for the pipeline of tag 2024.05 on https://gitlab.com/lava/lava to succeed
         consistency [false] check that tag 2024.05 on origin is the commit its pipeline built and that debian/changelog, lava_common/VERSION and CI's images agree on 2024.05 (Debian 2024.05-1), then pin the images to publish
@@ -287,7 +295,7 @@ mod tests {
         let plan = plan(&Config::default(), &release("2024.05"));
         assert_eq!(
             plan.position("changlog").unwrap_err().to_string(),
-            "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag, signed-tag, push-tag, wait-ci, consistency, docker-publish, release-notes, close-milestone, lab-sync"
+            "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag, signed-tag, push-branch, wait-branch-ci, push-tag, wait-ci, consistency, docker-publish, release-notes, close-milestone, lab-sync"
         );
     }
 }

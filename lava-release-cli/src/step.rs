@@ -140,6 +140,10 @@ impl Status {
 pub enum Need {
     /// The release tag is signed by the release key.
     SignedTag,
+    /// The release branch alone is on the project's remote, at the release commit.
+    BranchPushed,
+    /// The release commit's pipeline on the branch succeeded.
+    BranchPipelineSucceeded,
     /// The signed tag and the release branch are on the project's remote.
     TagPushed,
     /// The milestone has nothing open (or `--allow-open` was given).
@@ -155,6 +159,8 @@ impl Need {
     pub fn provider(self) -> &'static str {
         match self {
             Need::SignedTag => "signed-tag",
+            Need::BranchPushed => "push-branch",
+            Need::BranchPipelineSucceeded => "wait-branch-ci",
             Need::TagPushed => "push-tag",
             Need::MilestoneClear => "milestone-check",
             Need::PipelineSucceeded => "wait-ci",
@@ -166,6 +172,10 @@ impl Need {
     pub fn what(self) -> &'static str {
         match self {
             Need::SignedTag => "the release tag signed by the release key",
+            Need::BranchPushed => "the release branch pushed",
+            Need::BranchPipelineSucceeded => {
+                "the release commit's branch pipeline to have succeeded"
+            }
             Need::TagPushed => "the signed tag pushed",
             Need::MilestoneClear => "the milestone checked clear",
             Need::PipelineSucceeded => "the tag's pipeline to have succeeded",

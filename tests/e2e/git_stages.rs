@@ -86,8 +86,10 @@ fn a_different_tag_on_origin_blocks_before_anything_is_pushed() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr
-            .contains("stage `push-tag` is blocked: origin already has a different tag `2024.02`"),
+        // The first push, the branch's, already sees it: nothing at all goes out.
+        stderr.contains(
+            "stage `push-branch` is blocked: origin already has a different tag `2024.02`"
+        ),
         "{stderr}"
     );
     assert_eq!(ls_remote(&sb.origin()), remote_before, "origin unchanged");
@@ -99,11 +101,8 @@ fn a_different_tag_on_origin_blocks_before_anything_is_pushed() {
     assert_stdout_contains(&out, "0 stage(s) applied");
 }
 
-#[test]
-fn a_rejected_push_names_the_remote_and_what_was_not_pushed() {
-    let sb = sandbox();
-    // Somebody pushed to origin's master meanwhile: our master is no longer a
-    // fast-forward, and lava-release never forces.
+/// Somebody pushes an empty commit to origin's master; returns what origin then has.
+fn push_meanwhile(sb: &Sandbox) -> String {
     let clone = sb.path().join("other");
     let status = Command::new("git")
         .arg("clone")
@@ -137,7 +136,62 @@ fn a_rejected_push_names_the_remote_and_what_was_not_pushed() {
             .unwrap()
             .success()
     );
-    let remote_before = ls_remote(&sb.origin());
+    ls_remote(&sb.origin())
+}
+
+#[test]
+fn origin_moved_blocks_push_branch_naming_both_commits() {
+    let sb = sandbox();
+    let remote_before = push_meanwhile(&sb);
+    let theirs = remote_before
+        .lines()
+        .find(|l| l.ends_with("refs/heads/master"))
+        .unwrap()
+        .to_owned();
+    let out = sb.lava_release(&["run", V, "--yes"]).output();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let ours = sb.git(&["rev-parse", "HEAD"], None).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "stage `push-branch` is blocked: origin master is at {}, which the release commit {} does not build on",
+            &theirs[..12],
+            &ours[..12]
+        )),
+        "{stderr}"
+    );
+    assert_eq!(ls_remote(&sb.origin()), remote_before, "nothing pushed");
+    let gitlab = sb.gitlab().unwrap();
+    assert!(gitlab.writes().is_empty(), "{:#?}", gitlab.writes());
+}
+
+#[test]
+fn a_failed_branch_pipeline_keeps_the_tag_home() {
+    let sb = Sandbox::lava().unwrap().with_gitlab(V).unwrap();
+    sb.gitlab().unwrap().pipelines_on_push(
+        tests::gitlab::OnPush::new(&[&sb.origin()]).branch(
+            tests::gitlab::PipelineSpec::branch("", "")
+                .timeline(&["failed"])
+                .job(tests::gitlab::JobSpec::new("test-dispatcher", "test").ends("failed")),
+        ),
+    );
+    let out = sb.lava_release(&["run", V, "--yes"]).output();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stage `wait-branch-ci` failed"), "{stderr}");
+    assert!(stderr.contains("test-dispatcher"), "{stderr}");
+    let remote = ls_remote(&sb.origin());
+    assert!(!remote.contains(&format!("refs/tags/{V}")), "{remote}");
+}
+
+#[test]
+fn a_rejected_push_names_the_remote_and_what_was_not_pushed() {
+    let mut sb = sandbox();
+    // The written process: branch and tag pushed together by push-tag.
+    sb.add_keys("project", "push_branch_first = false").unwrap();
+    // Somebody pushed to origin's master meanwhile: our master is no longer a
+    // fast-forward, and lava-release never forces.
+    let remote_before = push_meanwhile(&sb);
 
     let out = sb.lava_release(&["run", V, "--yes"]).output();
     let stderr = text(&out.stderr);

@@ -90,6 +90,8 @@ fn release_commit_is_written_once_and_read_back_by_dpkg() {
             "local-tag",
             "fork-ci",
             "signed-tag",
+            "push-branch",
+            "wait-branch-ci",
             "push-tag",
             "wait-ci",
             "consistency",

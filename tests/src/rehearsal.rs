@@ -151,9 +151,10 @@ impl Rehearsal {
         let images = Images::start(&mut sandbox, version, options.registry_proxy)?;
         // CI builds the upload: it comes back as the Debian job's artifacts, not from disk.
         let upload = zip_and_remove(apt.incoming())?;
-        sandbox.add_gitlab_keys(
-            "fork_project = \"lava/lava\"\nartifact_jobs = [\"debian-bookworm\"]",
-        )?;
+        // LAVA today: the branch's own pipeline (push-branch, wait-branch-ci) tests the
+        // release commit; the fork is pushed (fork-ci) but its pipeline is not awaited,
+        // which the stand-in, one project, could not tell from the branch's.
+        sandbox.add_gitlab_keys("artifact_jobs = [\"debian-bookworm\"]")?;
         // The announcement list's server: STARTTLS with its own certificate, a login.
         let smtp = crate::smtp::SmtpSink::start(
             crate::smtp::Security::StartTls,
@@ -162,8 +163,8 @@ impl Rehearsal {
         )?;
         let section = smtp.announce_section(&sandbox.path().join("smtp-password"), true)?;
         sandbox.add_config(&section)?;
-        // GitLab runs a pipeline for each push: the fork's of master, and the tag's,
-        // whose Debian job carries the upload.
+        // GitLab runs a pipeline for each push: master's, and the tag's, whose Debian job
+        // carries the upload.
         let gitlab = sandbox
             .gitlab()
             .context("the sandbox has a GitLab stand-in")?;
@@ -578,6 +579,21 @@ fn check_gitlab(report: &mut Report, sandbox: &Sandbox, version: &str) {
         "milestone closed (API stand-in)",
         state == "closed",
         format!("milestone {version} {state}"),
+    );
+    // LAVA today: master's pipeline ran, and passed, before the tag, whose pipeline
+    // publishes, was pushed: GitLab starts a pipeline when a ref arrives, so the tag's
+    // comes after the branch's.
+    let pipelines = gitlab.pipelines();
+    let branch = pipelines.iter().find(|p| !p.2 && p.1 == "master");
+    let tag_pipeline = pipelines.iter().find(|p| p.2 && p.1 == version);
+    report.record(
+        "branch pipeline before the tag's (API stand-in)",
+        matches!((branch, tag_pipeline), (Some(b), Some(t)) if b.0 < t.0 && b.3 == "success"),
+        format!(
+            "master pipeline {:?}, tag pipeline {:?}",
+            branch.map(|b| (b.0, &b.3)),
+            tag_pipeline.map(|t| (t.0, &t.3))
+        ),
     );
     let token_leaked = gitlab
         .requests()

@@ -305,6 +305,11 @@ impl Sandbox {
             Access::ReadWrite,
         );
         let standin = seed(builder).start()?;
+        // As GitLab does, a push of the branch to origin runs its pipeline (which passes).
+        standin.pipelines_on_push(
+            crate::gitlab::OnPush::new(&[&self.origin()])
+                .branch(crate::gitlab::PipelineSpec::branch("", "").timeline(&["success"])),
+        );
         let token = self.dir.path().join("gitlab-token");
         std::fs::write(&token, format!("{GITLAB_TOKEN}\n"))?;
         self.sections.push(format!(
@@ -367,13 +372,19 @@ impl Sandbox {
 
     /// Adds `key = value` lines to the configuration's `[gitlab]` table.
     pub fn add_gitlab_keys(&mut self, lines: &str) -> anyhow::Result<()> {
+        self.add_keys("gitlab", lines)
+    }
+
+    /// Adds `key = value` lines to the configuration's table `[table]`, right under its
+    /// header (the sandbox writes several tables in one section).
+    pub fn add_keys(&mut self, table: &str, lines: &str) -> anyhow::Result<()> {
+        let header = format!("[{table}]\n");
         let section = self
             .sections
             .iter_mut()
-            .find(|s| s.starts_with("[gitlab]"))
-            .context("the sandbox has no [gitlab] section; call with_gitlab first")?;
-        section.push('\n');
-        section.push_str(lines.trim_end());
+            .find(|s| s.starts_with(&header) || s.contains(&format!("\n{header}")))
+            .with_context(|| format!("the sandbox configuration has no [{table}] table"))?;
+        *section = section.replacen(&header, &format!("{header}{}\n", lines.trim_end()), 1);
         self.write_config()
     }
 

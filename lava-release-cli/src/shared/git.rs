@@ -66,11 +66,7 @@ pub fn check_pushed(ctx: &Context<'_>, remote: &str, with_tag: bool) -> anyhow::
             Status::todo()
         });
     }
-    let local = match ctx.repo.read_tag(&tag)? {
-        Some(TagRef::Annotated(t)) => t.id,
-        Some(TagRef::Lightweight { commit }) => commit,
-        None => String::new(),
-    };
+    let local = local_tag_id(ctx, &tag)?;
     Ok(match find(&format!("refs/tags/{tag}")) {
         Some(id) if id == local && branch_ok => Status::Done {
             evidence: format!(
@@ -80,16 +76,31 @@ pub fn check_pushed(ctx: &Context<'_>, remote: &str, with_tag: bool) -> anyhow::
             ),
         },
         Some(id) if id != local => Status::Blocked {
-            reason: format!(
-                "{remote} already has a different tag `{tag}` ({}); it is never overwritten",
-                short(id)
-            ),
+            reason: different_tag(remote, &tag, id),
         },
         Some(_) => Status::ToDo {
             detail: Some(format!("the tag is there, {branch} is not")),
         },
         None => Status::todo(),
     })
+}
+
+/// The object the local tag `tag` names (the tag object, or the commit of a lightweight
+/// tag); empty when there is none.
+pub fn local_tag_id(ctx: &Context<'_>, tag: &str) -> anyhow::Result<String> {
+    Ok(match ctx.repo.read_tag(tag)? {
+        Some(TagRef::Annotated(t)) => t.id,
+        Some(TagRef::Lightweight { commit }) => commit,
+        None => String::new(),
+    })
+}
+
+/// Why a push stops when `remote` already has another tag `tag` (at `id`).
+pub fn different_tag(remote: &str, tag: &str, id: &str) -> String {
+    format!(
+        "{remote} already has a different tag `{tag}` ({}); it is never overwritten",
+        short(id)
+    )
 }
 
 /// Push credentials from the configuration and the environment.

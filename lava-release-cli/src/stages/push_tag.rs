@@ -13,6 +13,8 @@ pub struct PushTag {
     tag: String,
     branch: String,
     remote: String,
+    /// The branch is pushed and its pipeline waited for first (`push-branch`).
+    branch_first: bool,
 }
 
 impl Step for PushTag {
@@ -21,6 +23,7 @@ impl Step for PushTag {
             tag: release.version.to_string(),
             branch: config.project.branch.clone(),
             remote: config.project.remote.clone(),
+            branch_first: config.project.push_branch_first,
         })
     }
 
@@ -39,9 +42,13 @@ impl Step for PushTag {
         true
     }
 
-    /// An unsigned local tag of the same name is never pushed.
+    /// An unsigned local tag of the same name is never pushed, nor the tag before the
+    /// branch's pipeline passed when the branch goes first.
     fn needs(&self) -> Vec<Need> {
-        vec![Need::SignedTag]
+        match self.branch_first {
+            true => vec![Need::SignedTag, Need::BranchPipelineSucceeded],
+            false => vec![Need::SignedTag],
+        }
     }
 
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {

@@ -705,6 +705,22 @@ impl GitLabStandIn {
     }
 
     /// A pipeline's status now, by id.
+    /// Every pipeline in the order it was created: id, ref, whether a tag's, status.
+    pub fn pipelines(&self) -> Vec<(u64, String, bool, String)> {
+        lock(&self.state)
+            .pipelines
+            .iter()
+            .map(|p| {
+                (
+                    p.id,
+                    p.spec.ref_name.clone(),
+                    p.spec.tag,
+                    p.status().to_owned(),
+                )
+            })
+            .collect()
+    }
+
     pub fn pipeline_status(&self, id: u64) -> Option<String> {
         lock(&self.state)
             .pipelines
