@@ -11,7 +11,7 @@ use tests::aptrepo::AptSite;
 use tests::http::HttpServer;
 use tests::sandbox::{Sandbox, all_text, assert_output_contains};
 
-use crate::support::run;
+use crate::support::{planned_stage, run};
 
 const V: &str = "2024.02";
 const CHANGES: &str = "lava_2024.02_source.changes";
@@ -365,15 +365,7 @@ fn the_dev_build_runs_lavas_script_into_the_scratch_space_and_gbp_is_checked_fir
         "[debian]\ndev_build = true\nbuilder = \"gbp buildpackage --git-builder=true\"\n",
     )
     .unwrap();
-    let out = run(&sb, &["plan", V, "--json"], None);
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let stage = plan["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "dev-build")
-        .unwrap()
-        .clone();
+    let stage = planned_stage(&sb, V, "dev-build");
     assert_eq!(stage["status"], "blocked", "{stage}");
     assert_eq!(
         stage["reason"],
@@ -387,17 +379,8 @@ fn the_dev_build_runs_lavas_script_into_the_scratch_space_and_gbp_is_checked_fir
         "[debian]\ndev_build = true\nbuilder = \"gbp buildpackage --git-ignore-branch\"\n",
     )
     .unwrap();
-    let out = run(&sb, &["plan", V, "--json"], None);
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let reason = plan["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "dev-build")
-        .unwrap()["reason"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let stage = planned_stage(&sb, V, "dev-build");
+    let reason = stage["reason"].as_str().unwrap();
     assert!(
         reason.starts_with(&format!(
             "gbp buildpackage would fail: pristine-tar is on ({}) but ",

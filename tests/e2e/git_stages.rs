@@ -9,6 +9,8 @@ use tests::sandbox::{
     Sandbox, assert_stderr_contains, assert_stdout_contains, assert_success, text,
 };
 
+use crate::support::planned_stage;
+
 const V: &str = "2024.02";
 
 fn sandbox() -> Sandbox {
@@ -414,14 +416,7 @@ fn lab_sync_is_blocked_when_the_tree_has_no_device_types() {
     .unwrap();
     sb.git(&["commit", "-q", "-m", "Drop the device types"], None)
         .unwrap();
-    let out = sb.lava_release(&["plan", V, "--json"]).output();
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let lab = plan["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "lab-sync")
-        .expect("lab-sync is in the plan");
+    let lab = planned_stage(&sb, V, "lab-sync");
     assert_eq!(lab["status"], "blocked", "{lab}");
     assert_eq!(
         lab["reason"],

@@ -1,5 +1,5 @@
 //! What the end-to-end modules share beyond `tests::sandbox`: a run that may stop at a
-//! failpoint.
+//! failpoint, and a stage as `plan --json` shows it.
 
 use std::process::Output;
 
@@ -9,4 +9,17 @@ use tests::sandbox::Sandbox;
 /// `failpoint`, the process stops there as if killed.
 pub fn run(sb: &Sandbox, args: &[&str], failpoint: Option<&str>) -> Output {
     sb.lava_release(args).failpoint(failpoint).output()
+}
+
+/// Stage `name` of `lava-release plan VERSION --json` in the sandbox (its name, status,
+/// reason or evidence, ...); panics when the plan lacks it.
+pub fn planned_stage(sb: &Sandbox, version: &str, name: &str) -> serde_json::Value {
+    let out = sb.lava_release(&["plan", version, "--json"]).output();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("plan --json: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    plan["stages"]
+        .as_array()
+        .and_then(|stages| stages.iter().find(|s| s["name"] == name))
+        .unwrap_or_else(|| panic!("stage `{name}` is not in the plan: {plan}"))
+        .clone()
 }
