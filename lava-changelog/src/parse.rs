@@ -160,8 +160,11 @@ pub(crate) fn parse_top(text: &str) -> Result<TopEntry> {
     let urgency = urgency(header.options, header_line, &mut warnings);
     let (mut maintainer, mut date, mut ended) = (None, None, false);
     for (line, text) in lines {
-        let trimmed = text.trim_start();
-        let trailer = text.starts_with(" --") || trimmed.starts_with("-- ");
+        // A trailer indented by hand must otherwise be one, date and all: a change
+        // line may well start with `-- `.
+        let indented_trailer = text.trim_start().starts_with("-- ")
+            && read_trailer(text).is_some_and(|(_, date)| date_is_well_formed(date));
+        let trailer = text.starts_with(" --") || indented_trailer;
         if trailer {
             if !text.starts_with(" --") {
                 warnings.push(Warning::new(
@@ -278,6 +281,8 @@ mod tests {
         lava 1 unstable low | - | -
         warning: line 1: the entry has no trailer before the end of the file
         ");
+        // A change line that starts like a trailer is a change line.
+        assert_snapshot!(check("lava (1) unstable; urgency=low\n\n  * x\n    -- see <https://lava.example/>\n\n -- R <r@x>  Tue, 30 Jan 2024 10:11:12 +0100\n"), @"lava 1 unstable low | R <r@x> | Tue, 30 Jan 2024 10:11:12 +0100");
         assert_snapshot!(check("lava (2) unstable; urgency=low\n\n  * x\n\nlava (1) unstable; urgency=low\n"), @r"
         lava 2 unstable low | - | -
         warning: line 5: the next entry starts before the trailer of the entry at line 1
