@@ -54,7 +54,7 @@ pub fn check_pushed(ctx: &Context<'_>, remote: &str, with_tag: bool) -> anyhow::
             .map(|(_, id)| id.as_str())
     };
     let branch_ok = match find(&format!("refs/heads/{branch}")) {
-        Some(id) => id == commit || ctx.repo.is_ancestor(&commit, id)?,
+        Some(id) => tip_contains(ctx, id, &commit)?,
         None => false,
     };
     if !with_tag {
@@ -83,6 +83,18 @@ pub fn check_pushed(ctx: &Context<'_>, remote: &str, with_tag: bool) -> anyhow::
         },
         None => Status::todo(),
     })
+}
+
+/// Whether a remote branch tip `tip` contains `commit`. A tip this clone has never
+/// fetched (somebody pushed since) does not: it is not a commit the release built on.
+pub fn tip_contains(ctx: &Context<'_>, tip: &str, commit: &str) -> anyhow::Result<bool> {
+    if tip == commit {
+        return Ok(true);
+    }
+    if ctx.repo.resolve_commit(tip)?.is_none() {
+        return Ok(false);
+    }
+    Ok(ctx.repo.is_ancestor(commit, tip)?)
 }
 
 /// The object the local tag `tag` names (the tag object, or the commit of a lightweight

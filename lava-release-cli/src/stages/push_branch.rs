@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::shared::git::{
-    credentials, different_tag, local_tag_id, need_release_commit, release_commit,
+    credentials, different_tag, local_tag_id, need_release_commit, release_commit, tip_contains,
 };
 use crate::step::{Absent, Context, Need, Status, Step, short};
 use crate::version::Release;
@@ -122,16 +122,13 @@ impl PushBranch {
         let Some(at) = find(format!("refs/heads/{}", self.branch)) else {
             return Ok(Remote::Behind);
         };
-        let known = ctx.repo.resolve_commit(at)?.is_some();
-        Ok(
-            if at == commit || (known && ctx.repo.is_ancestor(commit, at)?) {
-                Remote::Has
-            } else if known && ctx.repo.is_ancestor(at, commit)? {
-                Remote::Behind
-            } else {
-                Remote::Moved { at: at.clone() }
-            },
-        )
+        Ok(if tip_contains(ctx, at, commit)? {
+            Remote::Has
+        } else if ctx.repo.resolve_commit(at)?.is_some() && ctx.repo.is_ancestor(at, commit)? {
+            Remote::Behind
+        } else {
+            Remote::Moved { at: at.clone() }
+        })
     }
 
     fn moved(&self, at: &str, commit: &str) -> String {
