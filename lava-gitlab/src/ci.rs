@@ -19,6 +19,8 @@ pub enum CiTarget {
     },
     /// The newest pipeline of a tag.
     Tag(String),
+    /// One pipeline by id (a downstream pipeline a trigger job started).
+    Pipeline(u64),
 }
 
 impl fmt::Display for CiTarget {
@@ -33,6 +35,7 @@ impl fmt::Display for CiTarget {
                 ref_name: Some(r),
             } => write!(f, "commit {} on `{r}`", short(sha)),
             CiTarget::Tag(tag) => write!(f, "tag `{tag}`"),
+            CiTarget::Pipeline(_) => write!(f, "a trigger job"),
         }
     }
 }
@@ -55,6 +58,25 @@ pub struct Pipeline {
     pub status: String,
     /// Page of the pipeline.
     pub web_url: String,
+}
+
+/// A trigger job ("bridge") of a pipeline, as GitLab lists it: the job that starts a
+/// pipeline in another project (or a child pipeline), and the pipeline it started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bridge {
+    /// Job id.
+    pub id: u64,
+    /// Job name, e.g. `publish-packages/release`.
+    pub name: String,
+    /// Stage name.
+    pub stage: String,
+    /// The trigger job's status.
+    pub status: String,
+    /// Page of the job.
+    pub web_url: String,
+    /// The pipeline it started, once started.
+    #[serde(default)]
+    pub downstream_pipeline: Option<Pipeline>,
 }
 
 /// A job as GitLab lists it.

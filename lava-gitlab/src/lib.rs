@@ -26,7 +26,7 @@ mod registry;
 mod release;
 
 pub use artifacts::{ArtifactsReport, ChangesArtifacts, extract_changes};
-pub use ci::{CiOutcome, CiTarget, FailedJob, Job, JobCounts, JobPipeline, Pipeline};
+pub use ci::{Bridge, CiOutcome, CiTarget, FailedJob, Job, JobCounts, JobPipeline, Pipeline};
 pub use client::{Config, GitLab, Project, Token};
 pub use error::{Error, Result};
 pub use lava_io::retry::RetryPolicy;

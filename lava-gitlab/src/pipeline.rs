@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 use gitlab::api::common::SortOrder;
 use gitlab::api::projects::jobs::JobTrace;
 use gitlab::api::projects::pipelines::{
-    Pipeline as PipelineEndpoint, PipelineJobs, PipelineOrderBy, PipelineScope, Pipelines,
+    Pipeline as PipelineEndpoint, PipelineBridges, PipelineJobs, PipelineOrderBy, PipelineScope,
+    Pipelines,
 };
 
-use crate::ci::{CiOutcome, CiTarget, FailedJob, Job, JobCounts, Pipeline};
+use crate::ci::{Bridge, CiOutcome, CiTarget, FailedJob, Job, JobCounts, Pipeline};
 use crate::client::{Call, GitLab};
 use crate::poll::PollPolicy;
 use crate::{Error, Result};
@@ -135,6 +136,9 @@ impl GitLab {
     /// The newest pipeline of the target, if any: one request. This is the read-only
     /// check of `wait-ci` (done when its status is `success`, evidence its web URL).
     pub fn find_pipeline(&self, target: &CiTarget) -> Result<Option<Pipeline>> {
+        if let CiTarget::Pipeline(id) = target {
+            return self.pipeline(*id).map(Some);
+        }
         let mut b = Pipelines::builder();
         b.project(self.project().name_or_id())
             .order_by(PipelineOrderBy::Id)
@@ -149,6 +153,7 @@ impl GitLab {
             CiTarget::Tag(tag) => {
                 b.ref_(tag.as_str()).scope(PipelineScope::Tags);
             }
+            CiTarget::Pipeline(_) => unreachable!("answered above"),
         }
         let endpoint = b.build().expect("project is set");
         let call = Call::read(
@@ -169,6 +174,22 @@ impl GitLab {
             .expect("project and pipeline are set");
         let call = Call::read(
             format!("list the jobs of pipeline {pipeline}"),
+            format!("pipeline {pipeline}"),
+            "that the pipeline was not deleted",
+        );
+        self.all(&call, &endpoint)
+    }
+
+    /// The trigger jobs of a pipeline, each with the downstream pipeline it started
+    /// (`GET /projects/:id/pipelines/:pipeline_id/bridges`).
+    pub fn pipeline_bridges(&self, pipeline: u64) -> Result<Vec<Bridge>> {
+        let endpoint = PipelineBridges::builder()
+            .project(self.project().name_or_id())
+            .pipeline(pipeline)
+            .build()
+            .expect("project and pipeline are set");
+        let call = Call::read(
+            format!("list the trigger jobs of pipeline {pipeline}"),
             format!("pipeline {pipeline}"),
             "that the pipeline was not deleted",
         );
