@@ -50,6 +50,8 @@ pub use import::{Changes, DscFile, ImportItem, parse_changes};
 pub use problem::Problem;
 pub use publish::{Layout, Live, Site, Switch};
 pub use release::{Listed, ReleaseInfo, parse_date};
-pub use sources::{SourceLocation, SourceQuery, find_source};
+pub use sources::{
+    Published, PublishedBinary, SourceLocation, SourceQuery, find_source, published,
+};
 pub use store::{Location, SshOptions, SshUrl};
 pub use tree::{SignatureState, SuiteStatus, Tree, signature_state};

@@ -49,28 +49,47 @@ pub fn find_source(
     keyring: &Keyring,
     now: SystemTime,
 ) -> Result<SourceLocation> {
-    let client = client()?;
+    let suite = SignedSuite::open(query, keyring, now)?;
+    let (client, dir, release_url, info) =
+        (&suite.client, &suite.dir, &suite.release_url, &suite.info);
     let base = query.base.trim_end_matches('/');
-    let dir = format!("{base}/dists/{}", query.suite);
-    let keyring = keyring.clone().at(now);
-    let release = signed_release(&client, &dir, &keyring)?;
-    let release_url = format!("{dir}/InRelease");
-    let info = ReleaseInfo::parse(&release, &release_url)?;
-    let listed = [".gz", ""]
-        .iter()
-        .find_map(|ext| {
-            let path = format!("{}/source/Sources{ext}", query.component);
-            info.files.iter().find(|f| f.path == path)
-        })
-        .ok_or_else(|| Error::SourceIndex {
+    let path = format!("{}/source/Sources", query.component);
+    let (index_url, text) =
+        signed_index(&client, &dir, &info, &path)?.ok_or_else(|| Error::SourceIndex {
             url: release_url.clone(),
-            reason: format!(
-                "it lists no {0}/source/Sources.gz or {0}/source/Sources",
-                query.component
-            ),
+            reason: format!("it lists no {path}.gz or {path}"),
         })?;
+    let found = find_in_index(&text, query.package, query.version).map_err(|reason| {
+        Error::SourceIndex {
+            url: index_url.clone(),
+            reason,
+        }
+    })?;
+    Ok(SourceLocation {
+        dsc_url: format!("{base}/{}/{}", found.directory, found.dsc_name),
+        dsc_sha256: found.sha256,
+        dsc_size: found.size,
+        index_url,
+    })
+}
+
+/// The index `path` (without `.gz`) of a suite whose signed Release is `info`, checked
+/// against the size and SHA256 it lists and uncompressed: its URL and text. `None` when
+/// the Release lists neither `path.gz` nor `path`.
+fn signed_index(
+    client: &reqwest::blocking::Client,
+    dir: &str,
+    info: &ReleaseInfo,
+    path: &str,
+) -> Result<Option<(String, String)>> {
+    let Some(listed) = [".gz", ""].iter().find_map(|ext| {
+        let want = format!("{path}{ext}");
+        info.files.iter().find(|f| f.path == want)
+    }) else {
+        return Ok(None);
+    };
     let index_url = format!("{dir}/{}", listed.path);
-    let bytes = get_bytes(&client, &index_url)?.ok_or_else(|| Error::SourceIndex {
+    let bytes = get_bytes(client, &index_url)?.ok_or_else(|| Error::SourceIndex {
         url: index_url.clone(),
         reason: "it is listed in the signed Release but the server has no such file".into(),
     })?;
@@ -102,17 +121,134 @@ pub fn find_source(
             reason: "it is not UTF-8".into(),
         })?
     };
-    let found = find_in_index(&text, query.package, query.version).map_err(|reason| {
-        Error::SourceIndex {
-            url: index_url.clone(),
-            reason,
+    Ok(Some((index_url, text)))
+}
+
+/// A suite whose Release verified with the release key, and how to read its indices.
+struct SignedSuite {
+    client: reqwest::blocking::Client,
+    /// `BASE/dists/SUITE`.
+    dir: String,
+    /// Where its signed Release was read (`InRelease`, or `Release` with `Release.gpg`).
+    release_url: String,
+    info: ReleaseInfo,
+}
+
+impl SignedSuite {
+    fn open(query: &SourceQuery<'_>, keyring: &Keyring, now: SystemTime) -> Result<Self> {
+        let client = client()?;
+        let base = query.base.trim_end_matches('/');
+        let dir = format!("{base}/dists/{}", query.suite);
+        let keyring = keyring.clone().at(now);
+        let release = signed_release(&client, &dir, &keyring)?;
+        let release_url = format!("{dir}/InRelease");
+        let info = ReleaseInfo::parse(&release, &release_url)?;
+        Ok(Self {
+            client,
+            dir,
+            release_url,
+            info,
+        })
+    }
+}
+
+/// A binary package as a suite's signed `Packages` index lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishedBinary {
+    /// `Package`.
+    pub package: String,
+    /// `Version`.
+    pub version: String,
+    /// `Architecture`.
+    pub architecture: String,
+    /// The `.deb`'s file name (the last part of `Filename`).
+    pub file: String,
+    /// `SHA256`.
+    pub sha256: String,
+}
+
+/// What a suite publishes of one source package, as its signed indices say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// The suite's `InRelease` (or `Release`) URL.
+    pub release_url: String,
+    /// The versions of the source package in the `Sources` index.
+    pub source_versions: Vec<String>,
+    /// Its binary packages in every `Packages` index of the component.
+    pub binaries: Vec<PublishedBinary>,
+}
+
+/// What `query.suite`'s `query.component` of the repository at `query.base` publishes
+/// of source `query.package` (any version: `query.version` is not used), trusting only
+/// `keyring` (at `now`): the suite's signature, then every index checked against the
+/// signed Release.
+pub fn published(query: &SourceQuery<'_>, keyring: &Keyring, now: SystemTime) -> Result<Published> {
+    let SignedSuite {
+        client,
+        dir,
+        release_url,
+        info,
+    } = SignedSuite::open(query, keyring, now)?;
+    let mut source_versions = Vec::new();
+    if let Some((_, text)) = signed_index(
+        &client,
+        &dir,
+        &info,
+        &format!("{}/source/Sources", query.component),
+    )? {
+        for paragraph in text.split("\n\n") {
+            if field(paragraph, "Package").as_deref() == Some(query.package) {
+                source_versions.extend(field(paragraph, "Version"));
+            }
         }
-    })?;
-    Ok(SourceLocation {
-        dsc_url: format!("{base}/{}/{}", found.directory, found.dsc_name),
-        dsc_sha256: found.sha256,
-        dsc_size: found.size,
-        index_url,
+    }
+    let prefix = format!("{}/binary-", query.component);
+    let mut indices: Vec<&str> = info
+        .files
+        .iter()
+        .filter_map(|f| {
+            let path = f.path.strip_suffix(".gz").unwrap_or(&f.path);
+            (path.starts_with(&prefix) && path.ends_with("/Packages")).then_some(path)
+        })
+        .collect();
+    indices.sort_unstable();
+    indices.dedup();
+    let mut binaries = Vec::new();
+    for path in indices {
+        let Some((_, text)) = signed_index(&client, &dir, &info, path)? else {
+            continue;
+        };
+        for paragraph in text.split("\n\n") {
+            let field = |name: &str| field(paragraph, name);
+            let Some(package) = field("Package") else {
+                continue;
+            };
+            // `Source: NAME (VERSION)` when it differs from the binary's; absent when
+            // the binary is named as its source.
+            let source = field("Source");
+            let from = source
+                .as_deref()
+                .and_then(|s| s.split_whitespace().next())
+                .unwrap_or(&package);
+            if from != query.package {
+                continue;
+            }
+            let filename = field("Filename").unwrap_or_default();
+            binaries.push(PublishedBinary {
+                version: field("Version").unwrap_or_default(),
+                architecture: field("Architecture").unwrap_or_default(),
+                file: filename.rsplit('/').next().unwrap_or_default().to_owned(),
+                sha256: field("SHA256").unwrap_or_default(),
+                package,
+            });
+        }
+    }
+    binaries.sort_by(|a, b| (&a.file, &a.architecture).cmp(&(&b.file, &b.architecture)));
+    binaries.dedup_by(|a, b| a.file == b.file && a.sha256 == b.sha256);
+    Ok(Published {
+        release_url,
+        source_versions,
+        binaries,
     })
 }
 
