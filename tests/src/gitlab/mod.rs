@@ -29,6 +29,29 @@ pub enum Access {
     ReadOnly,
 }
 
+/// What a downstream pipeline does when it succeeds (e.g. publish the apt repository),
+/// given the ref it was triggered for; an `Err` fails the pipeline instead.
+pub type Publish = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// A trigger job's downstream pipeline: in `project`, like `pipeline` (its ref and sha,
+/// when empty, those of the pipeline that triggered it).
+#[derive(Clone)]
+pub struct Trigger {
+    pub(crate) project: String,
+    pub(crate) pipeline: PipelineSpec,
+    pub(crate) publish: Option<Publish>,
+}
+
+impl std::fmt::Debug for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trigger")
+            .field("project", &self.project)
+            .field("pipeline", &self.pipeline)
+            .field("publish", &self.publish.is_some())
+            .finish()
+    }
+}
+
 /// A job of a scripted pipeline.
 #[derive(Debug, Clone)]
 pub struct JobSpec {
@@ -38,6 +61,7 @@ pub struct JobSpec {
     pub(crate) allow_failure: bool,
     pub(crate) trace: String,
     pub(crate) artifacts: Option<Vec<u8>>,
+    pub(crate) trigger: Option<Trigger>,
 }
 
 impl JobSpec {
@@ -50,7 +74,30 @@ impl JobSpec {
             allow_failure: false,
             trace: format!("Running job {name}\nJob succeeded\n"),
             artifacts: None,
+            trigger: None,
         }
+    }
+
+    /// A trigger job (a "bridge", `trigger: project: ...` without `strategy: depend`):
+    /// listed by `/bridges`, not `/jobs`; when its pipeline is created it starts
+    /// `downstream` in `project` (created if the stand-in does not have it yet).
+    pub fn trigger(name: &str, stage: &str, project: &str, downstream: PipelineSpec) -> Self {
+        Self {
+            trigger: Some(Trigger {
+                project: project.into(),
+                pipeline: downstream,
+                publish: None,
+            }),
+            ..Self::new(name, stage)
+        }
+    }
+
+    /// For a trigger job: what its downstream pipeline does when it succeeds.
+    pub fn publishes(mut self, publish: Publish) -> Self {
+        if let Some(t) = self.trigger.as_mut() {
+            t.publish = Some(publish);
+        }
+        self
     }
 
     /// Its status once the pipeline has finished.
@@ -359,18 +406,29 @@ pub(crate) struct Token {
 pub(crate) struct Job {
     pub id: u64,
     pub spec: JobSpec,
+    /// A trigger job's downstream pipeline.
+    pub downstream: Option<u64>,
 }
 
 pub(crate) struct Pipeline {
     pub id: u64,
+    /// The project's path.
+    pub project: String,
     pub spec: PipelineSpec,
     pub step: usize,
     pub hidden_for: u32,
     pub jobs: Vec<Job>,
+    /// Run once when it first reaches `success`.
+    pub publish: Option<Publish>,
+    /// Why `publish` failed it.
+    pub failed: Option<String>,
 }
 
 impl Pipeline {
     pub fn status(&self) -> &str {
+        if self.failed.is_some() {
+            return "failed";
+        }
         let t = &self.spec.timeline;
         t.get(self.step.min(t.len().saturating_sub(1)))
             .map_or("success", String::as_str)
@@ -408,6 +466,9 @@ pub(crate) struct State {
     pub base: String,
     pub project_id: u64,
     pub project_path: String,
+    /// Projects other than the stand-in's own that pipelines run in (downstream
+    /// pipelines of trigger jobs): path and id.
+    pub other_projects: Vec<(String, u64)>,
     pub tokens: Vec<Token>,
     /// `visibility: public`: anyone may read (GET) without a token, as lava/lava.
     pub public: bool,
@@ -427,6 +488,19 @@ impl State {
     pub fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// The id of project `path`: the stand-in's own, or another made on first mention.
+    pub fn project_id_of(&mut self, path: &str) -> u64 {
+        if path == self.project_path {
+            return self.project_id;
+        }
+        if let Some((_, id)) = self.other_projects.iter().find(|(p, _)| p == path) {
+            return *id;
+        }
+        let id = self.project_id + 1 + self.other_projects.len() as u64;
+        self.other_projects.push((path.to_owned(), id));
+        id
     }
 
     /// With [`OnPush`], starts the pipeline of a pushed ref that a request asks for
@@ -450,22 +524,51 @@ impl State {
     }
 
     fn add_pipeline(&mut self, spec: PipelineSpec) -> u64 {
+        let project = self.project_path.clone();
+        self.add_pipeline_in(&project, spec, None)
+    }
+
+    fn add_pipeline_in(
+        &mut self,
+        project: &str,
+        spec: PipelineSpec,
+        publish: Option<Publish>,
+    ) -> u64 {
         let id = self.id();
-        let jobs = spec
-            .jobs
-            .iter()
-            .cloned()
-            .map(|spec| Job {
+        self.project_id_of(project);
+        let mut jobs = Vec::new();
+        for job in spec.jobs.iter().cloned() {
+            let downstream = job.trigger.clone().map(|t| {
+                let pipeline = PipelineSpec {
+                    sha: if t.pipeline.sha.is_empty() {
+                        spec.sha.clone()
+                    } else {
+                        t.pipeline.sha.clone()
+                    },
+                    ref_name: if t.pipeline.ref_name.is_empty() {
+                        spec.ref_name.clone()
+                    } else {
+                        t.pipeline.ref_name.clone()
+                    },
+                    ..t.pipeline.clone()
+                };
+                self.add_pipeline_in(&t.project, pipeline, t.publish.clone())
+            });
+            jobs.push(Job {
                 id: self.id(),
-                spec,
-            })
-            .collect();
+                spec: job,
+                downstream,
+            });
+        }
         self.pipelines.push(Pipeline {
             id,
+            project: project.to_owned(),
             hidden_for: spec.hidden_for,
             spec,
             step: 0,
             jobs,
+            publish,
+            failed: None,
         });
         id
     }
@@ -521,6 +624,7 @@ impl GitLabStandIn {
                 base: String::new(),
                 project_id: 1,
                 project_path: "lava/lava".into(),
+                other_projects: Vec::new(),
                 tokens: Vec::new(),
                 public: true,
                 pipelines: Vec::new(),
@@ -704,12 +808,13 @@ impl GitLabStandIn {
             .unwrap_or_default()
     }
 
-    /// A pipeline's status now, by id.
-    /// Every pipeline in the order it was created: id, ref, whether a tag's, status.
+    /// Every pipeline of the stand-in's own project in the order it was created: id,
+    /// ref, whether a tag's, status.
     pub fn pipelines(&self) -> Vec<(u64, String, bool, String)> {
-        lock(&self.state)
-            .pipelines
+        let st = lock(&self.state);
+        st.pipelines
             .iter()
+            .filter(|p| p.project == st.project_path)
             .map(|p| {
                 (
                     p.id,
@@ -721,6 +826,17 @@ impl GitLabStandIn {
             .collect()
     }
 
+    /// The pipelines of another project (downstream pipelines): id, ref, status.
+    pub fn pipelines_of(&self, project: &str) -> Vec<(u64, String, String)> {
+        lock(&self.state)
+            .pipelines
+            .iter()
+            .filter(|p| p.project == project)
+            .map(|p| (p.id, p.spec.ref_name.clone(), p.status().to_owned()))
+            .collect()
+    }
+
+    /// A pipeline's status now, by id.
     pub fn pipeline_status(&self, id: u64) -> Option<String> {
         lock(&self.state)
             .pipelines

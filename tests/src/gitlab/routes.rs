@@ -215,10 +215,22 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
     let ["api", "v4", "projects", project, rest @ ..] = segs.as_slice() else {
         return not_found("");
     };
-    if *project != st.project_path && *project != st.project_id.to_string() {
+    let own = *project == st.project_path || *project == st.project_id.to_string();
+    let Some(proj) = (if own {
+        Some(st.project_path.clone())
+    } else {
+        st.other_projects
+            .iter()
+            .find(|(p, id)| p == project || id.to_string() == *project)
+            .map(|(p, _)| p.clone())
+    }) else {
         return not_found("Project");
-    }
+    };
     let page = |st: &State, items: Vec<Value>| paginate(st, path, &q, items);
+    // Other projects hold only the pipelines trigger jobs started.
+    if !own && !matches!(rest, ["pipelines", ..]) {
+        return not_found("");
+    }
     match (m, rest) {
         ("GET", []) => json_answer(200, project_json(st)),
         ("GET", ["pipelines"]) => {
@@ -235,7 +247,8 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
             }
             let mut ids: Vec<usize> = Vec::new();
             for (i, p) in st.pipelines.iter_mut().enumerate() {
-                let matches = sha.is_none_or(|s| s == p.spec.sha)
+                let matches = p.project == proj
+                    && sha.is_none_or(|s| s == p.spec.sha)
                     && r.is_none_or(|r| r == p.spec.ref_name)
                     && match scope {
                         Some("tags") => p.spec.tag,
@@ -268,7 +281,21 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
             }
             answer
         }
-        ("GET", ["pipelines", id]) => match find_pipeline(st, id) {
+        ("GET", ["pipelines", id, "bridges"]) => match find_pipeline(st, &proj, id) {
+            Some(i) => {
+                let p = &st.pipelines[i];
+                let mut items: Vec<Value> = p
+                    .jobs
+                    .iter()
+                    .filter(|j| j.spec.trigger.is_some())
+                    .map(|j| bridge_json(st, p, j))
+                    .collect();
+                items.reverse();
+                page(st, items)
+            }
+            None => not_found(""),
+        },
+        ("GET", ["pipelines", id]) => match find_pipeline(st, &proj, id) {
             Some(i) => {
                 let v = pipeline_json(st, &st.pipelines[i]);
                 advance(&mut st.pipelines[i]);
@@ -276,10 +303,16 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
             }
             None => not_found(""),
         },
-        ("GET", ["pipelines", id, "jobs"]) => match find_pipeline(st, id) {
+        ("GET", ["pipelines", id, "jobs"]) => match find_pipeline(st, &proj, id) {
             Some(i) => {
                 let p = &st.pipelines[i];
-                let mut items: Vec<Value> = p.jobs.iter().map(|j| job_json(st, p, j)).collect();
+                // GitLab lists trigger jobs under /bridges only.
+                let mut items: Vec<Value> = p
+                    .jobs
+                    .iter()
+                    .filter(|j| j.spec.trigger.is_none())
+                    .map(|j| job_json(st, p, j))
+                    .collect();
                 items.reverse();
                 let answer = page(st, items);
                 advance(&mut st.pipelines[i]);
@@ -444,14 +477,25 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
     }
 }
 
+/// One step along the pipeline's timeline; a pipeline that publishes does so when it
+/// first reaches `success`, and fails instead if publishing fails.
 fn advance(p: &mut Pipeline) {
     if p.step + 1 < p.spec.timeline.len() {
         p.step += 1;
     }
+    if p.status() == "success" {
+        if let Some(publish) = p.publish.take() {
+            if let Err(why) = publish(&p.spec.ref_name) {
+                p.failed = Some(why);
+            }
+        }
+    }
 }
 
-fn find_pipeline(st: &State, id: &str) -> Option<usize> {
-    st.pipelines.iter().position(|p| p.id.to_string() == id)
+fn find_pipeline(st: &State, project: &str, id: &str) -> Option<usize> {
+    st.pipelines
+        .iter()
+        .position(|p| p.project == project && p.id.to_string() == id)
 }
 
 fn find_job<'a>(st: &'a State, id: &str) -> Option<(&'a Pipeline, &'a super::Job)> {
@@ -465,6 +509,16 @@ fn find_job<'a>(st: &'a State, id: &str) -> Option<(&'a Pipeline, &'a super::Job
 
 fn web(st: &State) -> String {
     format!("{}/{}", st.base, st.project_path)
+}
+
+fn project_id(st: &State, path: &str) -> u64 {
+    if path == st.project_path {
+        return st.project_id;
+    }
+    st.other_projects
+        .iter()
+        .find(|(p, _)| p == path)
+        .map_or(0, |(_, id)| *id)
 }
 
 fn project_json(st: &State) -> Value {
@@ -484,7 +538,7 @@ fn pipeline_json(st: &State, p: &Pipeline) -> Value {
     json!({
         "id": p.id,
         "iid": p.id - 1000,
-        "project_id": st.project_id,
+        "project_id": project_id(st, &p.project),
         "sha": p.spec.sha,
         "ref": p.spec.ref_name,
         "tag": p.spec.tag,
@@ -492,8 +546,29 @@ fn pipeline_json(st: &State, p: &Pipeline) -> Value {
         "source": "push",
         "created_at": STAMP,
         "updated_at": STAMP,
-        "web_url": format!("{}/-/pipelines/{}", web(st), p.id),
+        "web_url": format!("{}/{}/-/pipelines/{}", st.base, p.project, p.id),
     })
+}
+
+/// A trigger job as `GET /projects/:id/pipelines/:pipeline_id/bridges` lists it.
+fn bridge_json(st: &State, p: &Pipeline, j: &super::Job) -> Value {
+    let mut v = job_json(st, p, j);
+    let downstream = j
+        .downstream
+        .and_then(|id| st.pipelines.iter().find(|d| d.id == id))
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "sha": d.spec.sha,
+                "ref": d.spec.ref_name,
+                "status": d.status(),
+                "created_at": STAMP,
+                "updated_at": STAMP,
+                "web_url": format!("{}/{}/-/pipelines/{}", st.base, d.project, d.id),
+            })
+        });
+    v["downstream_pipeline"] = downstream.unwrap_or(Value::Null);
+    v
 }
 
 fn job_json(st: &State, p: &Pipeline, j: &super::Job) -> Value {
