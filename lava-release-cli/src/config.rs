@@ -329,8 +329,10 @@ pub struct Gitlab {
     /// The release manager's fork as a GitLab project (path or id): its pipeline of
     /// the `fork-ci` push is waited for. Unset: no `fork-wait-ci` stage.
     pub fork_project: Option<String>,
-    /// CI jobs whose artifacts are the Debian upload for `repo-import` (downloaded by
-    /// `ci-artifacts` into `repo.incoming`). Empty: no `ci-artifacts` stage.
+    /// CI jobs whose artifacts are the Debian packages (LAVA: `debian/12`, `debian/13`),
+    /// downloaded by `ci-artifacts` into `repo.incoming` (in pipeline mode, by default,
+    /// `.git/lava-release/VERSION-ci-artifacts/`), checked by the consistency gate and
+    /// compared with what is published. Empty: no `ci-artifacts` stage.
     pub artifact_jobs: Vec<String>,
 }
 
@@ -348,7 +350,34 @@ impl Default for Gitlab {
             poll_max_ms: 60_000,
             release_name: "LAVA {version}".into(),
             fork_project: None,
-            artifact_jobs: Vec::new(),
+            artifact_jobs: vec!["debian/12".into(), "debian/13".into()],
+        }
+    }
+}
+
+/// How the apt repository gets the release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RepoMode {
+    /// LAVA today: the tag's pipeline triggers `repo.publish_project` through the bridge
+    /// job `repo.publish_job`, which publishes; `apt-publish` waits for that pipeline
+    /// and checks the repository at `repo.url`.
+    #[default]
+    Pipeline,
+    /// The written process: `repo-import`, `repo-sign` and `repo-publish` on
+    /// `repo.site` with reprepro.
+    Reprepro,
+    /// No apt repository stage (a project without one, or one published apart).
+    None,
+}
+
+impl RepoMode {
+    /// The name in `release.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RepoMode::Pipeline => "pipeline",
+            RepoMode::Reprepro => "reprepro",
+            RepoMode::None => "none",
         }
     }
 }
@@ -357,11 +386,26 @@ impl Default for Gitlab {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Repo {
-    /// The suites the release is imported into.
+    /// How the repository is published: `pipeline` or `reprepro`.
+    pub mode: RepoMode,
+    /// The suites the release is published in.
     pub suites: Vec<String>,
-    /// The publishing site: a local directory or `ssh://[user@]host[:port]/path`
-    /// holding the reprepro base, the kept trees and the live symlink. Unset: no
-    /// `repo-*` stages.
+    /// The Debian version CI builds for each suite, from `{version}`,
+    /// `{debian_version}`, `{release}` (the suite's Debian release number, 9999 for
+    /// unstable, as `share/debian-dev-build.sh` numbers it) and `{suite}`. LAVA today:
+    /// `{version}+{release}+{suite}`; the written process: `{debian_version}`, one upload
+    /// for every suite.
+    pub package_version: String,
+    /// The published repository (the directory holding `dists/`) that `apt-publish`
+    /// checks in pipeline mode.
+    pub url: String,
+    /// Pipeline mode: the tag pipeline's trigger job that publishes the repository.
+    pub publish_job: String,
+    /// Pipeline mode: the project whose pipeline that job starts.
+    pub publish_project: String,
+    /// Reprepro mode: the publishing site, a local directory or
+    /// `ssh://[user@]host[:port]/path` holding the reprepro base, the kept trees and
+    /// the live symlink.
     pub site: Option<String>,
     /// The directory of built `.changes` files and their files, on the machine holding
     /// the site (a path on the server for an `ssh://` site).
@@ -381,7 +425,12 @@ pub struct Repo {
 impl Default for Repo {
     fn default() -> Self {
         Self {
+            mode: RepoMode::Pipeline,
             suites: vec!["bookworm".into(), "trixie".into()],
+            package_version: "{version}+{release}+{suite}".into(),
+            url: "https://apt.lavasoftware.org/release".into(),
+            publish_job: "publish-packages/release".into(),
+            publish_project: "lava/lava-apt-repo".into(),
             site: None,
             incoming: None,
             ssh_config: None,
@@ -746,21 +795,43 @@ impl Config {
         if let Err(e) = signing.release_key.parse::<lava_signing::KeySelector>() {
             return Err(format!("signing.release_key: {e}"));
         }
-        if let Some(site) = self.repo.site.as_deref().filter(|s| !s.is_empty()) {
-            lava_repo_sign::Location::parse(site).map_err(|e| format!("repo.site: {e}"))?;
-            if self.repo.incoming.is_none() {
+        let site = self.repo.site.as_deref().filter(|s| !s.is_empty());
+        match (self.repo.mode, site) {
+            (RepoMode::Reprepro, None) => {
                 return Err(
-                    "repo.site is set but repo.incoming is not; name the directory of the built .changes files"
-                        .into(),
+                    "repo.mode is reprepro but repo.site is not set; name the reprepro site".into(),
                 );
             }
+            (RepoMode::Reprepro, Some(site)) => {
+                lava_repo_sign::Location::parse(site).map_err(|e| format!("repo.site: {e}"))?;
+                if self.repo.incoming.is_none() {
+                    return Err(
+                        "repo.site is set but repo.incoming is not; name the directory of the built .changes files"
+                            .into(),
+                    );
+                }
+            }
+            (mode @ (RepoMode::Pipeline | RepoMode::None), Some(_)) => {
+                return Err(format!(
+                    "repo.site is set but repo.mode is {}; set repo.mode = \"reprepro\" to publish with reprepro",
+                    mode.name()
+                ));
+            }
+            (RepoMode::None, None) => {}
+            (RepoMode::Pipeline, None) => {
+                if self.repo.publish_job.trim().is_empty() {
+                    return Err("repo.publish_job is empty; name the tag pipeline's trigger job that publishes the repository".into());
+                }
+                if !(self.repo.url.starts_with("https://") || self.repo.url.starts_with("http://"))
+                {
+                    return Err(format!(
+                        "repo.url `{}` is not an http:// or https:// URL",
+                        self.repo.url
+                    ));
+                }
+            }
         }
-        if !self.gitlab.artifact_jobs.is_empty() && self.repo.incoming.is_none() {
-            return Err(
-                "gitlab.artifact_jobs is set but repo.incoming is not; name the directory the CI artifacts go to"
-                    .into(),
-            );
-        }
+        crate::shared::debian::package_versions(&self.repo, "2024.01", "2024.01-1")?;
         if self.project.branch.trim().is_empty() {
             return Err("project.branch is empty; name the release branch".into());
         }

@@ -239,26 +239,55 @@ pub fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
         None => debian.claim(at_tag(changelog), "nothing (no such file)"),
     }
 
-    // The upload repo-import takes, and the source package it carries.
-    let repo = RepoSite::new(config, ctx.release);
+    // The packages CI built: each suite's at the version `repo.package_version` gives
+    // it, the source package each carries at the same.
+    let mut checks = Vec::new();
+    let repo = RepoSite::in_context(ctx);
     if let Some((tree, uploads)) = repo.uploads()? {
+        let dir = repo
+            .incoming
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""))
+            .display()
+            .to_string();
         if uploads.is_empty() {
             return Ok(Observation::Missing(format!(
-                "{} holds no .changes of {} {debian_version} yet",
-                repo.incoming
-                    .as_deref()
-                    .unwrap_or(std::path::Path::new(""))
-                    .display(),
-                repo.source
+                "{dir} holds no .changes of {} yet",
+                repo.expected()
             )));
         }
+        let mut covered = Vec::new();
         for changes in &uploads {
-            debian.claim(changes.path.clone(), changes.version.clone());
+            let mut agreement = Agreement::new(format!("the Debian version of {}", changes.path));
+            if repo.per_suite {
+                let Some(suite) = repo.suite_of(changes) else {
+                    return Ok(Observation::Wrong(format!(
+                        "{} is for {}, which is not one of repo.suites ({})",
+                        changes.path,
+                        changes.distribution,
+                        repo.suites.join(", ")
+                    )));
+                };
+                agreement.claim(
+                    format!("repo.package_version for {}", suite.suite),
+                    suite.version.clone(),
+                );
+                covered.push(suite.suite.clone());
+            } else {
+                agreement.claim(
+                    "repo.package_version",
+                    repo.packages
+                        .first()
+                        .map_or(String::new(), |p| p.version.clone()),
+                );
+                covered.extend(repo.suites.iter().cloned());
+            }
+            agreement.claim(changes.path.clone(), changes.version.clone());
             match tree.dsc_of(changes)? {
                 Some(lava_repo_sign::DscFile {
                     path,
                     version: Some(said),
-                }) => debian.claim(path, said),
+                }) => agreement.claim(path, said),
                 Some(lava_repo_sign::DscFile {
                     path,
                     version: None,
@@ -270,10 +299,27 @@ pub fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
                 }
                 None => {}
             }
+            checks.push(agreement);
+        }
+        let missing: Vec<String> = repo
+            .packages
+            .iter()
+            .filter(|p| !covered.contains(&p.suite))
+            .map(|p| format!("{} {} for {}", repo.source, p.version, p.suite))
+            .collect();
+        if !missing.is_empty() {
+            let held: Vec<String> = uploads
+                .iter()
+                .map(|c| format!("{} {} for {}", c.source, c.version, c.distribution))
+                .collect();
+            return Ok(Observation::Wrong(format!(
+                "{dir} holds no .changes of {} (it holds {}); the CI jobs built for the wrong suite",
+                missing.join(", "),
+                held.join(", ")
+            )));
         }
     }
 
-    let mut checks = Vec::new();
     let mut images = Vec::new();
     if config.docker.enabled {
         let (promoter, set) = crate::shared::docker::promoter(ctx)?;
@@ -317,6 +363,7 @@ pub fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
         }
     }
     let mut agreements = vec![tag_object, commit_of, version, debian];
+    // The per-package agreements come after the release's own.
     agreements.extend(checks);
     Ok(Observation::Complete(Record {
         version: v.to_owned(),

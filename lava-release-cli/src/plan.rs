@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::UsageError;
 use crate::stages::announce::Announce;
+use crate::stages::apt_publish::AptPublish;
 use crate::stages::changelog::Changelog;
 use crate::stages::ci_artifacts::CiArtifacts;
 use crate::stages::close_milestone::CloseMilestone;
@@ -59,6 +60,8 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     plan.add::<CiArtifacts>(config);
     // Nothing is published from the release before its parts are seen to agree.
     plan.add::<Consistency>(config);
+    // The apt repository: CI's publishing pipeline (LAVA today), or reprepro by hand.
+    plan.add::<AptPublish>(config);
     plan.add::<RepoImport>(config);
     plan.add::<RepoSign>(config);
     plan.add::<RepoPublish>(config);
@@ -186,43 +189,50 @@ mod tests {
     fn default_plan_for_lava() {
         let plan = plan(&Config::default(), &release("2024.05"));
         insta::assert_snapshot!(lines(&plan), @r"
-        preflight [false] check that 2024.05 (Debian 2024.05-1) is newer than the last release, the working tree is clean and HEAD is on master
-        milestone-check [false] check that milestone 2024.05 of https://gitlab.com/lava/lava has no open merge request or issue
-        changelog [false] write the debian/changelog entry for 2024.05-1 (gbp style), set lava_common/VERSION to 2024.05 and commit them as `LAVA Software 2024.05 release`
-        local-tag [false] tag the release commit `2024.05` (unsigned, for the local build)
-        signed-tag [false] sign tag `2024.05` with the release key C87D63FD935535CFB0CAF5C2A791358F2E49B100 and verify it
-        push-branch [true] push master alone to origin (fast-forward only) so its pipeline runs before the tag
-        wait-branch-ci [false] wait for the pipeline of the release commit on master of https://gitlab.com/lava/lava to succeed
-        push-tag [true] push master and tag `2024.05` to origin
-        wait-ci [false] wait for the pipeline of tag 2024.05 on https://gitlab.com/lava/lava to succeed
-        consistency [false] check that tag 2024.05 on origin is the commit its pipeline built and that debian/changelog, lava_common/VERSION and CI's images agree on 2024.05 (Debian 2024.05-1), then pin the images to publish
-        docker-publish [true] copy lava-dispatcher, lava-server for amd64, aarch64 from registry.gitlab.com/lava/lava/{arch}/{image}:{version} to lavasoftware/{arch}-{image} as 2024.05 and latest, with manifest lists lavasoftware/{image}
-        release-notes [true] create or update the GitLab release of tag 2024.05 with the changelog entry and commits
-        close-milestone [true] close milestone 2024.05 of https://gitlab.com/lava/lava
-        lab-sync [true] copy the device types (etc/dispatcher-config/device-types, or lava_scheduler_app/tests/device-types in trees before 2019.09) to ssh://review.linaro.org:29418/lava/lava-lab:shared/device-types and push it to refs/for/master for review
-        ");
+            preflight [false] check that 2024.05 (Debian 2024.05-1) is newer than the last release, the working tree is clean and HEAD is on master
+            milestone-check [false] check that milestone 2024.05 of https://gitlab.com/lava/lava has no open merge request or issue
+            changelog [false] write the debian/changelog entry for 2024.05-1 (gbp style), set lava_common/VERSION to 2024.05 and commit them as `LAVA Software 2024.05 release`
+            local-tag [false] tag the release commit `2024.05` (unsigned, for the local build)
+            signed-tag [false] sign tag `2024.05` with the release key C87D63FD935535CFB0CAF5C2A791358F2E49B100 and verify it
+            push-branch [true] push master alone to origin (fast-forward only) so its pipeline runs before the tag
+            wait-branch-ci [false] wait for the pipeline of the release commit on master of https://gitlab.com/lava/lava to succeed
+            push-tag [true] push master and tag `2024.05` to origin
+            wait-ci [false] wait for the pipeline of tag 2024.05 on https://gitlab.com/lava/lava to succeed
+            ci-artifacts [false] download and verify the artifacts of debian/12, debian/13 from the pipeline of tag 2024.05 into .git/lava-release/2024.05-ci-artifacts
+            consistency [false] check that tag 2024.05 on origin is the commit its pipeline built and that debian/changelog, lava_common/VERSION, the .changes and .dsc of each suite and CI's images agree on 2024.05 (Debian 2024.05-1), then pin the images to publish
+            apt-publish [false] wait for the pipeline that `publish-packages/release` of tag 2024.05 starts in lava/lava-apt-repo, then check that https://apt.lavasoftware.org/release lists lava 2024.05+12+bookworm in bookworm, 2024.05+13+trixie in trixie, signed by the release key
+            docker-publish [true] copy lava-dispatcher, lava-server for amd64, aarch64 from registry.gitlab.com/lava/lava/{arch}/{image}:{version} to lavasoftware/{arch}-{image} as 2024.05 and latest, with manifest lists lavasoftware/{image}
+            release-notes [true] create or update the GitLab release of tag 2024.05 with the changelog entry and commits
+            close-milestone [true] close milestone 2024.05 of https://gitlab.com/lava/lava
+            lab-sync [true] copy the device types (etc/dispatcher-config/device-types, or lava_scheduler_app/tests/device-types in trees before 2019.09) to ssh://review.linaro.org:29418/lava/lava-lab:shared/device-types and push it to refs/for/master for review
+            ");
     }
 
     #[test]
-    fn repository_stages_need_a_site() {
+    fn the_repository_is_published_by_ci_or_by_reprepro() {
         let names =
             |toml: &str| plan(&Config::from_toml(toml).unwrap(), &release("2024.05")).names();
         assert!(!names("").contains(&"repo-import"));
+        assert!(names("").contains(&"apt-publish"));
+        assert!(!names("[repo]\nmode = \"none\"\n").contains(&"apt-publish"));
         let default = plan(&Config::default(), &release("2024.05"));
-        assert!(
-            default
-                .absent
-                .contains(&Absent::new("repo-import", "repo.site is not set"))
-        );
+        assert!(default.absent.contains(&Absent::new(
+            "repo-import",
+            "repo.mode is pipeline: CI publishes the repository"
+        )));
         assert_eq!(
             default.position("dev-build").unwrap_err().0,
             "stage `dev-build` is not in this plan: debian.dev_build is false"
         );
         let config = Config::from_toml(
-            "[repo]\nsite = \"ssh://repo@apt.example/srv/apt\"\nincoming = \"/srv/incoming\"\n",
+            "[repo]\nmode = \"reprepro\"\npackage_version = \"{debian_version}\"\nsite = \"ssh://repo@apt.example/srv/apt\"\nincoming = \"/srv/incoming\"\n",
         )
         .unwrap();
         let plan = plan(&config, &release("2024.05"));
+        assert!(plan.absent.contains(&Absent::new(
+            "apt-publish",
+            "repo.mode is reprepro: repo-import, repo-sign and repo-publish publish it"
+        )));
         let repo = Plan {
             release: plan.release.clone(),
             stages: plan
@@ -266,7 +276,7 @@ mod tests {
     #[test]
     fn every_publishing_stage_needs_the_consistency_record() {
         let config = Config::from_toml(
-            "[repo]\nsite = \"/srv/apt\"\nincoming = \"/srv/incoming\"\n\
+            "[repo]\nmode = \"reprepro\"\nsite = \"/srv/apt\"\nincoming = \"/srv/incoming\"\n\
              [debian]\nupload = \"/srv/queue\"\n\
              [announce]\nsmtp = \"smtp://mail.example.org\"\n",
         )
@@ -275,7 +285,10 @@ mod tests {
         let consistency = plan.position("consistency").unwrap();
         for (i, stage) in plan.stages.iter().enumerate() {
             let needs = stage.needs();
-            if i > consistency && (stage.irreversible() || stage.name().starts_with("repo-")) {
+            let publishes = stage.irreversible()
+                || stage.name().starts_with("repo-")
+                || stage.name() == "apt-publish";
+            if i > consistency && publishes {
                 assert!(
                     needs.contains(&Need::Consistency),
                     "{} publishes without the consistency record",
@@ -295,7 +308,7 @@ mod tests {
         let plan = plan(&Config::default(), &release("2024.05"));
         assert_eq!(
             plan.position("changlog").unwrap_err().to_string(),
-            "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag, signed-tag, push-branch, wait-branch-ci, push-tag, wait-ci, consistency, docker-publish, release-notes, close-milestone, lab-sync"
+            "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag, signed-tag, push-branch, wait-branch-ci, push-tag, wait-ci, ci-artifacts, consistency, apt-publish, docker-publish, release-notes, close-milestone, lab-sync"
         );
     }
 }

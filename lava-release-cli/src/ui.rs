@@ -258,10 +258,9 @@ mod tests {
                 dev-build        debian.dev_build is false
                 fork-ci          project.fork is not set
                 fork-wait-ci     project.fork is not set
-                ci-artifacts     gitlab.artifact_jobs is empty
-                repo-import      repo.site is not set
-                repo-sign        repo.site is not set
-                repo-publish     repo.site is not set
+                repo-import      repo.mode is pipeline: CI publishes the repository
+                repo-sign        repo.mode is pipeline: CI publishes the repository
+                repo-publish     repo.mode is pipeline: CI publishes the repository
                 debian-upload    debian.upload is not set
                 announce         announce.smtp is not set
 

@@ -97,19 +97,15 @@ fn a_failed_tag_pipeline_names_its_failed_jobs_and_nothing_is_published() {
 
 #[test]
 fn the_fork_pipeline_is_waited_for_and_artifacts_feed_the_incoming_directory() {
-    let sb = sandbox(|b| b.milestone(MilestoneSpec::new(V)));
+    let mut sb = sandbox(|b| b.milestone(MilestoneSpec::new(V)));
     let incoming = sb.path().join("incoming");
-    // TOML allows one [gitlab] table: add the keys to the sandbox's.
-    let config = std::fs::read_to_string(sb.config()).unwrap();
-    let config = config.replace(
-        "[gitlab]\n",
-        "[gitlab]\nfork_project = \"lava/lava\"\nartifact_jobs = [\"debian-bookworm\"]\n",
-    );
-    let config = format!(
-        "{config}\n[repo]\nincoming = {:?}\n",
-        incoming.display().to_string()
-    );
-    std::fs::write(sb.config(), config).unwrap();
+    sb.add_gitlab_keys("fork_project = \"lava/lava\"\nartifact_jobs = [\"debian-bookworm\"]")
+        .unwrap();
+    sb.add_keys(
+        "repo",
+        &format!("incoming = {:?}", incoming.display().to_string()),
+    )
+    .unwrap();
 
     let out = sb
         .lava_release(&["run", V, "--yes", "--to", "fork-ci"])

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod announce;
+mod apt_publish;
 mod changelog;
 mod consistency;
 mod debian_stages;

@@ -15,8 +15,8 @@ const V: &str = "2024.02";
 
 fn setup() -> (Sandbox, RepoRehearsal) {
     let mut sb = Sandbox::lava().unwrap();
-    let site = rehearsal_repo::prepare(sb.path(), V, &format!("{V}-1")).unwrap();
-    sb.add_config(&site.config_toml()).unwrap();
+    let site = rehearsal_repo::prepare(sb.path(), V, &[(None, format!("{V}-1"))]).unwrap();
+    sb.replace_section("repo", &site.config_toml()).unwrap();
     (sb.through_consistency(V).unwrap(), site)
 }
 

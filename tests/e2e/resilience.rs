@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tests::gitlab::{Fault, FaultKind, Recorded};
-use tests::rehearsal::{DEFAULT_VERSION, Options, Rehearsal};
+use tests::rehearsal::{DEFAULT_VERSION, Options, Publishing, Rehearsal};
 use tests::sandbox::{Sandbox, text};
 
 const V: &str = DEFAULT_VERSION;
@@ -68,7 +68,17 @@ fn expect_crash(out: &Output, point: &str) {
 #[test]
 fn killed_at_every_stage_boundary_the_rerun_completes_the_release_once() {
     let started = Instant::now();
-    let r = Rehearsal::setup(&tests::bin::lava_release_bin(), V).unwrap();
+    // The written process has the most stages that write: reprepro's and the Debian
+    // upload's besides the others.
+    let r = Rehearsal::setup_with(
+        &tests::bin::lava_release_bin(),
+        V,
+        Options {
+            publishing: Publishing::Reprepro,
+            ..Options::default()
+        },
+    )
+    .unwrap();
     let setup = started.elapsed();
     let stages = plan(&r);
     let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
@@ -599,15 +609,19 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
             2,
             &["repo.incoming"],
         )
-        .config(format!("{base}\n[repo]\nsite = \"/srv/apt\"\n")),
+        .config(base.replace(
+            "[repo]\nmode = \"none\"",
+            "[repo]\nmode = \"reprepro\"\nsite = \"/srv/apt\"",
+        )),
         Bad::new(
             "repository site not a location",
             &["plan", V],
             2,
             &["repo.site", "ftp://apt.example/srv"],
         )
-        .config(format!(
-            "{base}\n[repo]\nsite = \"ftp://apt.example/srv\"\nincoming = \"/srv/incoming\"\n"
+        .config(base.replace(
+            "[repo]\nmode = \"none\"",
+            "[repo]\nmode = \"reprepro\"\nsite = \"ftp://apt.example/srv\"\nincoming = \"/srv/incoming\"",
         )),
         Bad::new(
             "missing key file",

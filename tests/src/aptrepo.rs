@@ -104,6 +104,17 @@ impl AptSite {
         version: &str,
         dsc_signer: Option<&lava_signing::Signer>,
     ) -> anyhow::Result<PathBuf> {
+        self.upload_for(version, "unstable", dsc_signer)
+    }
+
+    /// Like [`AptSite::upload_signed`], built for `distribution` (its changelog entry
+    /// and `.changes` name it), as LAVA's CI builds one upload per suite.
+    pub fn upload_for(
+        &self,
+        version: &str,
+        distribution: &str,
+        dsc_signer: Option<&lava_signing::Signer>,
+    ) -> anyhow::Result<PathBuf> {
         let out = self.dir.path().join("incoming").join(version);
         std::fs::create_dir_all(&out)?;
         let work = tempfile::tempdir()?;
@@ -132,7 +143,7 @@ impl AptSite {
         std::fs::write(
             src.join("debian/changelog"),
             format!(
-                "lava ({version}) unstable; urgency=medium\n\n  * Release {version}.\n\n -- LAVA Test <lava@example.invalid>  Wed, 01 Jan 2025 00:00:00 +0000\n"
+                "lava ({version}) {distribution}; urgency=medium\n\n  * Release {version}.\n\n -- LAVA Test <lava@example.invalid>  Wed, 01 Jan 2025 00:00:00 +0000\n"
             ),
         )?;
         std::fs::write(
@@ -196,7 +207,7 @@ impl AptSite {
             std::fs::copy(file, out.join(&name))?;
         }
         let changes = format!(
-            "Format: 1.8\nDate: Wed, 01 Jan 2025 00:00:00 +0000\nSource: lava\nBinary: lava lava-helper\nArchitecture: source all amd64 arm64\nVersion: {version}\nDistribution: unstable\nUrgency: medium\nMaintainer: LAVA Test <lava@example.invalid>\nChanged-By: LAVA Test <lava@example.invalid>\nDescription:\n lava - LAVA test package\n lava-helper - LAVA test helper\nChanges:\n lava ({version}) unstable; urgency=medium\n .\n   * Release {version}.\nChecksums-Sha1:\n{sha1}Checksums-Sha256:\n{sha256}Files:\n{md5}"
+            "Format: 1.8\nDate: Wed, 01 Jan 2025 00:00:00 +0000\nSource: lava\nBinary: lava lava-helper\nArchitecture: source all amd64 arm64\nVersion: {version}\nDistribution: {distribution}\nUrgency: medium\nMaintainer: LAVA Test <lava@example.invalid>\nChanged-By: LAVA Test <lava@example.invalid>\nDescription:\n lava - LAVA test package\n lava-helper - LAVA test helper\nChanges:\n lava ({version}) {distribution}; urgency=medium\n .\n   * Release {version}.\nChecksums-Sha1:\n{sha1}Checksums-Sha256:\n{sha256}Files:\n{md5}"
         );
         std::fs::write(out.join(format!("lava_{version}_multi.changes")), changes)?;
         Ok(out)

@@ -20,6 +20,8 @@ pub const DEFAULT_VERSION: &str = "2024.02";
 pub struct Report {
     /// The version rehearsed.
     pub version: String,
+    /// How the apt repository was published.
+    pub publishing: Publishing,
     /// Each stage's name, outcome and evidence, from the journal.
     pub stages: Vec<(String, String, String)>,
     /// The `debian/changelog` entry the release wrote.
@@ -61,7 +63,12 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Rehearsal of LAVA {}\n\nStages:", self.version)?;
+        writeln!(
+            f,
+            "Rehearsal of LAVA {} (apt repository: {})\n\nStages:",
+            self.version,
+            self.publishing.name()
+        )?;
         for (stage, outcome, evidence) in &self.stages {
             writeln!(f, "  {stage:<16} {outcome:<13} {evidence}")?;
         }
@@ -87,20 +94,72 @@ impl fmt::Display for Report {
 /// Runs the rehearsal of `version` with the `lava-release` binary at `bin`: the whole
 /// release as one `lava-release run VERSION --yes`, then every check.
 pub fn rehearse(bin: &Path, version: &str) -> anyhow::Result<Report> {
-    let rehearsal = Rehearsal::setup(bin, version)?;
+    rehearse_with(bin, version, Options::default())
+}
+
+/// Like [`rehearse`], set up with `options`.
+pub fn rehearse_with(bin: &Path, version: &str, options: Options) -> anyhow::Result<Report> {
+    let rehearsal = Rehearsal::setup_with(bin, version, options)?;
     rehearsal.release()?;
     rehearsal.checks()
+}
+
+/// How the apt repository is published in a rehearsal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Publishing {
+    /// LAVA today: CI builds one native upload per suite (`VERSION+12+bookworm`,
+    /// `VERSION+13+trixie`) in the jobs `debian/12` and `debian/13`, and the tag
+    /// pipeline's trigger job `publish-packages/release` starts a pipeline in
+    /// `lava/lava-apt-repo` that publishes them; `apt-publish` checks it.
+    #[default]
+    Pipeline,
+    /// The written process: CI builds `VERSION-1` once, and `repo-import`, `repo-sign`,
+    /// `repo-publish` publish it with reprepro; `debian-upload` takes it to Debian.
+    Reprepro,
+}
+
+impl Publishing {
+    /// Its name, as `repo.mode` says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Publishing::Pipeline => "pipeline",
+            Publishing::Reprepro => "reprepro",
+        }
+    }
+}
+
+/// With [`Publishing::Pipeline`], what the tag pipeline's publishing trigger job does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Downstream {
+    /// Starts the `lava/lava-apt-repo` pipeline, which publishes the uploads.
+    #[default]
+    Publishes,
+    /// Starts it, and it fails.
+    Fails,
+    /// Starts it, and it succeeds without publishing anything.
+    PublishesNothing,
+    /// The tag pipeline has no such trigger job.
+    Missing,
 }
 
 /// How a rehearsal is set up, besides the defaults.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
+    /// How the apt repository is published.
+    pub publishing: Publishing,
+    /// With [`Publishing::Pipeline`], what the publishing trigger job does.
+    pub downstream: Downstream,
     /// Puts a [`crate::registry::FaultProxy`] in front of CI's registry, for tests that
     /// break connections to it ([`Rehearsal::registry_proxy`]).
     pub registry_proxy: bool,
     /// The Debian version CI builds the upload at, when not the release's
-    /// `VERSION-1` (the bare `VERSION` makes a native package).
+    /// (`VERSION-1` for the written process, `VERSION+12+bookworm` for bookworm today;
+    /// the bare `VERSION` makes a native package). With [`Publishing::Pipeline`], the
+    /// bookworm job's.
     pub upload_version: Option<&'static str>,
+    /// With [`Publishing::Pipeline`]: the suite the bookworm job builds for, when not
+    /// bookworm (a job building for the wrong suite).
+    pub bookworm_job_suite: Option<&'static str>,
     /// The tag's pipeline reports this commit rather than the tag's.
     pub tag_pipeline_sha: Option<&'static str>,
 }
@@ -120,6 +179,7 @@ pub enum ImageRegistry {
 pub struct Rehearsal {
     bin: PathBuf,
     version: String,
+    publishing: Publishing,
     sandbox: Sandbox,
     apt: crate::rehearsal_repo::RepoRehearsal,
     debian: crate::rehearsal_debian::DebianRehearsal,
@@ -136,25 +196,78 @@ impl Rehearsal {
     /// Like [`Rehearsal::setup`], with `options`.
     pub fn setup_with(bin: &Path, version: &str, options: Options) -> anyhow::Result<Self> {
         let mut sandbox = Sandbox::lava()?.with_gitlab(version)?;
-        // The apt repository: the previous release published, this one's upload waiting.
-        let upload_version = options
-            .upload_version
-            .map_or_else(|| format!("{version}-1"), str::to_owned);
-        let apt = crate::rehearsal_repo::prepare(sandbox.path(), version, &upload_version)?;
-        sandbox.add_config(&apt.config_toml())?;
-        // Debian: a dev build of the tag, then the upload fetched from the published
-        // repository over HTTP and put in an SFTP queue.
+        let pipeline = options.publishing == Publishing::Pipeline;
+        // The apt repository: the previous release published; what CI builds of this one.
+        let uploads: Vec<(Option<&str>, String)> = if pipeline {
+            let bookworm_suite = options.bookworm_job_suite.unwrap_or("bookworm");
+            let release = if bookworm_suite == "trixie" { 13 } else { 12 };
+            vec![
+                (
+                    Some(bookworm_suite),
+                    options.upload_version.map_or_else(
+                        || format!("{version}+{release}+{bookworm_suite}"),
+                        str::to_owned,
+                    ),
+                ),
+                (Some("trixie"), format!("{version}+13+trixie")),
+            ]
+        } else {
+            vec![(
+                None,
+                options
+                    .upload_version
+                    .map_or_else(|| format!("{version}-1"), str::to_owned),
+            )]
+        };
+        let apt = crate::rehearsal_repo::prepare(sandbox.path(), version, &uploads)?;
+        // Debian: a dev build of the tag; in the written process, the upload fetched from
+        // the published repository over HTTP and put in an SFTP queue.
         let debian = crate::rehearsal_debian::prepare(apt.root())?;
-        sandbox.add_config(&debian.config_toml())?;
+        sandbox.add_config(&debian.config_toml(!pipeline))?;
         // Container images: CI's registry with the per-arch images, and a Docker Hub
         // stand-in with a password.
         let images = Images::start(&mut sandbox, version, options.registry_proxy)?;
-        // CI builds the upload: it comes back as the Debian job's artifacts, not from disk.
-        let upload = zip_and_remove(apt.incoming())?;
+        // CI builds the uploads: they come back as the Debian jobs' artifacts.
+        let mut jobs = Vec::new();
+        if pipeline {
+            // LAVA today's jobs and publishing pipeline (the defaults of gitlab.artifact_jobs,
+            // repo.publish_job, repo.publish_project); apt-publish reads the repository
+            // over HTTP as users do.
+            for (name, dir) in ["debian/12", "debian/13"].iter().zip(apt.uploads()) {
+                jobs.push(JobSpec::new(name, "build").artifacts(zip_dir(dir)?));
+            }
+            let trigger = |timeline: &[&str]| {
+                JobSpec::trigger(
+                    "publish-packages/release",
+                    "deploy",
+                    "lava/lava-apt-repo",
+                    PipelineSpec::tag("", "").timeline(timeline),
+                )
+            };
+            match options.downstream {
+                Downstream::Publishes => jobs
+                    .push(trigger(&["pending", "running", "success"]).publishes(apt.publisher())),
+                Downstream::Fails => jobs.push(trigger(&["pending", "running", "failed"])),
+                Downstream::PublishesNothing => {
+                    jobs.push(trigger(&["pending", "running", "success"]));
+                }
+                Downstream::Missing => {}
+            }
+            sandbox.replace_section(
+                "repo",
+                &format!("[repo]\nurl = {:?}\n", debian.repository_url()),
+            )?;
+            sandbox.add_gitlab_keys("artifact_jobs = [\"debian/12\", \"debian/13\"]")?;
+        } else {
+            sandbox.replace_section("repo", &apt.config_toml())?;
+            let dir = apt.uploads()[0].to_owned();
+            jobs.push(JobSpec::new("debian-bookworm", "build").artifacts(zip_dir(&dir)?));
+            remove_files(&dir)?;
+            sandbox.add_gitlab_keys("artifact_jobs = [\"debian-bookworm\"]")?;
+        }
         // LAVA today: the branch's own pipeline (push-branch, wait-branch-ci) tests the
         // release commit; the fork is pushed (fork-ci) but its pipeline is not awaited,
-        // which the stand-in, one project, could not tell from the branch's.
-        sandbox.add_gitlab_keys("artifact_jobs = [\"debian-bookworm\"]")?;
+        // which the stand-in could not tell from the branch's.
         // The announcement list's server: STARTTLS with its own certificate, a login.
         let smtp = crate::smtp::SmtpSink::start(
             crate::smtp::Security::StartTls,
@@ -163,27 +276,25 @@ impl Rehearsal {
         )?;
         let section = smtp.announce_section(&sandbox.path().join("smtp-password"), true)?;
         sandbox.add_config(&section)?;
-        // GitLab runs a pipeline for each push: master's, and the tag's, whose Debian job
-        // carries the upload.
+        // GitLab runs a pipeline for each push: master's, and the tag's, whose Debian jobs
+        // carry the uploads.
         let gitlab = sandbox
             .gitlab()
             .context("the sandbox has a GitLab stand-in")?;
+        let mut tag = PipelineSpec::tag("", options.tag_pipeline_sha.unwrap_or_default())
+            .timeline(&["pending", "running", "running", "success"]);
+        for job in jobs {
+            tag = tag.job(job);
+        }
         gitlab.pipelines_on_push(
             OnPush::new(&[&sandbox.fork(), &sandbox.origin()])
                 .branch(PipelineSpec::branch("", "").timeline(&["pending", "running", "success"]))
-                .tag(
-                    PipelineSpec::tag("", options.tag_pipeline_sha.unwrap_or_default())
-                        .timeline(&["pending", "running", "running", "success"])
-                        .job(
-                            JobSpec::new("debian-bookworm", "build")
-                                .ends("success")
-                                .artifacts(upload),
-                        ),
-                ),
+                .tag(tag),
         );
         Ok(Self {
             bin: bin.to_owned(),
             version: version.to_owned(),
+            publishing: options.publishing,
             sandbox,
             apt,
             debian,
@@ -309,6 +420,7 @@ impl Rehearsal {
         let repo = sandbox.repo();
         let mut report = Report {
             version: version.clone(),
+            publishing: self.publishing,
             ..Report::default()
         };
         let journal = self.journal()?;
@@ -334,9 +446,13 @@ impl Rehearsal {
         images.check(&mut report, version);
         check_consistency(&mut report, sandbox, images, version);
         apt.check(|name, passed, detail| report.record(name, passed, detail));
-        debian.check(&format!("{version}-1"), |name, passed, detail| {
-            report.record(name, passed, detail)
-        });
+        match self.publishing {
+            Publishing::Reprepro => debian
+                .check(&format!("{version}-1"), |name, passed, detail| {
+                    report.record(name, passed, detail)
+                }),
+            Publishing::Pipeline => check_publishing_pipeline(&mut report, sandbox, version),
+        }
 
         // A second run changes nothing: every stage is observed done.
         let before = std::fs::read(repo.join("debian/changelog"))?;
@@ -606,6 +722,20 @@ fn check_gitlab(report: &mut Report, sandbox: &Sandbox, version: &str) {
     );
 }
 
+/// LAVA today: the tag pipeline's trigger job started one pipeline in
+/// `lava/lava-apt-repo` for the tag, which succeeded (and published).
+fn check_publishing_pipeline(report: &mut Report, sandbox: &Sandbox, version: &str) {
+    let Some(gitlab) = sandbox.gitlab() else {
+        return;
+    };
+    let downstream = gitlab.pipelines_of("lava/lava-apt-repo");
+    report.record(
+        "lava-apt-repo pipeline published the tag (API stand-in)",
+        matches!(downstream.as_slice(), [(_, r, status)] if r == version && status == "success"),
+        format!("{downstream:?}"),
+    );
+}
+
 /// One announcement reached the list (the re-run sent none), with the subject, the
 /// Message-ID the journal names, and a PGP/MIME signature `gpg --verify` accepts.
 fn check_announcement(
@@ -641,8 +771,8 @@ fn check_announcement(
     report.record("announcement received (SMTP sink)", passed, detail);
 }
 
-/// Zips every file of `dir` (as a CI job's artifacts would hold them) and removes them.
-fn zip_and_remove(dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+/// Zips every file of `dir` as a CI job's artifacts hold them (under `build/`).
+fn zip_dir(dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     use std::io::Write as _;
     let mut out = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut out);
@@ -660,10 +790,15 @@ fn zip_and_remove(dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         zip.write_all(&std::fs::read(path)?)?;
     }
     zip.finish()?;
-    for path in &files {
-        std::fs::remove_file(path)?;
-    }
     Ok(out.into_inner())
+}
+
+/// Removes every file of `dir`: the upload reaches the release only through CI.
+fn remove_files(dir: &std::path::Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        std::fs::remove_file(entry?.path())?;
+    }
+    Ok(())
 }
 
 /// The two registries of the rehearsal and the images CI pushed.

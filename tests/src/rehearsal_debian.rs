@@ -59,10 +59,19 @@ pub fn prepare(site_root: &Path) -> anyhow::Result<DebianRehearsal> {
 }
 
 impl DebianRehearsal {
+    /// The URL of the published apt repository (`release/`), as served here.
+    pub fn repository_url(&self) -> String {
+        self.server.url("release")
+    }
+
     /// The `[debian]` section: a dev build with `dpkg-source` (a 3.0 (quilt) source
-    /// from `git archive` of the tag), and the upload through SFTP.
-    pub fn config_toml(&self) -> String {
-        let builder = "git archive --format=tar --prefix=lava-{version}/ {tag} | xz -T1 > ../lava_{version}.orig.tar.xz && d=$(basename \"$PWD\") && cd .. && dpkg-source --format='3.0 (quilt)' -b \"$d\"";
+    /// from `git archive` of the tag), and with `upload` the upload through SFTP.
+    pub fn config_toml(&self, upload: bool) -> String {
+        const BUILDER: &str = "git archive --format=tar --prefix=lava-{version}/ {tag} | xz -T1 > ../lava_{version}.orig.tar.xz && d=$(basename \"$PWD\") && cd .. && dpkg-source --format='3.0 (quilt)' -b \"$d\"";
+        let builder = BUILDER;
+        if !upload {
+            return format!("\n[debian]\ndev_build = true\nbuilder = {builder:?}\n");
+        }
         format!(
             "\n[debian]\ndev_build = true\nbuilder = {builder:?}\nupload = {upload:?}\nssh_config = {ssh:?}\nrepository = {repo:?}\nsuite = {SUITE:?}\nkey = {fpr:?}\nkey_file = {key:?}\n",
             upload = format!(

@@ -18,7 +18,9 @@ use crate::sandbox::PREVIOUS_VERSION;
 pub struct RepoRehearsal {
     site: AptSite,
     version: String,
-    incoming: PathBuf,
+    /// Each upload CI built: the suite it is for (`None`: every suite) and its directory.
+    uploads: Vec<(Option<String>, PathBuf)>,
+    secret_key: PathBuf,
     public_key: PathBuf,
     /// Holds the certificate file apt reads.
     _scratch: tempfile::TempDir,
@@ -34,44 +36,28 @@ fn key_paths(sandbox_dir: &Path) -> (PathBuf, PathBuf) {
 
 /// Builds the site for a release of `version` with the sandbox's release key (in
 /// `sandbox_dir/keys/`): `PREVIOUS_VERSION` imported, signed, kept as
-/// `archive/PREVIOUS_VERSION` and live, and the upload of Debian version `upload` (as
-/// CI built it: `VERSION-1`) in `incoming/UPLOAD`.
-pub fn prepare(sandbox_dir: &Path, version: &str, upload: &str) -> anyhow::Result<RepoRehearsal> {
+/// `archive/PREVIOUS_VERSION` and live, and the uploads CI built in `incoming/UPLOAD`:
+/// each `(suite, version)` of `uploads` built for that suite (LAVA today:
+/// `VERSION+12+bookworm` for bookworm), or with no suite the written process's one
+/// upload (`VERSION-1`, `Distribution: unstable`) for every suite.
+pub fn prepare(
+    sandbox_dir: &Path,
+    version: &str,
+    uploads: &[(Option<&str>, String)],
+) -> anyhow::Result<RepoRehearsal> {
     let (secret, public) = key_paths(sandbox_dir);
     let site = AptSite::new()?;
     site.include(PREVIOUS_VERSION)?;
     let signer = crate::keys::signer_from_files(&secret, &public, SystemTime::now())
         .context("cannot use the sandbox's release key")?;
     // The previous release as the release manager left it: signed by hand.
-    for suite in SUITES {
-        let dir = site.base().join("dists").join(suite);
-        let release = std::fs::read(dir.join("Release"))?;
-        std::fs::write(dir.join("InRelease"), signer.sign_cleartext(&release)?)?;
-        std::fs::write(
-            dir.join("Release.gpg"),
-            signer.sign_detached_armored(&release)?,
-        )?;
-    }
-    let archive = site.root().join("archive");
-    std::fs::create_dir_all(archive.join(PREVIOUS_VERSION))?;
-    for part in ["dists", "pool"] {
-        crate::sandbox::run(
-            {
-                let mut cmd = Command::new("cp");
-                cmd.arg("-al")
-                    .arg(site.base().join(part))
-                    .arg(archive.join(PREVIOUS_VERSION).join(part));
-                cmd
-            },
-            None,
-        )?;
-    }
-    std::os::unix::fs::symlink(
-        format!("archive/{PREVIOUS_VERSION}"),
-        site.root().join("release"),
-    )?;
+    sign_and_keep(site.root(), &signer, PREVIOUS_VERSION)?;
     // CI's source package is signed with the release key, as `dget` expects.
-    let incoming = site.upload_signed(upload, Some(&signer))?;
+    let mut built = Vec::new();
+    for (suite, upload) in uploads {
+        let dir = site.upload_for(upload, suite.unwrap_or("unstable"), Some(&signer))?;
+        built.push((suite.map(str::to_owned), dir));
+    }
     // apt's signed-by takes a binary certificate.
     let scratch = tempfile::tempdir()?;
     let public_key = scratch.path().join("release.gpg");
@@ -79,10 +65,43 @@ pub fn prepare(sandbox_dir: &Path, version: &str, upload: &str) -> anyhow::Resul
     Ok(RepoRehearsal {
         site,
         version: version.to_owned(),
-        incoming,
+        uploads: built,
+        secret_key: secret,
         public_key,
         _scratch: scratch,
     })
+}
+
+/// Signs every suite of the site's reprepro base with `signer` (`InRelease`,
+/// `Release.gpg`), keeps the tree as `archive/VERSION` and switches the live `release`
+/// symlink to it atomically: what the release manager did by hand, and what LAVA's
+/// publishing pipeline does.
+fn sign_and_keep(root: &Path, signer: &lava_signing::Signer, version: &str) -> anyhow::Result<()> {
+    let base = root.join("current-release");
+    for suite in SUITES {
+        let dir = base.join("dists").join(suite);
+        let release = std::fs::read(dir.join("Release"))?;
+        std::fs::write(dir.join("InRelease"), signer.sign_cleartext(&release)?)?;
+        std::fs::write(
+            dir.join("Release.gpg"),
+            signer.sign_detached_armored(&release)?,
+        )?;
+    }
+    let kept = root.join("archive").join(version);
+    if kept.exists() {
+        std::fs::remove_dir_all(&kept)?;
+    }
+    std::fs::create_dir_all(&kept)?;
+    for part in ["dists", "pool"] {
+        let mut cmd = Command::new("cp");
+        cmd.arg("-al").arg(base.join(part)).arg(kept.join(part));
+        crate::sandbox::run(cmd, None)?;
+    }
+    let new_link = root.join("release.new");
+    let _ = std::fs::remove_file(&new_link);
+    std::os::unix::fs::symlink(format!("archive/{version}"), &new_link)?;
+    std::fs::rename(&new_link, root.join("release"))?;
+    Ok(())
 }
 
 impl RepoRehearsal {
@@ -91,9 +110,26 @@ impl RepoRehearsal {
         self.site.root()
     }
 
-    /// The directory holding the upload of the new version.
-    pub fn incoming(&self) -> &Path {
-        &self.incoming
+    /// The directories holding the uploads of the new version.
+    pub fn uploads(&self) -> Vec<&Path> {
+        self.uploads.iter().map(|(_, dir)| dir.as_path()).collect()
+    }
+
+    /// What `lava/lava-apt-repo`'s pipeline does for a tag, as the GitLab stand-in's
+    /// downstream pipeline runs it: `reprepro include` of each upload into its suite (or
+    /// every suite), every suite signed with the release key, the tree kept as
+    /// `archive/TAG` and the live symlink switched to it.
+    pub fn publisher(&self) -> crate::gitlab::Publish {
+        let root = self.site.root().to_owned();
+        let uploads = self.uploads.clone();
+        let keys = (self.secret_key.clone(), self.public_key_armored());
+        std::sync::Arc::new(move |tag: &str| {
+            publish_uploads(&root, &uploads, &keys.0, &keys.1, tag).map_err(|e| format!("{e:#}"))
+        })
+    }
+
+    fn public_key_armored(&self) -> PathBuf {
+        self.secret_key.with_file_name("release.pub")
     }
 
     /// The release certificate as a file apt's `signed-by` accepts.
@@ -101,12 +137,16 @@ impl RepoRehearsal {
         &self.public_key
     }
 
-    /// The `[repo]` section to append to `release.toml`.
+    /// The `[repo]` section to append to `release.toml` for the written process:
+    /// reprepro on the site, the one upload imported into every suite.
     pub fn config_toml(&self) -> String {
         format!(
-            "\n[repo]\nsite = {:?}\nincoming = {:?}\n",
+            "[repo]\nmode = \"reprepro\"\npackage_version = \"{{debian_version}}\"\nsite = {:?}\nincoming = {:?}\n",
             self.site.root().display().to_string(),
-            self.incoming.display().to_string()
+            self.uploads
+                .first()
+                .map(|(_, dir)| dir.display().to_string())
+                .unwrap_or_default()
         )
     }
 
@@ -157,6 +197,35 @@ impl RepoRehearsal {
         drop(server);
         (all, summary.join("; "))
     }
+}
+
+fn publish_uploads(
+    root: &Path,
+    uploads: &[(Option<String>, PathBuf)],
+    secret: &Path,
+    public: &Path,
+    tag: &str,
+) -> anyhow::Result<()> {
+    let signer = crate::keys::signer_from_files(secret, public, SystemTime::now())?;
+    for (suite, dir) in uploads {
+        let changes = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == "changes"))
+            .with_context(|| format!("{} holds no .changes", dir.display()))?;
+        let suites: Vec<&str> = match suite {
+            Some(s) => vec![s.as_str()],
+            None => SUITES.to_vec(),
+        };
+        for suite in suites {
+            let mut cmd = Command::new("reprepro");
+            cmd.arg("-b")
+                .arg(root.join("current-release"))
+                .args(["--ignore=wrongdistribution", "include", suite])
+                .arg(&changes);
+            crate::sandbox::run(cmd, None)?;
+        }
+    }
+    sign_and_keep(root, &signer, tag)
 }
 
 /// Whether apt accepted: success and no warning or error.

@@ -46,11 +46,15 @@ impl Sandbox {
             .prefix("lava-release-sandbox-")
             .tempdir()?;
         // 2024-01-15 10:00 UTC.
-        // No images unless a test or the rehearsal brings registries.
+        // No images unless a test or the rehearsal brings registries, and no apt
+        // repository unless one brings a site or a publishing pipeline.
         let sandbox = Self {
             dir,
             clock: 1_705_312_800,
-            sections: vec!["[docker]\nenabled = false".into()],
+            sections: vec![
+                "[docker]\nenabled = false".into(),
+                "[repo]\nmode = \"none\"".into(),
+            ],
             gitlab: None,
         };
         sandbox.write_config()?;
@@ -313,7 +317,7 @@ impl Sandbox {
         let token = self.dir.path().join("gitlab-token");
         std::fs::write(&token, format!("{GITLAB_TOKEN}\n"))?;
         self.sections.push(format!(
-            "[gitlab]\nurl = {:?}\nproject = \"lava/lava\"\ntoken_file = {:?}\npoll_initial_ms = 100\npoll_max_ms = 300\nci_timeout_secs = 60",
+            "[gitlab]\nurl = {:?}\nproject = \"lava/lava\"\ntoken_file = {:?}\npoll_initial_ms = 100\npoll_max_ms = 300\nci_timeout_secs = 60\nartifact_jobs = []",
             standin.url(),
             token.display().to_string()
         ));
@@ -384,7 +388,21 @@ impl Sandbox {
             .iter_mut()
             .find(|s| s.starts_with(&header) || s.contains(&format!("\n{header}")))
             .with_context(|| format!("the sandbox configuration has no [{table}] table"))?;
-        *section = section.replacen(&header, &format!("{header}{}\n", lines.trim_end()), 1);
+        // A key given again replaces the table's earlier value.
+        let keys: Vec<String> = lines
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_owned()))
+            .collect();
+        let kept: Vec<&str> = section
+            .lines()
+            .filter(|l| {
+                l.split_once('=')
+                    .is_none_or(|(k, _)| !keys.iter().any(|key| key == k.trim()))
+            })
+            .collect();
+        *section = kept
+            .join("\n")
+            .replacen(&header, &format!("{header}{}\n", lines.trim_end()), 1);
         self.write_config()
     }
 

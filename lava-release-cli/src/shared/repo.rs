@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use lava_repo_sign::{Changes, Layout, Location, Site, SshOptions, SuiteStatus, Tree};
 
-use crate::config::Config;
-use crate::step::Status;
+use crate::config::{Config, RepoMode};
+use crate::shared::debian::{SuiteVersion, release_package_versions};
+use crate::step::{Context, Status};
 use crate::version::Release;
 
 /// What every repository stage needs to know.
@@ -29,6 +30,10 @@ pub struct RepoSite {
     pub version: String,
     /// The Debian version of the upload.
     pub debian_version: String,
+    /// The version CI builds for each suite (`repo.package_version`).
+    pub packages: Vec<SuiteVersion>,
+    /// Whether each suite has its own upload (`repo.package_version` names the suite).
+    pub per_suite: bool,
 }
 
 /// Why the import cannot be judged (no incoming directory, no matching upload).
@@ -51,12 +56,44 @@ impl RepoSite {
             },
             version: release.version.to_string(),
             debian_version: release.debian_version.to_string(),
+            // `Config::validate` has checked the template before any plan is made.
+            packages: release_package_versions(config, release).unwrap_or_default(),
+            per_suite: crate::shared::debian::per_suite(repo),
         }
     }
 
-    /// Whether `repo.site` is set: the repository stages are planned only then.
-    pub fn configured(config: &Config) -> bool {
-        config.repo.site.as_deref().is_some_and(|s| !s.is_empty())
+    /// The site as a running stage sees it: in pipeline mode the CI artifacts go, unless
+    /// `repo.incoming` says otherwise, to `.git/lava-release/VERSION-ci-artifacts/`.
+    pub fn in_context(ctx: &Context<'_>) -> Self {
+        let mut site = Self::new(ctx.config, ctx.release);
+        site.incoming = incoming(ctx);
+        site
+    }
+
+    /// The expected package versions, for messages: `2026.07+12+bookworm for bookworm`.
+    pub fn expected(&self) -> String {
+        if !self.per_suite {
+            let version = self.packages.first().map_or("", |p| p.version.as_str());
+            return format!("{} {version}", self.source);
+        }
+        self.packages
+            .iter()
+            .map(|p| format!("{} {} for {}", self.source, p.version, p.suite))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Whether the reprepro stages are planned (`repo.mode = "reprepro"`); when not,
+    /// why, for the plan's "Not in this plan".
+    pub fn reprepro(config: &Config, stage: &'static str) -> Result<(), crate::step::Absent> {
+        match config.repo.mode {
+            RepoMode::Reprepro => Ok(()),
+            RepoMode::Pipeline => Err(crate::step::Absent::new(
+                stage,
+                "repo.mode is pipeline: CI publishes the repository",
+            )),
+            RepoMode::None => Err(crate::step::Absent::new(stage, "repo.mode is none")),
+        }
     }
 
     /// The tree reprepro writes, as the configuration names it.
@@ -79,17 +116,28 @@ impl RepoSite {
         Ok(Site::new(location, ssh, self.layout.clone()))
     }
 
-    /// The `.changes` of this release's source in `dir`: those at its Debian version
-    /// or, as a native package would be, at its bare version.
+    /// The `.changes` of this release's source in `dir`: those at a version CI builds
+    /// for a suite, and those whose upstream part is this release's (a suite's upload
+    /// built for the wrong suite), which the consistency gate then refuses.
     fn find_uploads(&self, tree: &Tree, dir: &str) -> anyhow::Result<Vec<Changes>> {
         Ok(tree
             .find_changes(dir)?
             .into_iter()
             .filter(|c| {
                 c.source == self.source
-                    && (c.version == self.debian_version || c.version == self.version)
+                    && (self.packages.iter().any(|p| p.version == c.version)
+                        || upstream_of(&c.version) == self.version)
             })
             .collect())
+    }
+
+    /// The suite `changes` is for: the first configured suite its `Distribution` names;
+    /// `None` when it names none. Without per-suite uploads, every suite.
+    pub fn suite_of<'s>(&'s self, changes: &Changes) -> Option<&'s SuiteVersion> {
+        changes
+            .distribution
+            .split_whitespace()
+            .find_map(|d| self.packages.iter().find(|p| p.suite == d))
     }
 
     /// The upload `repo-import` would take, and the tree that reads it: the site's
@@ -122,8 +170,8 @@ impl RepoSite {
         let found = self.find_uploads(tree, &dir)?;
         if found.is_empty() {
             return Ok(Err(format!(
-                "{dir} holds no .changes of {} {}; build the packages and copy them there",
-                self.source, self.debian_version
+                "{dir} holds no .changes of {}; build the packages and copy them there",
+                self.expected()
             )));
         }
         Ok(Ok(found))
@@ -163,6 +211,27 @@ impl RepoSite {
             })
         }
     }
+}
+
+/// Where the CI artifacts are: `repo.incoming`, or in pipeline mode the state
+/// directory's `VERSION-ci-artifacts/`.
+pub fn incoming(ctx: &Context<'_>) -> Option<PathBuf> {
+    match (&ctx.config.repo.incoming, ctx.config.repo.mode) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, RepoMode::Pipeline) => Some(
+            ctx.state_dir()
+                .join(format!("{}-ci-artifacts", ctx.release.version)),
+        ),
+        (None, RepoMode::Reprepro | RepoMode::None) => None,
+    }
+}
+
+/// The upstream part of a Debian version: without the revision and any `+` suffix
+/// (`2026.07+12+bookworm` and `2026.07-1` are both `2026.07`).
+pub fn upstream_of(version: &str) -> &str {
+    let version = version.split_once(':').map_or(version, |(_, v)| v);
+    let upstream = version.rsplit_once('-').map_or(version, |(u, _)| u);
+    upstream.split('+').next().unwrap_or(upstream)
 }
 
 /// The suites' names, for evidence.

@@ -1,6 +1,8 @@
 //! Stage `ci-artifacts` (when `gitlab.artifact_jobs` is set): the Debian build jobs'
-//! artifacts of the tag's pipeline downloaded into `repo.incoming`, each checked
-//! against its `.changes`.
+//! artifacts of the tag's pipeline downloaded into `repo.incoming` (in pipeline mode, by
+//! default, `.git/lava-release/VERSION-ci-artifacts/`), each checked against its
+//! `.changes`: what the consistency gate checks and `apt-publish` compares with the
+//! published repository.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +11,7 @@ use lava_gitlab::CiTarget;
 
 use crate::config::Config;
 use crate::shared::gitlab::client;
+use crate::shared::repo::RepoSite;
 use crate::step::{Absent, Context, Need, Status, Step};
 use crate::version::Release;
 
@@ -37,10 +40,10 @@ impl Step for CiArtifacts {
     }
 
     fn describe(&self) -> String {
-        let dest = self
-            .incoming
-            .as_ref()
-            .map_or("(repo.incoming unset)".into(), |p| p.display().to_string());
+        let dest = self.incoming.as_ref().map_or_else(
+            || format!(".git/lava-release/{}-ci-artifacts", self.version),
+            |p| p.display().to_string(),
+        );
         format!(
             "download and verify the artifacts of {} from the pipeline of tag {} into {dest}",
             self.jobs.join(", "),
@@ -52,37 +55,35 @@ impl Step for CiArtifacts {
     fn needs(&self) -> Vec<Need> {
         vec![Need::PipelineSucceeded]
     }
+
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
-        let Some(dir) = &self.incoming else {
+        let repo = RepoSite::in_context(ctx);
+        let Some(dir) = &repo.incoming else {
             return Ok(Status::Blocked {
                 reason: "repo.incoming is not set; name the directory the CI artifacts go to"
                     .into(),
             });
         };
-        let version = ctx.release.debian_version.to_string();
-        let found = uploads_in(dir, &ctx.config.repo.source, &version);
+        let found = uploads_in(dir, &repo);
         Ok(if found.is_empty() {
             Status::todo()
         } else {
             Status::Done {
-                evidence: format!(
-                    "{} .changes for {version} in {}",
-                    found.len(),
-                    dir.display()
-                ),
+                evidence: format!("{} in {}", names(&found), dir.display()),
             }
         })
     }
 
     fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
-        let dir = self
+        let repo = RepoSite::in_context(ctx);
+        let dir = repo
             .incoming
             .as_ref()
             .context("repo.incoming is not set; name the directory the CI artifacts go to")?;
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let gl = client(ctx)?;
         let mut fetched = Vec::new();
-        let mut names = Vec::new();
+        let mut names_seen = Vec::new();
         for job in &self.jobs {
             let report = gl.fetch_artifacts(&CiTarget::Tag(self.version.clone()), job, dir)?;
             fetched.push(format!(
@@ -90,50 +91,50 @@ impl Step for CiArtifacts {
                 report.changes.len(),
                 report.archive_bytes
             ));
-            names.extend(report.changes.iter().filter_map(|c| {
+            names_seen.extend(report.changes.iter().filter_map(|c| {
                 c.changes
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
             }));
         }
-        let version = ctx.release.debian_version.to_string();
-        let source = &ctx.config.repo.source;
         anyhow::ensure!(
-            !uploads_in(dir, source, &version).is_empty(),
-            "the artifacts of {} hold {}, none of them a .changes of {source} {version}; the tag's pipeline built something else",
+            !uploads_in(dir, &repo).is_empty(),
+            "the artifacts of {} hold {}, none of them a .changes of {}; the tag's pipeline built something else",
             self.jobs.join(", "),
-            if names.is_empty() {
+            if names_seen.is_empty() {
                 "no .changes".to_owned()
             } else {
-                names.join(", ")
-            }
+                names_seen.join(", ")
+            },
+            repo.expected()
         );
         Ok(fetched.join("; "))
     }
 }
 
-/// The `.changes` files in `dir` for source `source` at `version`.
-fn uploads_in(dir: &Path, source: &str, version: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+/// The `.changes` files in `dir` of this release's packages, as the consistency gate
+/// reads them.
+fn uploads_in(dir: &Path, repo: &RepoSite) -> Vec<lava_repo_sign::Changes> {
+    if !dir.is_dir() {
         return Vec::new();
+    }
+    let local = RepoSite {
+        site: String::new(),
+        incoming: Some(dir.to_owned()),
+        ..repo.clone()
     };
-    let mut found: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "changes"))
-        .filter(|p| {
-            std::fs::read_to_string(p).is_ok_and(|text| {
-                text.lines().any(|l| l == format!("Source: {source}"))
-                    && text.lines().any(|l| {
-                        // A native package's version is the bare release version.
-                        l == format!("Version: {version}")
-                            || l == format!(
-                                "Version: {}",
-                                version.split('-').next().unwrap_or(version)
-                            )
-                    })
-            })
-        })
-        .collect();
-    found.sort();
+    local
+        .uploads()
+        .ok()
+        .flatten()
+        .map(|(_, found)| found)
+        .unwrap_or_default()
+}
+
+fn names(found: &[lava_repo_sign::Changes]) -> String {
     found
+        .iter()
+        .map(|c| crate::shared::debian::file_name(Path::new(&c.path)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

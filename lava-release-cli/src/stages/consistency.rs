@@ -22,8 +22,8 @@ impl Step for Consistency {
             "debian/changelog".to_owned(),
             config.project.version_files.join(", "),
         ];
-        if config.repo.incoming.is_some() {
-            parts.push("the .changes and .dsc".into());
+        if config.repo.incoming.is_some() || !config.gitlab.artifact_jobs.is_empty() {
+            parts.push("the .changes and .dsc of each suite".into());
         }
         if config.docker.enabled {
             parts.push("CI's images".into());

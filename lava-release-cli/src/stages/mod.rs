@@ -4,6 +4,7 @@
 //! plan; [`crate::plan::plan`] is the only place that lists them all.
 
 pub mod announce;
+pub mod apt_publish;
 pub mod changelog;
 pub mod ci_artifacts;
 pub mod close_milestone;

@@ -14,9 +14,7 @@ pub struct RepoImport {
 
 impl Step for RepoImport {
     fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
-        if !RepoSite::configured(config) {
-            return Err(Absent::new("repo-import", "repo.site is not set"));
-        }
+        RepoSite::reprepro(config, "repo-import")?;
         Ok(Self {
             repo: RepoSite::new(config, release),
         })

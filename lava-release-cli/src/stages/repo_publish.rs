@@ -18,9 +18,7 @@ pub struct RepoPublish {
 
 impl Step for RepoPublish {
     fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
-        if !RepoSite::configured(config) {
-            return Err(Absent::new("repo-publish", "repo.site is not set"));
-        }
+        RepoSite::reprepro(config, "repo-publish")?;
         Ok(Self {
             repo: RepoSite::new(config, release),
         })

@@ -21,9 +21,7 @@ pub struct RepoSign {
 
 impl Step for RepoSign {
     fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
-        if !RepoSite::configured(config) {
-            return Err(Absent::new("repo-sign", "repo.site is not set"));
-        }
+        RepoSite::reprepro(config, "repo-sign")?;
         Ok(Self {
             repo: RepoSite::new(config, release),
             key: config.signing.release_key.clone(),

@@ -1,0 +1,142 @@
+//! LAVA today's apt repository: the tag pipeline's trigger job starts a pipeline in
+//! `lava/lava-apt-repo` that publishes it, and `apt-publish` follows that job to its
+//! pipeline, waits, and proves the repository over HTTP. When the trigger job is
+//! missing, the publishing pipeline fails or the repository lacks the release, the run
+//! stops there in one sentence naming the pipeline or the suite, before the GitLab
+//! release, the milestone and the mail; and CI packages built for the wrong suite stop
+//! it at the consistency gate.
+
+use std::process::Output;
+
+use tests::rehearsal::{DEFAULT_VERSION, Downstream, Options, Rehearsal};
+use tests::sandbox::PREVIOUS_VERSION;
+
+const V: &str = DEFAULT_VERSION;
+
+fn rehearsal(options: Options) -> Rehearsal {
+    Rehearsal::setup_with(&tests::bin::lava_release_bin(), V, options).unwrap()
+}
+
+/// Runs the whole release, which must stop at `stage` in one line holding `says`;
+/// returns that line. The GitLab release, the milestone and the mail, which come after,
+/// are untouched.
+fn stopped_at(r: &Rehearsal, stage: &str, says: &[&str]) -> String {
+    let out: Output = r.run(&["run", V, "--yes"], None).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("lava-release: "))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(line.contains(&format!("stage `{stage}` ")), "{stderr}");
+    for part in says {
+        assert!(
+            line.contains(part),
+            "`{part}` missing from: {line}\n{stderr}"
+        );
+    }
+    let gitlab = r.sandbox().gitlab().unwrap();
+    assert!(gitlab.releases().iter().all(|(tag, _, _)| tag != V));
+    assert_eq!(gitlab.milestone_state(V).as_deref(), Some("active"));
+    line
+}
+
+#[test]
+fn a_tag_pipeline_without_the_publishing_trigger_job_blocks_apt_publish() {
+    let r = rehearsal(Options {
+        downstream: Downstream::Missing,
+        ..Options::default()
+    });
+    stopped_at(
+        &r,
+        "apt-publish",
+        &[
+            "is blocked: pipeline ",
+            &format!("of tag {V} (http://127.0.0.1:"),
+            "has no trigger job `publish-packages/release` (it has none)",
+        ],
+    );
+}
+
+#[test]
+fn a_failed_publishing_pipeline_stops_the_release_naming_it() {
+    let r = rehearsal(Options {
+        downstream: Downstream::Fails,
+        ..Options::default()
+    });
+    let line = stopped_at(
+        &r,
+        "apt-publish",
+        &["failed: pipeline ", "for a trigger job failed ("],
+    );
+    assert!(line.contains("/lava/lava-apt-repo/-/pipelines/"), "{line}");
+    // The plan says so too, from GitLab's state alone.
+    let plan = r.run(&["plan", V, "--json"], None).unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let stage = plan["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "apt-publish")
+        .unwrap();
+    assert_eq!(stage["status"], "blocked", "{stage:#}");
+    assert!(
+        stage["reason"]
+            .as_str()
+            .unwrap()
+            .contains("in lava/lava-apt-repo is failed: http://127.0.0.1:"),
+        "{stage:#}"
+    );
+}
+
+#[test]
+fn a_repository_without_the_new_version_blocks_apt_publish_naming_the_suite() {
+    let r = rehearsal(Options {
+        downstream: Downstream::PublishesNothing,
+        ..Options::default()
+    });
+    stopped_at(
+        &r,
+        "apt-publish",
+        &[
+            "/release/dists/bookworm/InRelease does not list lava ",
+            &format!("{V}+12+bookworm in bookworm (it lists {PREVIOUS_VERSION})"),
+        ],
+    );
+}
+
+#[test]
+fn ci_packages_built_for_the_wrong_suite_stop_the_release_at_the_gate() {
+    let r = rehearsal(Options {
+        bookworm_job_suite: Some("trixie"),
+        ..Options::default()
+    });
+    stopped_at(
+        &r,
+        "consistency",
+        &[
+            &format!(
+                "holds no .changes of lava {V}+12+bookworm for bookworm (it holds lava {V}+13+trixie for trixie"
+            ),
+            "the CI jobs built for the wrong suite",
+        ],
+    );
+}
+
+#[test]
+fn a_package_at_another_version_for_its_suite_stops_the_release_at_the_gate() {
+    let r = rehearsal(Options {
+        upload_version: Some("2024.02+11+bookworm"),
+        ..Options::default()
+    });
+    stopped_at(
+        &r,
+        "consistency",
+        &[
+            "the Debian version of ",
+            &format!("differs: repo.package_version for bookworm says {V}+12+bookworm, but "),
+            "says 2024.02+11+bookworm",
+        ],
+    );
+}
