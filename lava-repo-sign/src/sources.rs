@@ -55,7 +55,7 @@ pub fn find_source(
     let base = query.base.trim_end_matches('/');
     let path = format!("{}/source/Sources", query.component);
     let (index_url, text) =
-        signed_index(&client, &dir, &info, &path)?.ok_or_else(|| Error::SourceIndex {
+        signed_index(client, dir, info, &path)?.ok_or_else(|| Error::SourceIndex {
             url: release_url.clone(),
             reason: format!("it lists no {path}.gz or {path}"),
         })?;
