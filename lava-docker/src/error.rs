@@ -203,6 +203,15 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// A layer could not be read as a tar archive.
+    #[error("cannot read layer {url} as a tar archive: {reason}")]
+    Layer {
+        /// The layer's URL.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// The async runtime could not start.
     #[error("cannot start the I/O runtime")]
     Runtime(#[source] std::io::Error),

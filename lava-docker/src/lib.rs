@@ -26,6 +26,7 @@ mod client;
 mod config;
 mod engine;
 mod error;
+mod layers;
 pub mod manifest;
 mod promote;
 mod reference;
@@ -34,6 +35,7 @@ pub use auth::{CredentialStore, Credentials};
 pub use config::{ArchImage, ImageGroup, ImageSet, ImagesConfig, oci_architecture};
 pub use error::{BoxError, Error, Result};
 pub use lava_io::retry::RetryPolicy;
+pub use layers::LayerFile;
 pub use promote::{
     Options, Promoter, Promotion, Report, SourceImage, TagState, TargetKind, TargetTag, Transport,
     Verified,

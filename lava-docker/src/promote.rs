@@ -268,6 +268,16 @@ impl Promoter {
         self.runtime.block_on(self.inner.clone().check(set))
     }
 
+    /// The file at `path` in `source`'s filesystem, read from its layers newest first
+    /// and stopping at the first that has it or deletes it (see [`LayerFile`]).
+    pub fn read_file(&self, source: &SourceImage, path: &str) -> Result<crate::LayerFile> {
+        self.runtime.block_on(self.inner.client.read_layer_file(
+            &source.reference.repository,
+            &source.manifest.layers,
+            path,
+        ))
+    }
+
     /// Promotes the set: blobs, manifests by digest, version tags, read-back, then
     /// `latest`, then a final read-back of every target. Safe to run again after a
     /// failure or a crash: what is done is skipped.

@@ -711,6 +711,11 @@ pub struct ImageSetSpec {
     pub seed: u64,
     /// The `org.opencontainers.image.version` label of every image, as CI sets it.
     pub version_label: Option<String>,
+    /// The content of `usr/lib/python3/dist-packages/lava_common/VERSION` in each
+    /// image's own layer, as LAVA's Dockerfiles write it: the first entry of the layer,
+    /// before its bulk (LAVA's install tree has it after `etc/` and `lava_common`'s few
+    /// modules, before the other Python packages and the documentation).
+    pub version_file: Option<String>,
 }
 
 impl ImageSetSpec {
@@ -724,6 +729,7 @@ impl ImageSetSpec {
             media: MediaTypes::Docker,
             seed,
             version_label: None,
+            version_file: None,
         }
     }
 
@@ -843,18 +849,26 @@ impl ImageLayout {
                 &format!("base-{}", arch.name),
                 spec.seed ^ (0x1000 + a as u64),
                 spec.base_size,
+                None,
             )?;
             bases.insert(arch.name.clone(), base);
         }
         for (i, image) in spec.images.iter().enumerate() {
             for (a, arch) in spec.arches.iter().enumerate() {
                 let (base, base_diff) = bases[&arch.name].clone();
+                let version_file = spec.version_file.as_ref().map(|v| {
+                    (
+                        "usr/lib/python3/dist-packages/lava_common/VERSION",
+                        format!("{v}\n").into_bytes(),
+                    )
+                });
                 let (own, own_diff) = write_layer(
                     &blobs,
                     spec,
                     &format!("{image}-{}", arch.name),
                     spec.seed ^ (0x10_0000 + (i as u64) * 64 + a as u64),
                     spec.own_size,
+                    version_file.as_ref().map(|(p, c)| (*p, c.as_slice())),
                 )?;
                 let variant = arch
                     .variant
@@ -1102,6 +1116,7 @@ fn write_layer(
     name: &str,
     seed: u64,
     size: usize,
+    first: Option<(&str, &[u8])>,
 ) -> anyhow::Result<(Blob, String)> {
     let tmp = blobs.join(format!(".tmp-{name}"));
     let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
@@ -1117,6 +1132,14 @@ fn write_layer(
         count: 0,
     };
     let mut tar = tar::Builder::new(tar_hash);
+    if let Some((path, content)) = first {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(1_705_312_800);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut header, path, content)?;
+    }
     let mut header = tar::Header::new_gnu();
     header.set_size(size as u64);
     header.set_mode(0o644);

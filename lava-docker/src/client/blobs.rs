@@ -15,6 +15,7 @@ use sha2::Digest as _;
 
 use super::session::{Client, Registry, body_excerpt, lock, pull, push};
 use crate::error::{BoxError, Error, Result};
+use crate::layers::{self, InLayer, LayerFile};
 use crate::manifest::Descriptor;
 use crate::reference::{Digest, Repository};
 
@@ -26,7 +27,123 @@ enum CopyFailure {
     Fatal(Error),
 }
 
+/// The body of a layer as the blocking tar reader sees it: the chunks the download
+/// sends; end of file when the sender is done.
+struct ChannelReader {
+    chunks: tokio::sync::mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
 impl Client {
+    /// One file of the image whose layers are `layers` (base first) in `repo`: the
+    /// newest layer first, each streamed into a tar reader that stops the download as
+    /// soon as the layer has answered (see [`crate::layers`]).
+    pub(crate) async fn read_layer_file(
+        &self,
+        repo: &Repository,
+        layers: &[Descriptor],
+        path: &str,
+    ) -> Result<LayerFile> {
+        let registry = self.registry(repo).await?;
+        let mut out = LayerFile {
+            content: None,
+            layer: None,
+            layers_read: 0,
+            bytes_downloaded: 0,
+        };
+        for blob in layers.iter().rev() {
+            let url = registry.url(&format!("v2/{}/blobs/{}", repo.path, blob.digest));
+            let Some(gzip) = layers::gzipped(&blob.media_type) else {
+                return Err(Error::Layer {
+                    url,
+                    reason: format!(
+                        "its media type `{}` is not a gzip-compressed or plain tar layer",
+                        blob.media_type
+                    ),
+                });
+            };
+            let response = self
+                .send(&registry, &[pull(repo)], Method::GET, &url, |r| r)
+                .await?;
+            let status = response.status();
+            if status == StatusCode::NOT_FOUND {
+                return Err(Error::NotFound {
+                    what: format!("blob {}", blob.digest),
+                    url,
+                });
+            }
+            if !status.is_success() {
+                return Err(Error::Status {
+                    method: "GET".into(),
+                    url,
+                    status: status.as_u16(),
+                    body: body_excerpt(response).await,
+                });
+            }
+            out.layers_read += 1;
+            // The tar reader runs on a blocking thread; when it has its answer it drops
+            // its end of the channel and the download stops there.
+            let (send, chunks) = tokio::sync::mpsc::channel::<Bytes>(4);
+            let wanted = path.to_owned();
+            let reader = tokio::task::spawn_blocking(move || {
+                let reader = ChannelReader {
+                    chunks,
+                    current: Bytes::new(),
+                };
+                layers::scan(reader, gzip, &wanted)
+            });
+            let mut body = response.bytes_stream();
+            while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+                let chunk = chunk.map_err(|e| Error::Layer {
+                    url: url.clone(),
+                    reason: format!("the download broke off ({e})"),
+                })?;
+                out.bytes_downloaded += chunk.len() as u64;
+                if send.send(chunk).await.is_err() {
+                    break;
+                }
+            }
+            drop(send);
+            let answer = reader
+                .await
+                .map_err(|e| Error::Layer {
+                    url: url.clone(),
+                    reason: format!("the reader stopped ({e})"),
+                })?
+                .map_err(|e| Error::Layer {
+                    url: url.clone(),
+                    reason: e.to_string(),
+                })?;
+            match answer {
+                InLayer::Has(content) => {
+                    out.content = Some(content);
+                    out.layer = Some(blob.digest.clone());
+                    return Ok(out);
+                }
+                InLayer::Deletes => {
+                    out.layer = Some(blob.digest.clone());
+                    return Ok(out);
+                }
+                InLayer::Silent => {}
+            }
+        }
+        Ok(out)
+    }
+
     /// A small blob (an image config), read whole and verified.
     pub(crate) async fn get_small_blob(
         &self,
