@@ -482,6 +482,10 @@ pub struct Docker {
     pub plain_http: Vec<String>,
     /// Blobs copied at once.
     pub concurrency: usize,
+    /// The file in each image that holds the version, read from its layers by the
+    /// consistency gate when the image has no `org.opencontainers.image.version` label
+    /// (LAVA's Dockerfiles write it; they set no label).
+    pub version_file: String,
 }
 
 impl Default for Docker {
@@ -499,6 +503,7 @@ impl Default for Docker {
             docker_config: None,
             plain_http: Vec::new(),
             concurrency: 4,
+            version_file: "/usr/lib/python3/dist-packages/lava_common/VERSION".into(),
         }
     }
 }

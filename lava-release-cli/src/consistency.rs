@@ -340,6 +340,23 @@ pub fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
             let label = |name: &str| source.labels.get(name).cloned();
             if let Some(said) = label("org.opencontainers.image.version") {
                 version.claim(format!("the version label of {reference}"), said);
+            } else {
+                // LAVA's images carry no label; the version is a file in their layers.
+                let path = &config.docker.version_file;
+                let read = promoter.read_file(source, path)?;
+                let Some(content) = read.content else {
+                    return Ok(Observation::Wrong(format!(
+                        "{reference} has no org.opencontainers.image.version label and {}: nothing proves it holds {v}",
+                        match read.layer {
+                            Some(layer) => format!("its layer {layer} deletes {path}"),
+                            None => format!("none of its {} layers holds {path}", read.layers_read),
+                        }
+                    )));
+                };
+                version.claim(
+                    format!("{path} in {reference}"),
+                    String::from_utf8_lossy(&content).trim().to_owned(),
+                );
             }
             if let Some(said) = label("org.opencontainers.image.revision") {
                 commit_of.claim(format!("the revision label of {reference}"), said);

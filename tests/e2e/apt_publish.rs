@@ -8,7 +8,7 @@
 
 use std::process::Output;
 
-use tests::rehearsal::{DEFAULT_VERSION, Downstream, Options, Rehearsal};
+use tests::rehearsal::{DEFAULT_VERSION, Downstream, ImageVersion, Options, Rehearsal};
 use tests::sandbox::PREVIOUS_VERSION;
 
 const V: &str = DEFAULT_VERSION;
@@ -137,6 +137,39 @@ fn a_package_at_another_version_for_its_suite_stops_the_release_at_the_gate() {
             "the Debian version of ",
             &format!("differs: repo.package_version for bookworm says {V}+12+bookworm, but "),
             "says 2024.02+11+bookworm",
+        ],
+    );
+}
+
+#[test]
+fn an_image_whose_version_file_says_another_version_stops_the_release_at_the_gate() {
+    let r = rehearsal(Options {
+        image_version: ImageVersion::File("2023.12"),
+        ..Options::default()
+    });
+    stopped_at(
+        &r,
+        "consistency",
+        &[
+            &format!(
+                "the version differs: the release says {V}, but /usr/lib/python3/dist-packages/lava_common/VERSION in "
+            ),
+            "says 2023.12",
+        ],
+    );
+}
+
+#[test]
+fn an_image_with_no_version_label_nor_file_is_no_proof() {
+    let r = rehearsal(Options {
+        image_version: ImageVersion::Nothing,
+        ..Options::default()
+    });
+    stopped_at(
+        &r,
+        "consistency",
+        &[
+            "has no org.opencontainers.image.version label and none of its 2 layers holds /usr/lib/python3/dist-packages/lava_common/VERSION: nothing proves it holds ",
         ],
     );
 }

@@ -142,6 +142,20 @@ pub enum Downstream {
     Missing,
 }
 
+/// How CI's images say which version they hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ImageVersion {
+    /// As the rehearsal's way of releasing has it: LAVA today's images write
+    /// `lava_common/VERSION` and carry no label; the written process's carry the
+    /// `org.opencontainers.image.version` label.
+    #[default]
+    AsReleased,
+    /// `lava_common/VERSION` says this, and there is no label.
+    File(&'static str),
+    /// Neither a label nor the file.
+    Nothing,
+}
+
 /// How a rehearsal is set up, besides the defaults.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -149,6 +163,8 @@ pub struct Options {
     pub publishing: Publishing,
     /// With [`Publishing::Pipeline`], what the publishing trigger job does.
     pub downstream: Downstream,
+    /// How CI's images say their version.
+    pub image_version: ImageVersion,
     /// Puts a [`crate::registry::FaultProxy`] in front of CI's registry, for tests that
     /// break connections to it ([`Rehearsal::registry_proxy`]).
     pub registry_proxy: bool,
@@ -226,7 +242,18 @@ impl Rehearsal {
         sandbox.add_config(&debian.config_toml(!pipeline))?;
         // Container images: CI's registry with the per-arch images, and a Docker Hub
         // stand-in with a password.
-        let images = Images::start(&mut sandbox, version, options.registry_proxy)?;
+        let (label, file) = match (options.image_version, options.publishing) {
+            (ImageVersion::AsReleased, Publishing::Pipeline) => (None, Some(version.to_owned())),
+            (ImageVersion::AsReleased, Publishing::Reprepro) => (Some(version.to_owned()), None),
+            (ImageVersion::File(said), _) => (None, Some(said.to_owned())),
+            (ImageVersion::Nothing, _) => (None, None),
+        };
+        let spec = crate::registry::ImageSetSpec {
+            version_label: label,
+            version_file: file,
+            ..crate::registry::ImageSetSpec::small(2024)
+        };
+        let images = Images::start(&mut sandbox, version, &spec, options.registry_proxy)?;
         // CI builds the uploads: they come back as the Debian jobs' artifacts.
         let mut jobs = Vec::new();
         if pipeline {
@@ -815,14 +842,14 @@ impl Images {
     const USER: &str = "lavasoftware";
     const PASSWORD: &str = "rehearsal-hub-password";
 
-    fn start(sandbox: &mut Sandbox, version: &str, proxied: bool) -> anyhow::Result<Self> {
-        use crate::registry::{Auth, FaultProxy, ImageLayout, ImageSetSpec, Registry};
-        // CI labels its images with the version it built.
-        let spec = ImageSetSpec {
-            version_label: Some(version.to_owned()),
-            ..ImageSetSpec::small(2024)
-        };
-        let layout = ImageLayout::generate(&spec, &sandbox.path().join("images"))?;
+    fn start(
+        sandbox: &mut Sandbox,
+        version: &str,
+        spec: &crate::registry::ImageSetSpec,
+        proxied: bool,
+    ) -> anyhow::Result<Self> {
+        use crate::registry::{Auth, FaultProxy, ImageLayout, Registry};
+        let layout = ImageLayout::generate(spec, &sandbox.path().join("images"))?;
         let source = Registry::start(Auth::None)?;
         layout.push_all(&source.host(), "lava/lava", version, None)?;
         let proxy = proxied
