@@ -18,9 +18,11 @@ use anyhow::{Context as _, bail, ensure};
 mod changelog;
 mod dget;
 mod docker;
+mod image_version;
 mod repo_sign;
 
-const USAGE: &str = "usage: cargo xtask bench changelog|repo-sign|docker|dget [ARGS...]";
+const USAGE: &str =
+    "usage: cargo xtask bench changelog|repo-sign|docker|dget|image-version [ARGS...]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +38,8 @@ fn main() -> anyhow::Result<()> {
         "dget" => dget::run(args),
         // `[--iterations N] [--docker-iterations N] [--skip-docker] [--regenerate]`
         "docker" => docker::run(args),
+        // `[--iterations N] [--regenerate]`
+        "image-version" => image_version::run(args),
         other => bail!("unknown benchmark `{other}`; {USAGE}"),
     }
 }

@@ -278,6 +278,17 @@ impl Promoter {
         ))
     }
 
+    /// Like [`Promoter::read_file`], for any single-platform image.
+    pub fn read_file_at(&self, reference: &ImageRef, path: &str) -> Result<crate::LayerFile> {
+        self.runtime.block_on(async {
+            let (_, manifest) = self.inner.image_manifest(reference).await?;
+            self.inner
+                .client
+                .read_layer_file(&reference.repository, &manifest.layers, path)
+                .await
+        })
+    }
+
     /// Promotes the set: blobs, manifests by digest, version tags, read-back, then
     /// `latest`, then a final read-back of every target. Safe to run again after a
     /// failure or a crash: what is done is skipped.
@@ -311,33 +322,35 @@ impl Inner {
         matches!(self.options.transport, Transport::Engine { .. })
     }
 
+    /// The single-platform manifest of `reference`, as served and parsed.
+    async fn image_manifest(&self, reference: &ImageRef) -> Result<(RawManifest, ImageManifest)> {
+        let name = reference
+            .manifest_reference()
+            .unwrap_or_else(|| "latest".into());
+        let raw = self
+            .client
+            .get_manifest(&reference.repository, &name)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("source image {reference}"),
+                url: format!("{}/manifests/{name}", reference.repository),
+            })?;
+        match raw.parse(&reference.to_string())? {
+            Manifest::Image(m) => Ok((raw, m)),
+            Manifest::List(_) => Err(Error::Manifest {
+                reference: reference.to_string(),
+                media_type: raw.media_type.clone(),
+                reason: "a per-arch source must be a single-platform image, not a list".into(),
+            }),
+        }
+    }
+
     async fn resolve(&self, set: &ImageSet) -> Result<Vec<SourceImage>> {
         let arches: Vec<_> = set.groups.iter().flat_map(|g| &g.arches).collect();
         futures_util::stream::iter(arches)
             .map(|arch| async move {
                 let reference = arch.source.clone();
-                let name = reference
-                    .manifest_reference()
-                    .unwrap_or_else(|| "latest".into());
-                let raw = self
-                    .client
-                    .get_manifest(&reference.repository, &name)
-                    .await?
-                    .ok_or_else(|| Error::NotFound {
-                        what: format!("source image {reference}"),
-                        url: format!("{}/manifests/{name}", reference.repository),
-                    })?;
-                let manifest = match raw.parse(&reference.to_string())? {
-                    Manifest::Image(m) => m,
-                    Manifest::List(_) => {
-                        return Err(Error::Manifest {
-                            reference: reference.to_string(),
-                            media_type: raw.media_type.clone(),
-                            reason: "a per-arch source must be a single-platform image, not a list"
-                                .into(),
-                        });
-                    }
-                };
+                let (raw, manifest) = self.image_manifest(&reference).await?;
                 let config = self
                     .client
                     .get_small_blob(&reference.repository, &manifest.config)

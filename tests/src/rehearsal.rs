@@ -729,13 +729,33 @@ fn check_gitlab(report: &mut Report, sandbox: &Sandbox, version: &str) {
     let pipelines = gitlab.pipelines();
     let branch = pipelines.iter().find(|p| !p.2 && p.1 == "master");
     let tag_pipeline = pipelines.iter().find(|p| p.2 && p.1 == version);
+    // And in the request log: every read of master's pipeline (the wait ended on its
+    // success) comes before the first read of the tag's.
+    let log = gitlab.requests();
+    let reads = |r: &str| {
+        log.iter()
+            .enumerate()
+            .filter(|(_, q)| {
+                q.path.ends_with("/pipelines") && q.query.contains(&format!("ref={r}&"))
+            })
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()
+    };
+    let (master_reads, tag_reads) = (reads("master"), reads(version));
+    let ordered = matches!(
+        (master_reads.last(), tag_reads.first()),
+        (Some(m), Some(t)) if m < t
+    );
     report.record(
         "branch pipeline before the tag's (API stand-in)",
-        matches!((branch, tag_pipeline), (Some(b), Some(t)) if b.0 < t.0 && b.3 == "success"),
+        ordered
+            && matches!((branch, tag_pipeline), (Some(b), Some(t)) if b.0 < t.0 && b.3 == "success"),
         format!(
-            "master pipeline {:?}, tag pipeline {:?}",
+            "master pipeline {:?} read at requests {:?}, tag pipeline {:?} first read at request {:?}",
             branch.map(|b| (b.0, &b.3)),
-            tag_pipeline.map(|t| (t.0, &t.3))
+            master_reads,
+            tag_pipeline.map(|t| (t.0, &t.3)),
+            tag_reads.first()
         ),
     );
     let token_leaked = gitlab

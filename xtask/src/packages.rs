@@ -74,8 +74,12 @@ pub fn bench(name: &str, args: &[String]) -> anyhow::Result<Vec<&'static str>> {
         "dget" => &["devscripts", "dpkg-dev", "gpgv", "curl", "python3"],
         // `skopeo copy --all` between docker-registry servers with htpasswd users.
         "docker" => &["skopeo", "docker-registry", "apache2-utils", "openssl"],
+        // `skopeo copy` to a directory and `tar`, from a docker-registry server.
+        "image-version" => &["skopeo", "docker-registry", "tar"],
         other => {
-            bail!("unknown benchmark `{other}`; benchmarks: changelog, repo-sign, docker, dget")
+            bail!(
+                "unknown benchmark `{other}`; benchmarks: changelog, repo-sign, docker, dget, image-version"
+            )
         }
     });
     // The docker CLI's pull, tag, push and `docker manifest`, unless skipped.
