@@ -836,7 +836,12 @@ impl Config {
                 }
             }
         }
-        crate::shared::debian::package_versions(&self.repo, "2024.01", "2024.01-1")?;
+        crate::packages::package_versions(
+            &self.repo.package_version,
+            &self.repo.suites,
+            "2024.01",
+            "2024.01-1",
+        )?;
         if self.project.branch.trim().is_empty() {
             return Err("project.branch is empty; name the release branch".into());
         }

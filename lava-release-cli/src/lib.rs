@@ -20,6 +20,7 @@ pub mod gbp_conf;
 pub mod journal;
 pub mod notes;
 pub mod ops;
+pub mod packages;
 pub mod plan;
 pub mod run;
 pub mod shared;

@@ -7,7 +7,8 @@ use anyhow::Context as _;
 use lava_repo_sign::{Changes, Layout, Location, Site, SshOptions, SuiteStatus, Tree};
 
 use crate::config::{Config, RepoMode};
-use crate::shared::debian::{SuiteVersion, release_package_versions};
+use crate::packages::SuiteVersion;
+use crate::shared::debian::release_package_versions;
 use crate::step::{Context, Status};
 use crate::version::Release;
 
@@ -58,7 +59,7 @@ impl RepoSite {
             debian_version: release.debian_version.to_string(),
             // `Config::validate` has checked the template before any plan is made.
             packages: release_package_versions(config, release).unwrap_or_default(),
-            per_suite: crate::shared::debian::per_suite(repo),
+            per_suite: crate::shared::debian::per_suite(config),
         }
     }
 

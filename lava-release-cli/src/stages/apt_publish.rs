@@ -12,7 +12,8 @@ use std::time::{Duration, Instant, SystemTime};
 use lava_gitlab::{Bridge, CiTarget, GitLab, Pipeline};
 
 use crate::config::{Config, RepoMode};
-use crate::shared::debian::{SuiteVersion, release_package_versions};
+use crate::packages::SuiteVersion;
+use crate::shared::debian::release_package_versions;
 use crate::shared::gitlab::{client, gitlab_client, wait};
 use crate::shared::repo::RepoSite;
 use crate::signing;
