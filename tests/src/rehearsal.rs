@@ -729,33 +729,24 @@ fn check_gitlab(report: &mut Report, sandbox: &Sandbox, version: &str) {
     let pipelines = gitlab.pipelines();
     let branch = pipelines.iter().find(|p| !p.2 && p.1 == "master");
     let tag_pipeline = pipelines.iter().find(|p| p.2 && p.1 == version);
-    // And in the request log: every read of master's pipeline (the wait ended on its
-    // success) comes before the first read of the tag's.
-    let log = gitlab.requests();
-    let reads = |r: &str| {
-        log.iter()
-            .enumerate()
-            .filter(|(_, q)| {
-                q.path.ends_with("/pipelines") && q.query.contains(&format!("ref={r}&"))
-            })
-            .map(|(i, _)| i)
-            .collect::<Vec<_>>()
-    };
-    let (master_reads, tag_reads) = (reads("master"), reads(version));
+    // And in the stand-in's request count: the tag's pipeline was created (asked for
+    // once the tag was pushed) after master's was answered as succeeded.
+    let times =
+        |p: Option<&(u64, String, bool, String)>| p.and_then(|p| gitlab.pipeline_times(p.0));
+    let (branch_times, tag_times) = (times(branch), times(tag_pipeline));
     let ordered = matches!(
-        (master_reads.last(), tag_reads.first()),
-        (Some(m), Some(t)) if m < t
+        (branch_times, tag_times),
+        (Some((_, Some(succeeded))), Some((created, _))) if succeeded < created
     );
     report.record(
         "branch pipeline before the tag's (API stand-in)",
-        ordered
-            && matches!((branch, tag_pipeline), (Some(b), Some(t)) if b.0 < t.0 && b.3 == "success"),
+        ordered,
         format!(
-            "master pipeline {:?} read at requests {:?}, tag pipeline {:?} first read at request {:?}",
+            "master pipeline {:?} succeeded at request {:?}, tag pipeline {:?} created at request {:?}",
             branch.map(|b| (b.0, &b.3)),
-            master_reads,
+            branch_times.and_then(|t| t.1),
             tag_pipeline.map(|t| (t.0, &t.3)),
-            tag_reads.first()
+            tag_times.map(|t| t.0)
         ),
     );
     let token_leaked = gitlab

@@ -420,6 +420,10 @@ pub(crate) struct Pipeline {
     pub jobs: Vec<Job>,
     /// Run once when it first reaches `success`.
     pub publish: Option<Publish>,
+    /// The request (counted from the start) that created it.
+    pub created_at: u64,
+    /// The request that first answered it as `success`.
+    pub success_seen: std::cell::Cell<Option<u64>>,
     /// Why `publish` failed it.
     pub failed: Option<String>,
 }
@@ -481,6 +485,8 @@ pub(crate) struct State {
     pub faults: VecDeque<Fault>,
     pub on_push: Option<OnPush>,
     pub log: Vec<Recorded>,
+    /// Requests answered since the start (the log may be cleared; this is not).
+    pub requests_answered: u64,
     pub next_id: u64,
 }
 
@@ -569,6 +575,8 @@ impl State {
             jobs,
             publish,
             failed: None,
+            created_at: self.requests_answered,
+            success_seen: std::cell::Cell::new(None),
         });
         id
     }
@@ -636,6 +644,7 @@ impl GitLabStandIn {
                 faults: VecDeque::new(),
                 on_push: None,
                 log: Vec::new(),
+                requests_answered: 0,
                 next_id: 1000,
             },
         }
@@ -824,6 +833,16 @@ impl GitLabStandIn {
                 )
             })
             .collect()
+    }
+
+    /// When pipeline `id` was created and first answered as succeeded, as the count of
+    /// requests the stand-in had answered then (which clearing the log does not reset).
+    pub fn pipeline_times(&self, id: u64) -> Option<(u64, Option<u64>)> {
+        lock(&self.state)
+            .pipelines
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| (p.created_at, p.success_seen.get()))
     }
 
     /// The pipelines of another project (downstream pipelines): id, ref, status.

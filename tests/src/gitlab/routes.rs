@@ -88,6 +88,7 @@ pub(super) fn handle(state: &Mutex<State>, request: HttpRequest) -> Reply {
         None => (request.target.clone(), String::new()),
     };
     let mut st = lock(state);
+    st.requests_answered += 1;
     let mut record = Recorded {
         method: request.method.clone(),
         path: path.clone(),
@@ -535,6 +536,9 @@ fn project_json(st: &State) -> Value {
 }
 
 fn pipeline_json(st: &State, p: &Pipeline) -> Value {
+    if p.status() == "success" && p.success_seen.get().is_none() {
+        p.success_seen.set(Some(st.requests_answered));
+    }
     json!({
         "id": p.id,
         "iid": p.id - 1000,
