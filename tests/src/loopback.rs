@@ -107,7 +107,11 @@ mod tests {
 
     #[test]
     fn echoes_until_dropped() {
-        let mut server = Loopback::serve("echo", |mut stream, _| {
+        use std::sync::atomic::AtomicUsize;
+        let handled = Arc::new(AtomicUsize::new(0));
+        let seen = handled.clone();
+        let mut server = Loopback::serve("echo", move |mut stream, _| {
+            seen.fetch_add(1, Ordering::SeqCst);
             let mut byte = [0];
             if stream.read_exact(&mut byte).is_ok() {
                 let _ = stream.write_all(&byte);
@@ -121,6 +125,12 @@ mod tests {
         client.read_exact(&mut answer).unwrap();
         assert_eq!(&answer, b"z");
         server.stop();
-        assert!(TcpStream::connect(server.addr()).is_err());
+        // Stopped: no connection reaches it any more (the port may already serve
+        // another test's listener, so a refused connection is not the test).
+        if let Ok(mut late) = TcpStream::connect(server.addr()) {
+            let _ = late.write_all(b"y");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(handled.load(Ordering::SeqCst), 1);
     }
 }
