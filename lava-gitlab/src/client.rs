@@ -486,12 +486,41 @@ impl GitLab {
     }
 
     /// Like [`Self::all`] but stops after `limit` items (newest first where sorted so).
+    /// A whole list shorter than the `x-total` GitLab announced (a page lost on the way)
+    /// is read again once, then an error: never a silently short list.
     pub(crate) fn pages<E: Endpoint, T: DeserializeOwned>(
         &self,
         call: &Call,
         endpoint: &E,
         limit: Option<usize>,
     ) -> Result<Vec<T>> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let (items, total, url) = self.read_pages(call, endpoint, limit)?;
+            match total {
+                Some(total) if limit.is_none() && (items.len() as u64) < total => {
+                    if tries >= 2 {
+                        return Err(Error::ShortList {
+                            call: call.what.clone(),
+                            url,
+                            got: items.len() as u64,
+                            total,
+                        });
+                    }
+                }
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Every page (or up to `limit` items), and the `x-total` of the last answer.
+    fn read_pages<E: Endpoint, T: DeserializeOwned>(
+        &self,
+        call: &Call,
+        endpoint: &E,
+        limit: Option<usize>,
+    ) -> Result<(Vec<T>, Option<u64>, String)> {
         let first = self.url_for(endpoint)?;
         let per_page = limit.map_or(100, |l| l.clamp(1, 100));
         let mut items = Vec::new();
@@ -505,15 +534,21 @@ impl GitLab {
             let batch: Vec<T> = decode(call, &url, &answer.body)?;
             let got = batch.len();
             items.extend(batch);
+            let total = answer
+                .headers
+                .get("x-total")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let done = |items: Vec<T>| Ok((items, total, first.to_string()));
             if limit.is_some_and(|l| items.len() >= l) {
                 items.truncate(limit.unwrap_or(usize::MAX));
-                return Ok(items);
+                return done(items);
             }
             match next_page(&answer.headers) {
                 NextPage::Page(n) if n > page => page = n,
-                NextPage::Page(_) | NextPage::None => return Ok(items),
+                NextPage::Page(_) | NextPage::None => return done(items),
                 // Headers absent (GitLab omits x-total for large tables): a short page is the last.
-                NextPage::Unknown if got < per_page => return Ok(items),
+                NextPage::Unknown if got < per_page => return done(items),
                 NextPage::Unknown => page += 1,
             }
         }

@@ -165,6 +165,20 @@ pub enum Error {
     /// The pipeline did not succeed (failed, canceled, skipped, manual or timed out).
     #[error("{0}")]
     Ci(Box<CiOutcome>),
+    /// A list came back shorter than the total GitLab announced, twice.
+    #[error(
+        "GitLab listed {got} of the {total} items it announced (x-total) when asked to {call} at {url}, twice; a page was lost on the way, run again"
+    )]
+    ShortList {
+        /// What was being asked.
+        call: String,
+        /// The list's URL.
+        url: String,
+        /// Items read.
+        got: u64,
+        /// Items announced.
+        total: u64,
+    },
     /// No pipeline for the tag or commit.
     #[error(
         "no pipeline found for {target} in project `{project}`; push it, or check the tag name"

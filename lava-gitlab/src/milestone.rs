@@ -122,8 +122,8 @@ impl GitLab {
             };
             let call = Call::read(
                 format!("list the open {what} of milestone `{title}`"),
-                format!("milestone `{title}`"),
-                "the version",
+                format!("the {what} list of project `{}`", self.project()),
+                format!("that {what} are enabled for the project and readable with this token"),
             );
             self.all(&call, &endpoint)
         };

@@ -229,26 +229,27 @@ impl GitLab {
 
     /// Waits for the pipeline of `request.target` to finish.
     ///
-    /// Costs one request per poll (the pipeline's jobs, which carry the pipeline's status),
-    /// one more when the pipeline is first found, and one per failed job for its log.
+    /// The pipeline itself is the authority for its status (a job's embedded copy, a
+    /// trigger job, a manual or allowed-to-fail job cannot mislead it): each poll reads it,
+    /// then its jobs for the progress counts and, at the end, the failed ones. Two
+    /// requests per poll (the first: the list that finds it and the jobs), and one per
+    /// failed job for its log.
     pub fn wait_ci(&self, request: &WaitCi, progress: &mut dyn Progress) -> Result<CiOutcome> {
         let start = Instant::now();
         let mut polls = 0u32;
         let mut pipeline: Option<Pipeline> = None;
         loop {
             polls += 1;
-            if pipeline.is_none() {
+            let found_now = pipeline.is_none();
+            if found_now {
                 pipeline = self.find_pipeline(&request.target)?;
             }
             let mut jobs = Vec::new();
             if let Some(p) = pipeline.as_mut() {
-                jobs = self.pipeline_jobs(p.id)?;
-                match jobs.iter().find_map(|j| j.pipeline.as_ref()) {
-                    Some(jp) => p.status = jp.status.clone(),
-                    // A pipeline without jobs carries its own status only.
-                    None if !terminal(&p.status) => p.status = self.pipeline(p.id)?.status,
-                    None => {}
+                if !found_now {
+                    p.status = self.pipeline(p.id)?.status;
                 }
+                jobs = self.pipeline_jobs(p.id)?;
             }
             let elapsed = start.elapsed();
             progress.update(&CiSnapshot {
@@ -288,11 +289,17 @@ impl GitLab {
                     .iter()
                     .filter(|j| j.status == "failed" && !j.allow_failure)
                 {
+                    // The log is best-effort: an erased or forbidden log does not hide
+                    // the failure or the other failed jobs.
+                    let log_tail = match self.job_log_tail(job, request.log_lines) {
+                        Ok(tail) => tail,
+                        Err(e) => vec![format!("(log unavailable: {})", unavailable(&e))],
+                    };
                     failed.push(FailedJob {
                         name: job.name.clone(),
                         stage: job.stage.clone(),
                         web_url: job.web_url.clone(),
-                        log_tail: self.job_log_tail(job, request.log_lines)?,
+                        log_tail,
                     });
                 }
                 CiOutcome::Failed {
@@ -303,6 +310,18 @@ impl GitLab {
             }
             _ => CiOutcome::Stopped { target, pipeline },
         })
+    }
+}
+
+/// Why a job's log could not be read, in a few words.
+fn unavailable(e: &Error) -> String {
+    match e {
+        Error::NotFound { .. } => "erased or expired (404)".into(),
+        Error::Forbidden { .. } => "not readable with this token (403)".into(),
+        Error::Unauthorized { .. } | Error::TokenNeeded { .. } => {
+            "a token is needed to read it (401)".into()
+        }
+        other => other.to_string(),
     }
 }
 

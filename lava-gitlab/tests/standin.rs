@@ -97,7 +97,7 @@ fn build_pipeline() -> PipelineSpec {
 }
 
 #[test]
-fn wait_ci_succeeds_and_costs_one_request_per_poll() {
+fn wait_ci_succeeds_and_costs_two_requests_per_poll() {
     let gl = stand_in(GitLabStandIn::builder().pipeline(build_pipeline()));
     let api = client(&gl, RW);
     let mut progress = Recorder::new();
@@ -119,9 +119,19 @@ fn wait_ci_succeeds_and_costs_one_request_per_poll() {
         text.contains("pipeline 1001 success — 0 running, 0 pending, 0 failed, 2/2 succeeded"),
         "{text}"
     );
-    // N polls: one request each, plus the list that found the pipeline.
+    // N polls: the pipeline (the first time, the list that found it) and its jobs.
     let requests = gl.requests().len() as u32;
-    assert_eq!(requests, polls + 1, "{:#?}", gl.requests());
+    assert_eq!(requests, 2 * polls, "{:#?}", gl.requests());
+    let reads = gl
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/pipelines/1001"))
+        .count() as u32;
+    assert_eq!(
+        reads,
+        polls - 1,
+        "the pipeline itself is read at every later poll"
+    );
     assert_eq!(api.requests_sent(), u64::from(requests));
     assert!(gl.writes().is_empty());
     assert_no_secret(&text);
@@ -169,14 +179,14 @@ fn wait_ci_failure_lists_failed_jobs_with_their_log_tails() {
         | ERROR: Job failed: exit code 1
     ");
     assert_eq!(pipeline.status, "failed");
-    // N polls + the list that found it + one log per failed job (not the allowed failure).
+    // Two requests per poll + one log per failed job (not the allowed failure).
     let traces = gl
         .requests()
         .iter()
         .filter(|r| r.path.ends_with("/trace"))
         .count();
     assert_eq!(traces, 2);
-    assert_eq!(gl.requests().len() as u32, progress.polls + 1 + 2);
+    assert_eq!(gl.requests().len() as u32, 2 * progress.polls + 2);
     let err = outcome.into_result().unwrap_err();
     assert!(matches!(err, Error::Ci(_)));
     assert_no_secret(&format!("{err} {err:?}"));
@@ -207,7 +217,9 @@ fn wait_ci_waits_for_a_pipeline_that_does_not_exist_yet() {
         "{text}"
     );
     assert!(polls >= 5);
-    assert_eq!(gl.requests().len() as u32, polls + 1);
+    // Four polls find nothing (one list each); then the list that finds it and the
+    // jobs, then the pipeline and the jobs.
+    assert_eq!(gl.requests().len() as u32, 4 + 2 * (polls - 4));
 }
 
 #[test]
@@ -765,4 +777,70 @@ fn the_token_never_appears_in_output_errors_debug_or_the_request_log() {
     for text in &seen {
         assert_no_secret(text);
     }
+}
+
+#[test]
+fn a_failed_pipeline_whose_logs_cannot_be_read_still_names_every_failed_job() {
+    let spec = PipelineSpec::tag("2024.05", SHA)
+        .timeline(&["running", "failed"])
+        .job(JobSpec::new("debian/12", "build").ends("failed"))
+        .job(JobSpec::new("debian/13", "build").ends("failed"));
+    let gl = stand_in(
+        GitLabStandIn::builder()
+            .pipeline(spec)
+            .fault(Fault::on("/trace", FaultKind::Status(404)))
+            .fault(Fault::on("/trace", FaultKind::Status(403))),
+    );
+    let api = client(&gl, RW);
+    let outcome = api.wait_ci(&wait(tag()), &mut Recorder::new()).unwrap();
+    let report = outcome.report().replace(gl.url(), "URL");
+    insta::assert_snapshot!(report, @r"
+        pipeline 1001 for tag `2024.05` failed (URL/lava/lava/-/pipelines/1001); failed jobs: debian/13 (stage build, URL/lava/lava/-/jobs/1003), debian/12 (stage build, URL/lava/lava/-/jobs/1002); fix them and push again, or retry the jobs
+          debian/13 (stage build): URL/lava/lava/-/jobs/1003
+            | (log unavailable: erased or expired (404))
+          debian/12 (stage build): URL/lava/lava/-/jobs/1002
+            | (log unavailable: not readable with this token (403))
+        ");
+}
+
+#[test]
+fn a_list_shorter_than_its_x_total_is_read_again_then_refused() {
+    let milestone = || MilestoneSpec::new("2024.05").issues(3, 0);
+    // One short answer: read again, and the three open issues are all seen.
+    let gl = stand_in(
+        GitLabStandIn::builder()
+            .milestone(milestone())
+            .fault(Fault::on("/issues", FaultKind::ShortPage)),
+    );
+    let report = client(&gl, RW).milestone_check("2024.05").unwrap();
+    assert_eq!(report.open_issues.len(), 3);
+    // Short twice: an error naming the call and both counts, never "2 open issues".
+    let gl = stand_in(
+        GitLabStandIn::builder()
+            .milestone(milestone())
+            .fault(Fault::on("/issues", FaultKind::ShortPage).times(2)),
+    );
+    let err = client(&gl, RW).milestone_check("2024.05").unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "GitLab listed 2 of the 3 items it announced (x-total) when asked to list the open issues of milestone `2024.05` at http://127.0.0.1:"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_issue_list_is_named_as_the_list_not_the_milestone() {
+    let gl = stand_in(
+        GitLabStandIn::builder()
+            .milestone(MilestoneSpec::new("2024.05"))
+            .fault(Fault::on("/merge_requests", FaultKind::Status(404))),
+    );
+    let err = client(&gl, RW).milestone_check("2024.05").unwrap_err();
+    let text = err.to_string().replace(gl.url(), "URL");
+    assert!(
+        text.starts_with("could not list the open merge requests of milestone `2024.05`: the merge requests list of project `lava/lava` not found at URL/api/v4/projects/lava%2Flava/merge_requests"),
+        "{text}"
+    );
+    assert!(!text.contains("milestone `2024.05` not found"), "{text}");
 }

@@ -142,6 +142,11 @@ pub fn select<'p>(plan: &'p Plan, opts: &RunOptions) -> Result<&'p [Box<dyn Step
 /// than after the first pushes.
 pub fn open_secrets(stages: &[Box<dyn Step>], ctx: &Context<'_>) -> anyhow::Result<()> {
     let wanted: HashSet<Credential> = stages.iter().flat_map(|s| s.credentials()).collect();
+    // A configured token file is read up front, writes or not: one that cannot be read
+    // is a mistake in the configuration, found before anything is done.
+    if ctx.config.gitlab.token_file.is_some() {
+        crate::shared::gitlab::client(ctx)?;
+    }
     for credential in [
         Credential::ReleaseKey,
         Credential::DebianKey,

@@ -678,8 +678,8 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
         Bad::new(
             "missing GitLab token file",
             &["run", V, "--yes"],
-            1,
-            &["/nonexistent/gitlab-token"],
+            2,
+            &["gitlab.token_file /nonexistent/gitlab-token cannot be read"],
         )
         .config(base.replace(
             &format!("token_file = {token:?}"),

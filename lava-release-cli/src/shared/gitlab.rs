@@ -4,7 +4,6 @@
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use lava_gitlab::{CiTarget, GitLab, WaitCi};
 
 use crate::config::Config;
@@ -50,9 +49,15 @@ fn token(config: &Config, env: &Env) -> anyhow::Result<Option<String>> {
     Ok(match (&gl.token, &gl.token_file, env.var(&gl.token_env)) {
         (Some(secret), _, _) => Some(secret.expose().to_owned()),
         (None, _, Some(value)) => Some(value.to_owned()),
+        // A token file that cannot be read is a mistake in the configuration.
         (None, Some(path), None) => Some(
             std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the GitLab token file {}", path.display()))?
+                .map_err(|e| {
+                    UsageError(format!(
+                        "gitlab.token_file {} cannot be read: {e}",
+                        path.display()
+                    ))
+                })?
                 .trim()
                 .to_owned(),
         ),

@@ -346,6 +346,9 @@ pub enum FaultKind {
     Slow(Duration),
     /// Close the connection without answering.
     Drop,
+    /// Answer a list page with its last item missing, headers (`x-total`) unchanged:
+    /// an item lost on the way.
+    ShortPage,
 }
 
 impl Fault {

@@ -100,6 +100,7 @@ pub(super) fn handle(state: &Mutex<State>, request: HttpRequest) -> Reply {
 
     // Faults come first: a proxy in front of GitLab answers before GitLab checks anything.
     let mut delay = Duration::ZERO;
+    let mut short = false;
     let hit = st.faults.iter().position(|f| {
         f.times > 0
             && path.contains(&f.path_contains)
@@ -143,6 +144,7 @@ pub(super) fn handle(state: &Mutex<State>, request: HttpRequest) -> Reply {
                 );
             }
             FaultKind::Slow(d) => delay = d,
+            FaultKind::ShortPage => short = true,
         }
     }
 
@@ -190,6 +192,14 @@ pub(super) fn handle(state: &Mutex<State>, request: HttpRequest) -> Reply {
             }
         }
     };
+    let mut answer = answer;
+    if short {
+        if let Ok(Value::Array(mut items)) = serde_json::from_slice::<Value>(&answer.body) {
+            items.pop();
+            answer.body = json_body(&Value::Array(items));
+        }
+        record.auth = format!("{} (fault: short page)", record.auth);
+    }
     record.status = answer.status;
     st.log.push(record);
     reply(answer, delay)
