@@ -238,6 +238,7 @@ impl Workspace {
         let mut ctx = self.context(prepared);
         ctx.yes = opts.yes;
         ctx.simulate = request.simulate;
+        ctx.dry_run = opts.dry_run;
         if !opts.dry_run {
             run::open_secrets(selected, &ctx)?;
         }

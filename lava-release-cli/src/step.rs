@@ -235,6 +235,9 @@ pub struct Context<'a> {
     /// `--simulate`: a dry run in which stages that publish rehearse their
     /// publication as far as they can without publishing (e.g. `dput -s`).
     pub simulate: bool,
+    /// `--dry-run` (or `--simulate`): stages only check, and what a rehearsal writes
+    /// goes under [`Context::scratch_dir`], nowhere else.
+    pub dry_run: bool,
     signer: OnceCell<lava_signing::Signer>,
     debian_signer: OnceCell<lava_signing::Signer>,
 }
@@ -255,6 +258,7 @@ impl<'a> Context<'a> {
             now: OffsetDateTime::now_utc(),
             yes: false,
             simulate: false,
+            dry_run: false,
             signer: OnceCell::new(),
             debian_signer: OnceCell::new(),
         }
@@ -292,6 +296,19 @@ impl<'a> Context<'a> {
     /// The directory where lava-release keeps its state: `.git/lava-release/`.
     pub fn state_dir(&self) -> std::path::PathBuf {
         self.repo.git_dir().join("lava-release")
+    }
+
+    /// Where a dry run writes what it shows (the message it would send, the upload it
+    /// would make): `.git/lava-release/dry-run/VERSION/`, created on first use. Nothing
+    /// a real run reads is there.
+    pub fn scratch_dir(&self) -> anyhow::Result<std::path::PathBuf> {
+        let dir = self
+            .state_dir()
+            .join("dry-run")
+            .join(self.release.version.to_string());
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        Ok(dir)
     }
 
     /// Simulates a crash here when `LAVA_RELEASE_FAILPOINT` names `point`: the process

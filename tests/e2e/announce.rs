@@ -133,7 +133,7 @@ fn a_dry_run_writes_the_message_and_sends_nothing() {
     let (sb, sink) = released(false);
     let out = run(&sb, &["run", V, "--dry-run", "--only", "announce"], None);
     assert_success(&out);
-    let path = state_dir(&sb).join("2024.02-announce.dry-run.eml");
+    let path = state_dir(&sb).join("dry-run/2024.02/2024.02-announce.eml");
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains(&format!("message written to {} (not sent)", path.display())),

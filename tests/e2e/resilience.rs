@@ -760,3 +760,121 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// Everything a release can change, as text: the repository (HEAD, refs, the worktree
+/// and index, the state directory but for the dry run's scratch), the remotes, the
+/// apt tree, the upload queue, Docker Hub's version tags, GitLab's writes and the mail.
+fn whole_world(r: &Rehearsal) -> Vec<String> {
+    let sb = r.sandbox();
+    let git = |args: &[&str]| sb.git(args, None).unwrap();
+    let ls = crate::git_stages::ls_remote;
+    let listing = |dir: &std::path::Path, skip: Option<&str>| {
+        let mut out = Vec::new();
+        let mut dirs = vec![dir.to_owned()];
+        while let Some(d) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                if skip.is_some_and(|s| rel.starts_with(s)) {
+                    continue;
+                }
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                if meta.is_dir() {
+                    dirs.push(path);
+                } else {
+                    let bytes = std::fs::read(&path).unwrap_or_default();
+                    out.push(format!("{rel} {} {:x}", meta.len(), md5_of(&bytes)));
+                }
+            }
+        }
+        out.sort();
+        out.join("\n")
+    };
+    let images: Vec<String> = ["lava-dispatcher", "lava-server", "amd64-lava-server"]
+        .iter()
+        .map(|i| {
+            format!(
+                "{i}:{:?}",
+                r.published_digest(&format!("lavasoftware/{i}:{V}")).ok()
+            )
+        })
+        .collect();
+    vec![
+        git(&["rev-parse", "HEAD"]),
+        git(&["show-ref"]),
+        git(&["status", "--porcelain", "--ignored"]),
+        listing(&sb.repo().join(".git/lava-release"), Some("dry-run")),
+        ls(&sb.origin()),
+        ls(&sb.fork()),
+        ls(&sb.lab()),
+        r.apt().live_target().unwrap(),
+        listing(r.apt().root(), None),
+        listing(r.upload_queue(), None),
+        images.join(" "),
+        format!("{:?}", sb.gitlab().unwrap().writes()),
+        r.mails().to_string(),
+    ]
+}
+
+/// A cheap content fingerprint for the listing (not a security check).
+fn md5_of(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+#[test]
+fn a_dry_run_and_a_simulate_run_write_only_under_their_scratch_directory() {
+    let r = Rehearsal::setup_with(
+        &tests::bin::lava_release_bin(),
+        V,
+        Options {
+            publishing: Publishing::Reprepro,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    // Published as far as the apt repository, so that the Debian upload has its source.
+    let out = r
+        .run(&["run", V, "--yes", "--to", "repo-publish"], None)
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let before = whole_world(&r);
+    for args in [
+        ["run", V, "--dry-run"].as_slice(),
+        ["run", V, "--simulate", "--yes"].as_slice(),
+    ] {
+        let out = r.run(args, None).unwrap();
+        assert!(out.status.success(), "{args:?}: {}", show(&out));
+        let after = whole_world(&r);
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(b, a, "{args:?} changed the world");
+        }
+        // What it wrote, it names, and it is in the scratch directory.
+        let scratch = r
+            .sandbox()
+            .repo()
+            .join(format!(".git/lava-release/dry-run/{V}"));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains(&format!(
+                "message written to {}/{V}-announce.eml (not sent)",
+                scratch.display()
+            )),
+            "{args:?}: {stdout}"
+        );
+        if args.contains(&"--simulate") {
+            assert!(
+                stdout.contains(&format!(
+                    "simulated upload of {}/debian/upload/",
+                    scratch.display()
+                )),
+                "{stdout}"
+            );
+        }
+    }
+}

@@ -345,6 +345,17 @@ impl Rehearsal {
         &self.apt
     }
 
+    /// The Debian upload queue (the SFTP server's directory), with
+    /// [`Publishing::Reprepro`].
+    pub fn upload_queue(&self) -> &Path {
+        self.debian.queue()
+    }
+
+    /// The messages the announcement list's server received.
+    pub fn mails(&self) -> usize {
+        self.smtp.received().len()
+    }
+
     /// The proxy in front of CI's registry, with [`Options::registry_proxy`].
     pub fn registry_proxy(&self) -> Option<&crate::registry::FaultProxy> {
         self.images.proxy.as_ref()

@@ -59,6 +59,11 @@ pub fn prepare(site_root: &Path) -> anyhow::Result<DebianRehearsal> {
 }
 
 impl DebianRehearsal {
+    /// The upload queue's directory.
+    pub fn queue(&self) -> &Path {
+        &self.queue
+    }
+
     /// The URL of the published apt repository (`release/`), as served here.
     pub fn repository_url(&self) -> String {
         self.server.url("release")

@@ -177,10 +177,13 @@ impl Step for Announce {
         })
     }
 
-    /// Dry run: writes the message that would be sent to `VERSION-announce.dry-run.eml`.
+    /// Dry run: writes the message that would be sent to the scratch directory
+    /// (`.git/lava-release/dry-run/VERSION/VERSION-announce.eml`).
     fn rehearse(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
         smtp(ctx)?;
-        let path = self.path(ctx, ".dry-run.eml");
+        let path = ctx
+            .scratch_dir()?
+            .join(format!("{}-announce.eml", self.version));
         let email = match self.progress(ctx)? {
             Progress::Prepared(email) => email,
             _ => compose(ctx)?,

@@ -75,7 +75,7 @@ impl Step for DebianUpload {
 
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let target = upload_target(ctx.config)?;
-        let changes = self.changes_path(ctx);
+        let changes = self.changes_in(ctx, &self.work_dir(ctx));
         if changes.exists() {
             let preview = lava_debian::upload_preview(&changes, &target)?;
             if preview.uploaded.is_empty() {
@@ -110,7 +110,7 @@ impl Step for DebianUpload {
             eprintln!("warning: {reason}");
         }
         let target = upload_target(ctx.config)?;
-        let changes = self.prepare(ctx)?;
+        let changes = self.prepare(ctx, &self.work_dir(ctx))?;
         ctx.failpoint("debian-upload:prepared");
         let report = lava_debian::upload(&changes, &target)
             .with_context(|| format!("cannot upload {} to {target}", changes.display()))?;
@@ -136,7 +136,14 @@ impl Step for DebianUpload {
                 self.source, self.release.debian_version
             )));
         }
-        let changes = self.prepare(ctx)?;
+        // An upload a real run prepared is simulated as it is; otherwise one is prepared
+        // in the dry run's scratch directory, never where a real run would take it.
+        let prepared = self.changes_in(ctx, &self.work_dir(ctx));
+        let changes = if prepared.exists() {
+            prepared
+        } else {
+            self.prepare(ctx, &ctx.scratch_dir()?.join("debian"))?
+        };
         let simulated = lava_debian::simulate(&changes, &target)?;
         let last = simulated
             .lines()
@@ -156,18 +163,18 @@ impl DebianUpload {
         fill(&config.debian.source_version, &self.release)
     }
 
+    /// Where the upload is prepared: `.git/lava-release/debian/VERSION/`.
     fn work_dir(&self, ctx: &Context<'_>) -> PathBuf {
         ctx.state_dir()
             .join("debian")
             .join(self.release.version.to_string())
     }
 
-    /// The signed `.changes` of the upload, once prepared.
-    fn changes_path(&self, ctx: &Context<'_>) -> PathBuf {
+    /// The signed `.changes` of the upload, once prepared in `work`.
+    fn changes_in(&self, ctx: &Context<'_>, work: &Path) -> PathBuf {
         let version = self.source_version(ctx.config);
         let version = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
-        self.work_dir(ctx)
-            .join("upload")
+        work.join("upload")
             .join(format!("{}_{version}_source.changes", self.source))
     }
 
@@ -194,18 +201,17 @@ impl DebianUpload {
         Ok(None)
     }
 
-    /// The signed upload: reused when a previous run made it, else fetched, checked,
-    /// built and signed in a scratch directory that is then renamed into place, so a
-    /// crash never leaves a half-signed upload behind.
-    fn prepare(&self, ctx: &Context<'_>) -> anyhow::Result<PathBuf> {
-        let changes = self.changes_path(ctx);
+    /// The signed upload in `work`: reused when a previous run made it, else fetched,
+    /// checked, built and signed in a scratch directory that is then renamed into
+    /// place, so a crash never leaves a half-signed upload behind.
+    fn prepare(&self, ctx: &Context<'_>, work: &Path) -> anyhow::Result<PathBuf> {
+        let changes = self.changes_in(ctx, work);
         if changes.exists() {
             return Ok(changes);
         }
         let debian = &ctx.config.debian;
         // Unlock the key first: a wrong passphrase fails before any download.
         let signer = ctx.debian_signer()?;
-        let work = self.work_dir(ctx);
         let fetched = work.join("fetched");
         let keyring = match &debian.dsc_keyring {
             Some(path) => lava_signing::Keyring::from_file(path)
