@@ -122,6 +122,16 @@ pub enum Error {
         source: lettre::transport::smtp::Error,
     },
 
+    /// The server could not be reached or ended the session before a message.
+    #[error("cannot open an SMTP session with {server} (connect, TLS, EHLO and AUTH)")]
+    Connect {
+        /// The server.
+        server: String,
+        /// Why.
+        #[source]
+        source: Option<lettre::transport::smtp::Error>,
+    },
+
     /// The message's envelope cannot be made (no recipient).
     #[error("message {message_id} has no recipient")]
     Envelope {

@@ -132,6 +132,38 @@ impl Smtp {
         self.tls
     }
 
+    /// Opens a session and closes it, sending nothing: the connection, TLS, EHLO and
+    /// the login succeed (how a release checks its mail before the first irreversible
+    /// step).
+    pub fn check(&self) -> Result<()> {
+        let transport = self.transport()?;
+        match transport.test_connection() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::Connect {
+                server: self.url.clone(),
+                source: None,
+            }),
+            Err(source) => {
+                let code = source.status().map(u16::from);
+                Err(match (&self.credentials, code) {
+                    (Some((username, _)), Some(535 | 534)) => Error::Auth {
+                        server: self.url.clone(),
+                        username: username.clone(),
+                        source,
+                    },
+                    _ if source.is_tls() => Error::Handshake {
+                        server: self.url.clone(),
+                        source,
+                    },
+                    _ => Error::Connect {
+                        server: self.url.clone(),
+                        source: Some(source),
+                    },
+                })
+            }
+        }
+    }
+
     /// Sends `email` as it is: its bytes, to its envelope's recipients. `Ok` means the
     /// server accepted the message (a 2xx reply to the data).
     pub fn send(&self, email: &Email) -> Result<Receipt> {

@@ -122,3 +122,29 @@ impl Endpoint for JobArtifacts<'_> {
         format!("projects/{}/jobs/{}/artifacts", self.project, self.job).into()
     }
 }
+
+/// `GET /personal_access_tokens/self`: the token's own scopes.
+pub(crate) struct TokenSelf;
+
+impl Endpoint for TokenSelf {
+    fn method(&self) -> Method {
+        Method::GET
+    }
+    fn endpoint(&self) -> Cow<'static, str> {
+        "personal_access_tokens/self".into()
+    }
+}
+
+/// `GET /projects/:id`: the project, with the caller's `permissions`.
+pub(crate) struct ProjectSelf<'a> {
+    pub project: NameOrId<'a>,
+}
+
+impl Endpoint for ProjectSelf<'_> {
+    fn method(&self) -> Method {
+        Method::GET
+    }
+    fn endpoint(&self) -> Cow<'static, str> {
+        format!("projects/{}", self.project).into()
+    }
+}

@@ -14,6 +14,7 @@
 //! a [`Progress`]), or sign or import packages (`lava-repo-sign`, `lava-debian` do).
 #![warn(missing_docs)]
 
+mod access;
 mod artifacts;
 mod ci;
 mod client;
@@ -25,6 +26,7 @@ mod poll;
 mod registry;
 mod release;
 
+pub use access::{Access, DEVELOPER};
 pub use artifacts::{ArtifactsReport, ChangesArtifacts, extract_changes};
 pub use ci::{Bridge, CiOutcome, CiTarget, FailedJob, Job, JobCounts, JobPipeline, Pipeline};
 pub use client::{Config, GitLab, Project, Token};

@@ -21,7 +21,10 @@ fn main() -> ExitCode {
     match execute(cli, env) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("lava-release: {}", one_line(&e));
+            // Several problems found at once are one line each.
+            for line in one_line(&e).lines() {
+                eprintln!("lava-release: {line}");
+            }
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {

@@ -241,6 +241,11 @@ impl Workspace {
         ctx.dry_run = opts.dry_run;
         if !opts.dry_run {
             run::open_secrets(selected, &ctx)?;
+            // Everything that can be seen wrong now is said now, before the first stage.
+            let problems = run::readiness(selected, &ctx);
+            if !problems.is_empty() {
+                return Err(UsageError(problems.join("\n")).into());
+            }
         }
         let mut journal = if opts.dry_run {
             None

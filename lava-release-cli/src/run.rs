@@ -170,6 +170,19 @@ pub fn open_secrets(stages: &[Box<dyn Step>], ctx: &Context<'_>) -> anyhow::Resu
     Ok(())
 }
 
+/// Everything the selected stages say would stop them, each once, in plan order.
+pub fn readiness(stages: &[Box<dyn Step>], ctx: &Context<'_>) -> Vec<String> {
+    let mut problems: Vec<String> = Vec::new();
+    for stage in stages {
+        for problem in stage.ready(ctx) {
+            if !problems.contains(&problem) {
+                problems.push(problem);
+            }
+        }
+    }
+    problems
+}
+
 /// What earlier stages of this run established, for the needs of later ones.
 #[derive(Default)]
 struct Established {

@@ -57,6 +57,16 @@ pub trait Step: std::fmt::Debug {
         Vec::new()
     }
 
+    /// What would stop this stage when its turn comes and can be seen now: each a
+    /// sentence naming the setting, credential or server (a token without the `api`
+    /// scope, an SMTP server refusing the login). The runner asks every selected stage
+    /// before the first stage of a run, after the secrets are open, and stops with all
+    /// of them at once; a stage already done says nothing.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        let _ = ctx;
+        Vec::new()
+    }
+
     /// Whether applying it signs with the release key.
     fn signs(&self) -> bool {
         self.credentials().contains(&Credential::ReleaseKey)

@@ -207,18 +207,23 @@ fn a_wrong_password_is_one_sentence_without_the_password() {
     let (sb, sink) = released(false);
     let wrong = "not-the-sink-password-77";
     std::fs::write(sb.path().join("smtp-password"), format!("{wrong}\n")).unwrap();
+    // Found before the first stage: the login is tried (nothing sent) as the run starts.
     let out = announce(&sb, None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(!stdout.contains(wrong) && !stderr.contains(wrong));
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
     let last = stderr.lines().last().unwrap_or_default();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        last.starts_with("lava-release: stage `announce` failed: the SMTP server ")
+        last.starts_with("lava-release: the SMTP server ")
             && last.contains(&format!("{} refused the login of `{USER}`", sink.url())),
         "{last}"
     );
     assert!(sink.received().is_empty());
     assert_eq!(sink.failed_logins(), [USER]);
+    assert!(
+        !state_dir(&sb).join("2024.02-announce.eml").exists(),
+        "nothing was prepared"
+    );
 }

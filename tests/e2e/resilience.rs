@@ -442,6 +442,20 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
     let (secret, _) = sb.release_key();
     let secret = secret.display().to_string();
     let token = dir.join("gitlab-token").display().to_string();
+    let read_only = dir.join("gitlab-token-read-only");
+    std::fs::write(&read_only, tests::sandbox::GITLAB_READ_ONLY_TOKEN).unwrap();
+    let read_only = read_only.display().to_string();
+    let reporter = dir.join("gitlab-token-reporter");
+    std::fs::write(&reporter, tests::sandbox::GITLAB_REPORTER_TOKEN).unwrap();
+    let reporter = reporter.display().to_string();
+    // A mail server whose password the configuration gets wrong.
+    let smtp =
+        tests::smtp::SmtpSink::start(tests::smtp::Security::StartTls, "lava-release", "right")
+            .unwrap();
+    let smtp_section = smtp
+        .announce_section(&dir.join("smtp-password"), false)
+        .unwrap();
+    std::fs::write(dir.join("smtp-password"), "wrong\n").unwrap();
 
     // A release key with a passphrase, and a file that is no key at all.
     let created = std::time::SystemTime::now() - Duration::from_secs(3600);
@@ -684,6 +698,46 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
         .config(base.replace(
             &format!("token_file = {token:?}"),
             "token_file = \"/nonexistent/gitlab-token\"",
+        )),
+        Bad::new(
+            "GitLab token without the api scope",
+            &["run", V, "--yes"],
+            2,
+            &[
+                &format!("the GitLab token (gitlab.token_file {read_only}) cannot write to http://127.0.0.1:"),
+                "/lava/lava: the token's scopes are read_api, and writing needs `api`",
+            ],
+        )
+        .config(base.replace(
+            &format!("token_file = {token:?}"),
+            &format!("token_file = {read_only:?}"),
+        )),
+        Bad::new(
+            "GitLab token of a Reporter",
+            &["run", V, "--yes"],
+            2,
+            &["the token's user has access level 20 on the project, and creating releases needs Developer (30) or more"],
+        )
+        .config(base.replace(
+            &format!("token_file = {token:?}"),
+            &format!("token_file = {reporter:?}"),
+        )),
+        Bad::new(
+            "SMTP server refusing the login",
+            &["run", V, "--yes"],
+            2,
+            &[&format!("the SMTP server {} refused the login of `lava-release`", smtp.url())],
+        )
+        .config(format!("{base}\n{}", smtp_section.replace("sign = true", "sign = false"))),
+        Bad::new(
+            "unknown placeholder in the package version",
+            &["plan", V],
+            2,
+            &["repo.package_version `{version}+{codename}` names the unknown placeholder {codename}"],
+        )
+        .config(base.replace(
+            "[repo]\nmode = \"none\"",
+            "[repo]\nmode = \"none\"\npackage_version = \"{version}+{codename}\"",
         )),
         Bad {
             repo: Some("/nonexistent"),

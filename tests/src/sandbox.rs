@@ -29,6 +29,10 @@ pub struct Sandbox {
 
 /// The GitLab token the sandbox's stand-in accepts (read-write).
 pub const GITLAB_TOKEN: &str = "glpat-sandbox-0123456789";
+/// A token the sandbox's GitLab stand-in knows with the `read_api` scope only.
+pub const GITLAB_READ_ONLY_TOKEN: &str = "glpat-sandbox-readonly-42";
+/// A token the sandbox's GitLab stand-in knows with the `api` scope, of a Reporter.
+pub const GITLAB_REPORTER_TOKEN: &str = "glpat-sandbox-reporter-77";
 
 /// Authors of the sandbox history: non-ASCII names and one person with two spellings.
 const AUTHORS: &[(&str, &str)] = &[
@@ -303,11 +307,11 @@ impl Sandbox {
         seed: impl FnOnce(crate::gitlab::Builder) -> crate::gitlab::Builder,
     ) -> anyhow::Result<Self> {
         use crate::gitlab::{Access, GitLabStandIn};
-        let builder = GitLabStandIn::builder().project("lava/lava", 2).token(
-            "release-manager",
-            GITLAB_TOKEN,
-            Access::ReadWrite,
-        );
+        let builder = GitLabStandIn::builder()
+            .project("lava/lava", 2)
+            .token("release-manager", GITLAB_TOKEN, Access::ReadWrite)
+            .token("read-only", GITLAB_READ_ONLY_TOKEN, Access::ReadOnly)
+            .token("reporter", GITLAB_REPORTER_TOKEN, Access::Reporter);
         let standin = seed(builder).start()?;
         // As GitLab does, a push of the branch to origin runs its pipeline (which passes).
         standin.pipelines_on_push(

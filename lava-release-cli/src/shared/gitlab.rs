@@ -42,6 +42,37 @@ pub fn gitlab_writer(config: &Config, env: &Env, project: &str) -> anyhow::Resul
     build(config, project, lava_gitlab::Token::new(token))
 }
 
+/// Why the token cannot write the release notes and close the milestone, if it cannot:
+/// its scopes and role read from GitLab before anything is written.
+pub fn write_ready(ctx: &Context<'_>) -> Vec<String> {
+    let outcome = writer(ctx).and_then(|gl| Ok(gl.access()?));
+    match outcome {
+        Ok(access) => access
+            .cannot_write()
+            .map(|why| {
+                format!(
+                    "the GitLab token ({}) cannot write to {}: {why}",
+                    token_source(ctx.config, ctx.env),
+                    project_url(ctx.config)
+                )
+            })
+            .into_iter()
+            .collect(),
+        Err(e) => vec![crate::ops::one_line(&e)],
+    }
+}
+
+/// Where the token comes from, for messages (never the token).
+fn token_source(config: &Config, env: &Env) -> String {
+    let gl = &config.gitlab;
+    match (&gl.token, env.var(&gl.token_env), &gl.token_file) {
+        (Some(_), _, _) => "gitlab.token".to_owned(),
+        (None, Some(_), _) => gl.token_env.clone(),
+        (None, None, Some(path)) => format!("gitlab.token_file {}", path.display()),
+        (None, None, None) => gl.token_env.clone(),
+    }
+}
+
 /// The token from `gitlab.token`, the variable `gitlab.token_env` names, or
 /// `gitlab.token_file`; `None` when none is configured.
 fn token(config: &Config, env: &Env) -> anyhow::Result<Option<String>> {

@@ -177,6 +177,18 @@ impl Step for Announce {
         })
     }
 
+    /// The mail server takes the login (connect, TLS, EHLO, AUTH; nothing sent),
+    /// unless the announcement went out already.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        if matches!(self.load(ctx), Ok(Some(State { sent: Some(_), .. }))) {
+            return Vec::new();
+        }
+        match smtp(ctx).and_then(|server| Ok(server.check()?)) {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![crate::ops::one_line(&e)],
+        }
+    }
+
     /// Dry run: writes the message that would be sent to the scratch directory
     /// (`.git/lava-release/dry-run/VERSION/VERSION-announce.eml`).
     fn rehearse(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {

@@ -41,6 +41,15 @@ impl Step for CloseMilestone {
         vec![Credential::GitLab]
     }
 
+    /// The token can write to the project (scope `api`, Developer or more), unless
+    /// this stage is done already.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        if matches!(self.check(ctx), Ok(Status::Done { .. })) {
+            return Vec::new();
+        }
+        crate::shared::gitlab::write_ready(ctx)
+    }
+
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let v = &self.version;
         let m = client(ctx)?.close_milestone_check(v)?;

@@ -46,6 +46,15 @@ impl Step for ReleaseNotes {
         vec![Credential::GitLab]
     }
 
+    /// The token can write to the project (scope `api`, Developer or more), unless
+    /// this stage is done already.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        if matches!(self.check(ctx), Ok(Status::Done { .. })) {
+            return Vec::new();
+        }
+        crate::shared::gitlab::write_ready(ctx)
+    }
+
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         if ctx.repo.read_tag(&self.version)?.is_none() {
             return Ok(Status::todo());

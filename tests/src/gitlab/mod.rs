@@ -27,6 +27,8 @@ pub enum Access {
     ReadWrite,
     /// `read_api` scope: writes get 403.
     ReadOnly,
+    /// `api` scope, but the user is a Reporter: writes get 403.
+    Reporter,
 }
 
 /// What a downstream pipeline does when it succeeds (e.g. publish the apt repository),
@@ -490,6 +492,8 @@ pub(crate) struct State {
     pub log: Vec<Recorded>,
     /// Requests answered since the start (the log may be cleared; this is not).
     pub requests_answered: u64,
+    /// The access of the request being answered (`None`: anonymous).
+    pub current_access: Option<Access>,
     pub next_id: u64,
 }
 
@@ -648,6 +652,7 @@ impl GitLabStandIn {
                 on_push: None,
                 log: Vec::new(),
                 requests_answered: 0,
+                current_access: None,
                 next_id: 1000,
             },
         }

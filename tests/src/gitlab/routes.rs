@@ -161,6 +161,7 @@ pub(super) fn handle(state: &Mutex<State>, request: HttpRequest) -> Reply {
         .as_deref()
         .and_then(|p| st.tokens.iter().find(|t| t.value == p))
         .map(|t| (t.label.clone(), t.access));
+    st.current_access = None;
     let answer = match token {
         // GitLab: anyone reads a public project; a private one does not exist for them.
         None if presented.is_none() && request.method == "GET" => {
@@ -182,7 +183,17 @@ pub(super) fn handle(state: &Mutex<State>, request: HttpRequest) -> Reply {
         }
         Some((label, access)) => {
             record.auth = label;
-            if access == Access::ReadOnly && request.method != "GET" {
+            st.current_access = Some(access);
+            if path == "/api/v4/personal_access_tokens/self" {
+                let scopes = match access {
+                    Access::ReadOnly => vec!["read_api"],
+                    Access::ReadWrite | Access::Reporter => vec!["api"],
+                };
+                json_answer(
+                    200,
+                    json!({ "id": 1, "name": "release", "active": true, "revoked": false, "scopes": scopes, "expires_at": null }),
+                )
+            } else if access != Access::ReadWrite && request.method != "GET" {
                 json_answer(
                     403,
                     json!({ "message": "403 Forbidden", "error": "insufficient_scope" }),
@@ -542,6 +553,13 @@ fn project_json(st: &State) -> Value {
         "default_branch": "master",
         "web_url": web(st),
         "container_registry_enabled": true,
+        "permissions": {
+            "project_access": st.current_access.map(|a| json!({
+                "access_level": if a == Access::Reporter { 20 } else { 40 },
+                "notification_level": 3,
+            })),
+            "group_access": null,
+        },
     })
 }
 
