@@ -753,6 +753,35 @@ impl Serialize for Secret {
     }
 }
 
+/// The placeholders of `announce.subject` and `announce.body`.
+pub const ANNOUNCE_PLACEHOLDERS: &[&str] = &[
+    "version",
+    "debian_version",
+    "previous",
+    "release_url",
+    "notes",
+    "commits",
+];
+
+/// The first `{name}` in `template` that is not one of `known`: a word in braces, so
+/// that braces in prose (`{ }`, JSON) are left alone.
+fn unknown_placeholder<'t>(template: &'t str, known: &[&str]) -> Option<&'t str> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            break;
+        };
+        let name = &after[..close];
+        let word = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if word && !known.contains(&name) {
+            return Some(name);
+        }
+        rest = &after[close + 1..];
+    }
+    None
+}
+
 /// Where the configuration came from, for `lava-release config`.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -834,6 +863,21 @@ impl Config {
                         self.repo.url
                     ));
                 }
+            }
+        }
+        for (key, template) in [
+            ("announce.subject", &self.announce.subject),
+            ("announce.body", &self.announce.body),
+        ] {
+            if let Some(name) = unknown_placeholder(template, ANNOUNCE_PLACEHOLDERS) {
+                return Err(format!(
+                    "{key} names the unknown placeholder {{{name}}}; use {}",
+                    ANNOUNCE_PLACEHOLDERS
+                        .iter()
+                        .map(|p| format!("{{{p}}}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
         }
         crate::packages::package_versions(
@@ -943,6 +987,26 @@ mod tests {
         assert_eq!(c.changelog.multimaint_merge, Some(true));
         assert_eq!(c.changelog.id_length, Some(9));
         assert!(c.to_toml().contains("multimaint_merge = true"));
+    }
+
+    #[test]
+    fn announce_templates_name_only_known_placeholders() {
+        let known = ANNOUNCE_PLACEHOLDERS;
+        assert_eq!(
+            unknown_placeholder("LAVA {version} {notes} { }", known),
+            None
+        );
+        assert_eq!(
+            unknown_placeholder("{\"json\": 1} {codename} {version}", known),
+            Some("codename")
+        );
+        let c = Config::from_toml("[announce]\nbody = \"{commit}\"\n").unwrap();
+        assert!(
+            c.validate().unwrap_err().starts_with(
+                "announce.body names the unknown placeholder {commit}; use {version}, "
+            )
+        );
+        assert_eq!(Config::default().validate(), Ok(()));
     }
 
     #[test]

@@ -483,6 +483,45 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
             ),
         )
     };
+    // An expired and a revoked release key.
+    let key_signing = |name: &str, spec: lava_signing::keygen::KeySpec| {
+        let key = spec.generate().unwrap();
+        let (secret, public) = (
+            dir.join(format!("keys/{name}.key")),
+            dir.join(format!("keys/{name}.pub")),
+        );
+        key.write_secret_key(&secret).unwrap();
+        key.write_public_key(&public).unwrap();
+        let fpr = key.fingerprint().to_hex();
+        let config = with_table(
+            &base,
+            "signing",
+            &format!(
+                "[signing]\nrelease_key = \"{fpr}\"\nkey_file = {:?}\npublic_key = {:?}\n",
+                secret.display().to_string(),
+                public.display().to_string(),
+            ),
+        );
+        (fpr, config)
+    };
+    let (expired_fpr, expired_config) = key_signing(
+        "expired",
+        lava_signing::keygen::KeySpec::new(
+            "LAVA Release (expired)",
+            "expired@lavasoftware.example",
+            std::time::SystemTime::now() - Duration::from_secs(3 * 86400),
+        )
+        .expires_after(Duration::from_secs(86400)),
+    );
+    let (revoked_fpr, revoked_config) = key_signing(
+        "revoked",
+        lava_signing::keygen::KeySpec::new(
+            "LAVA Release (revoked)",
+            "revoked@lavasoftware.example",
+            created,
+        )
+        .revoked(),
+    );
     let garbage = dir.join("keys/garbage.key");
     std::fs::write(&garbage, "this is not an OpenPGP key\n").unwrap();
     let garbage = garbage.display().to_string();
@@ -739,6 +778,36 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
             "[repo]\nmode = \"none\"",
             "[repo]\nmode = \"none\"\npackage_version = \"{version}+{codename}\"",
         )),
+        Bad::new(
+            "expired release key",
+            &["run", V, "--yes"],
+            1,
+            &[&expired_fpr, "expired"],
+        )
+        .config(expired_config),
+        Bad::new(
+            "revoked release key",
+            &["run", V, "--yes"],
+            1,
+            &[&revoked_fpr, "revoked"],
+        )
+        .config(revoked_config),
+        Bad::new(
+            "unknown placeholder in the announcement",
+            &["run", V, "--yes"],
+            2,
+            &["announce.subject names the unknown placeholder {codename}"],
+        )
+        .config(format!(
+            "{base}\n[announce]\nsubject = \"LAVA {{codename}} {{version}}\"\n"
+        )),
+        Bad::new(
+            "GitLab project that does not exist",
+            &["run", V, "--yes"],
+            2,
+            &["project `lava/nope` not found at http://127.0.0.1:"],
+        )
+        .config(base.replace("project = \"lava/lava\"", "project = \"lava/nope\"")),
         Bad {
             repo: Some("/nonexistent"),
             ..Bad::new(
