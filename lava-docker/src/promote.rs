@@ -268,6 +268,25 @@ impl Promoter {
         self.runtime.block_on(self.inner.clone().check(set))
     }
 
+    /// Whether the credentials may push to every target repository of `set` (per-arch
+    /// images and lists), writing nothing: how a release learns before its tag is public
+    /// that Docker Hub would refuse it.
+    pub fn check_push_access(&self, set: &ImageSet) -> Result<()> {
+        let mut targets: Vec<&crate::Repository> = Vec::new();
+        for group in &set.groups {
+            targets.push(&group.list);
+            for arch in &group.arches {
+                targets.push(&arch.target);
+            }
+        }
+        self.runtime.block_on(async {
+            for repo in targets {
+                self.inner.client.check_push(repo).await?;
+            }
+            Ok(())
+        })
+    }
+
     /// The file at `path` in `source`'s filesystem, read from its layers newest first
     /// and stopping at the first that has it or deletes it (see [`LayerFile`]).
     pub fn read_file(&self, source: &SourceImage, path: &str) -> Result<crate::LayerFile> {

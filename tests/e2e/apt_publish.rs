@@ -173,3 +173,27 @@ fn an_image_with_no_version_label_nor_file_is_no_proof() {
         ],
     );
 }
+
+#[test]
+fn a_docker_hub_password_that_is_refused_stops_the_run_before_the_tag() {
+    let r = rehearsal(Options::default());
+    r.set_hub_password("not-the-password").unwrap();
+    let out = r.run(&["run", V, "--yes"], None).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("lava-release: 127.0.0.1:")
+            && stderr.contains("rejected the password of user `lavasoftware`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-the-password"), "{stderr}");
+    // Nothing was done: no tag, here or on origin.
+    let tags = r.sandbox().git(&["tag", "--list", V], None).unwrap();
+    assert!(tags.trim().is_empty(), "{tags}");
+    let remote = r
+        .sandbox()
+        .git(&["ls-remote", "--tags", "origin"], None)
+        .unwrap();
+    assert!(!remote.contains(V), "{remote}");
+}

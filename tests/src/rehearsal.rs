@@ -351,6 +351,17 @@ impl Rehearsal {
         self.debian.queue()
     }
 
+    /// Writes the Docker Hub stand-in's credentials file with `password` for its user
+    /// (a wrong password, when not [`Images::PASSWORD`]).
+    pub fn set_hub_password(&self, password: &str) -> anyhow::Result<()> {
+        crate::registry::write_authfile(
+            &self.images.authfile,
+            &self.images.target.host(),
+            Images::USER,
+            password,
+        )
+    }
+
     /// The messages the announcement list's server received.
     pub fn mails(&self) -> usize {
         self.smtp.received().len()

@@ -378,6 +378,46 @@ impl Client {
         Ok(())
     }
 
+    /// Whether the credentials may push to `repo`, writing nothing: an authenticated
+    /// `GET /v2/` with a token asked for `pull,push` on it, and, when the token is a JWT
+    /// that lists what it grants (as Docker Hub's do), `push` among it.
+    pub(crate) async fn check_push(&self, repo: &Repository) -> Result<()> {
+        let registry = self.registry(repo).await?;
+        let url = registry.url("v2/");
+        let scopes = [push(repo)];
+        let response = self
+            .send(&registry, &scopes, Method::GET, &url, |r| r)
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Error::Status {
+                method: "GET".into(),
+                url,
+                status: status.as_u16(),
+                body: body_excerpt(response).await,
+            });
+        }
+        let Some(Some(bearer)) = self.authorization(&registry, &scopes).await.ok() else {
+            return Ok(());
+        };
+        let Some(token) = bearer.strip_prefix("Bearer ") else {
+            return Ok(());
+        };
+        if let Some(actions) = granted_actions(token, &repo.path) {
+            if !actions.iter().any(|a| a == "push" || a == "*") {
+                return Err(Error::Denied {
+                    registry: registry.name.clone(),
+                    what: format!("push to {}", repo.path),
+                    user: registry
+                        .credentials
+                        .as_ref()
+                        .map_or_else(|| "(anonymous)".to_owned(), |c| c.username.clone()),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The `Authorization` value for `scopes`, fetching a bearer token when the
     /// registry's challenge asks for one.
     pub(super) async fn authorization(
@@ -525,5 +565,53 @@ impl Registry {
     /// Drops the token cached for `scopes`, so that the next request fetches a new one.
     pub(super) fn forget_token(&self, scopes: &[String]) {
         lock(&self.state).tokens.remove(&scopes.join(" "));
+    }
+}
+
+/// The actions a JWT bearer token grants on repository `path` (its `access` claim), when
+/// the token is a JWT that says; `None` when it is opaque.
+fn granted_actions(token: &str, path: &str) -> Option<Vec<String>> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let access = claims.get("access")?.as_array()?;
+    Some(
+        access
+            .iter()
+            .filter(|a| a["type"] == "repository" && a["name"] == path)
+            .flat_map(|a| a["actions"].as_array().cloned().unwrap_or_default())
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod jwt_tests {
+    use base64::Engine as _;
+
+    use super::granted_actions;
+
+    fn jwt(claims: &str) -> String {
+        let part = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", part("{\"alg\":\"RS256\"}"), part(claims))
+    }
+
+    #[test]
+    fn reads_what_a_token_grants() {
+        let token = jwt(
+            r#"{"access":[{"type":"repository","name":"lavasoftware/lava-server","actions":["pull"]}]}"#,
+        );
+        assert_eq!(
+            granted_actions(&token, "lavasoftware/lava-server"),
+            Some(vec!["pull".to_owned()])
+        );
+        assert_eq!(
+            granted_actions(&token, "lavasoftware/other"),
+            Some(Vec::new())
+        );
+        assert_eq!(granted_actions("opaque-token", "x"), None);
     }
 }

@@ -56,6 +56,20 @@ impl Step for DockerPublish {
         vec![Need::Consistency]
     }
 
+    /// The registry credentials may push to every target repository (nothing
+    /// written), unless the images are published already.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        if matches!(self.check(ctx), Ok(Status::Done { .. })) {
+            return Vec::new();
+        }
+        let outcome = crate::shared::docker::promoter(ctx)
+            .and_then(|(promoter, set)| Ok(promoter.check_push_access(&set)?));
+        match outcome {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![crate::ops::one_line(&e)],
+        }
+    }
+
     /// Read-only: which target tags are already at the pinned digests.
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let Some((promoter, set)) = pinned_promoter(ctx)? else {
