@@ -58,7 +58,7 @@ pub fn write_ready(ctx: &Context<'_>) -> Vec<String> {
             })
             .into_iter()
             .collect(),
-        Err(e) => vec![crate::ops::one_line(&e)],
+        Err(e) => vec![crate::error::one_line(&e)],
     }
 }
 

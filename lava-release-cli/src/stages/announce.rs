@@ -185,7 +185,7 @@ impl Step for Announce {
         }
         match smtp(ctx).and_then(|server| Ok(server.check()?)) {
             Ok(()) => Vec::new(),
-            Err(e) => vec![crate::ops::one_line(&e)],
+            Err(e) => vec![crate::error::one_line(&e)],
         }
     }
 

@@ -66,7 +66,7 @@ impl Step for DockerPublish {
             .and_then(|(promoter, set)| Ok(promoter.check_push_access(&set)?));
         match outcome {
             Ok(()) => Vec::new(),
-            Err(e) => vec![crate::ops::one_line(&e)],
+            Err(e) => vec![crate::error::one_line(&e)],
         }
     }
 
