@@ -255,6 +255,10 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                     "{}",
                     ui::render_plan(&prepared.plan, &statuses, &workdir, &palette)
                 );
+                print!(
+                    "{}",
+                    ui::render_readiness(&workspace.readiness(&prepared), &palette)
+                );
             }
         }
         Command::Run {

@@ -209,6 +209,13 @@ impl Workspace {
             .collect()
     }
 
+    /// What would stop the release that can be seen now (each stage's
+    /// [`crate::step::Step::ready`]): the "ready to release?" of `plan`, and what `run`
+    /// refuses to start with.
+    pub fn readiness(&self, prepared: &PreparedRelease) -> Vec<String> {
+        run::readiness(&prepared.plan.stages, &self.context(prepared))
+    }
+
     /// The plan with every stage's status, as `plan --json` prints it.
     pub fn plan_json(&self, prepared: &PreparedRelease) -> serde_json::Value {
         let statuses = self.observe(prepared);
@@ -218,6 +225,7 @@ impl Workspace {
             "repository": self.repo.workdir(),
             "stages": prepared.plan.views(&statuses),
             "absent": prepared.plan.absent,
+            "not_ready": self.readiness(prepared),
         })
     }
 

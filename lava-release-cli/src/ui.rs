@@ -103,6 +103,24 @@ pub fn render_plan(plan: &Plan, statuses: &[Status], workdir: &str, p: &Palette)
     out
 }
 
+/// The plan's "ready to release?": what `run` would refuse to start with, one line each.
+pub fn render_readiness(problems: &[String], p: &Palette) -> String {
+    let mut out = String::new();
+    if problems.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} yes: nothing the stages can check now is wrong",
+            p.bold.apply_to("Ready to release?")
+        );
+        return out;
+    }
+    let _ = writeln!(out, "\n{} no:", p.bold.apply_to("Ready to release?"));
+    for problem in problems {
+        let _ = writeln!(out, "    - {problem}");
+    }
+    out
+}
+
 /// The journal: the latest outcome of each stage, then the full history.
 pub fn render_journal(journal: &Journal, p: &Palette) -> String {
     let mut out = String::new();

@@ -196,4 +196,24 @@ fn a_docker_hub_password_that_is_refused_stops_the_run_before_the_tag() {
         .git(&["ls-remote", "--tags", "origin"], None)
         .unwrap();
     assert!(!remote.contains(V), "{remote}");
+    // `plan` says so as "ready to release?".
+    let plan = r.run(&["plan", V], None).unwrap();
+    let stdout = String::from_utf8_lossy(&plan.stdout).into_owned();
+    assert!(
+        stdout.contains("Ready to release? no:\n    - 127.0.0.1:")
+            && stdout.contains("rejected the password of user `lavasoftware`"),
+        "{stdout}"
+    );
+    let plan = r.run(&["plan", V, "--json"], None).unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(
+        plan["not_ready"].as_array().map(Vec::len),
+        Some(1),
+        "{plan:#}"
+    );
+    // With the right password, nothing is wrong.
+    r.set_hub_password("rehearsal-hub-password").unwrap();
+    let plan = r.run(&["plan", V], None).unwrap();
+    let stdout = String::from_utf8_lossy(&plan.stdout).into_owned();
+    assert!(stdout.contains("Ready to release? yes"), "{stdout}");
 }
