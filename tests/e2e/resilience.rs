@@ -65,32 +65,65 @@ fn expect_crash(out: &Output, point: &str) {
     );
 }
 
-#[test]
-fn killed_at_every_stage_boundary_the_rerun_completes_the_release_once() {
-    let started = Instant::now();
-    // The written process has the most stages that write: reprepro's and the Debian
-    // upload's besides the others.
-    let r = Rehearsal::setup_with(
+fn rehearsal_of(publishing: Publishing) -> Rehearsal {
+    Rehearsal::setup_with(
         &tests::bin::lava_release_bin(),
         V,
         Options {
-            publishing: Publishing::Reprepro,
+            publishing,
             ..Options::default()
         },
     )
-    .unwrap();
-    let setup = started.elapsed();
-    let stages = plan(&r);
-    let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    .unwrap()
+}
+
+/// The stages of a rehearsal's plan, by name.
+fn stage_names(r: &Rehearsal) -> Vec<String> {
+    plan(r)
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_failpoint_inside_a_stage_is_in_a_rehearsal() {
+    let mut names = stage_names(&rehearsal_of(Publishing::Reprepro));
+    names.extend(stage_names(&rehearsal_of(Publishing::Pipeline)));
     let points = in_stage_failpoints();
-    assert!(points.len() >= 5, "{points:?}");
+    assert!(points.len() >= 7, "{points:?}");
     for point in &points {
         let stage = point.split(':').next().unwrap();
         assert!(
-            names.contains(&stage),
-            "failpoint `{point}` is inside stage `{stage}`, which the rehearsal's plan lacks: {names:?}"
+            names.iter().any(|n| n == stage),
+            "failpoint `{point}` is inside stage `{stage}`, which neither rehearsal's plan has: {names:?}"
         );
     }
+}
+
+#[test]
+fn killed_at_every_stage_boundary_the_written_process_completes_once() {
+    // Reprepro's stages and the Debian upload's besides the others.
+    killed_everywhere(Publishing::Reprepro);
+}
+
+#[test]
+fn killed_at_every_stage_boundary_lava_today_completes_once() {
+    // Two CI jobs' artifacts and the publishing pipeline.
+    killed_everywhere(Publishing::Pipeline);
+}
+
+/// Kills the release of `publishing` before, inside and after every stage in turn, then
+/// re-runs it: the release completes, each thing done exactly once.
+fn killed_everywhere(publishing: Publishing) {
+    let started = Instant::now();
+    let r = rehearsal_of(publishing);
+    let setup = started.elapsed();
+    let stages = plan(&r);
+    let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let points: Vec<String> = in_stage_failpoints()
+        .into_iter()
+        .filter(|p| names.contains(&p.split(':').next().unwrap()))
+        .collect();
 
     let mut crashes = 0;
     for stage in &stages {
@@ -188,7 +221,8 @@ fn killed_at_every_stage_boundary_the_rerun_completes_the_release_once() {
         "{report}"
     );
     eprintln!(
-        "resilience: setup {:.1}s, {crashes} crashes in {} stages {:.1}s, total {:.1}s",
+        "resilience ({}): setup {:.1}s, {crashes} crashes in {} stages {:.1}s, total {:.1}s",
+        publishing.name(),
         setup.as_secs_f64(),
         stages.len(),
         (crashed - setup).as_secs_f64(),

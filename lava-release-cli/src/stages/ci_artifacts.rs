@@ -65,8 +65,24 @@ impl Step for CiArtifacts {
             });
         };
         let found = uploads_in(dir, &repo);
+        // Done only once every job's artifacts are in: never on a partial set.
+        let missing: Vec<&str> = self
+            .jobs
+            .iter()
+            .filter(|job| !marker(ctx, &self.version, job).exists())
+            .map(String::as_str)
+            .collect();
         Ok(if found.is_empty() {
             Status::todo()
+        } else if !missing.is_empty() {
+            Status::ToDo {
+                detail: Some(format!(
+                    "{} in {}; the artifacts of {} are still to fetch",
+                    names(&found),
+                    dir.display(),
+                    missing.join(", ")
+                )),
+            }
         } else {
             Status::Done {
                 evidence: format!("{} in {}", names(&found), dir.display()),
@@ -86,6 +102,21 @@ impl Step for CiArtifacts {
         let mut names_seen = Vec::new();
         for job in &self.jobs {
             let report = gl.fetch_artifacts(&CiTarget::Tag(self.version.clone()), job, dir)?;
+            // A crash here leaves some jobs' uploads in place, each whole, and the
+            // stage not done: the re-run fetches the rest.
+            ctx.failpoint("ci-artifacts:job-extracted");
+            let done = marker(ctx, &self.version, job);
+            if let Some(parent) = done.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            let listed: Vec<String> = report
+                .changes
+                .iter()
+                .map(|c| c.changes.display().to_string())
+                .collect();
+            lava_io::write_atomically(&done, format!("{}\n", listed.join("\n")).as_bytes())
+                .with_context(|| format!("cannot write {}", done.display()))?;
             fetched.push(format!(
                 "{job}: {} .changes ({} bytes)",
                 report.changes.len(),
@@ -110,6 +141,14 @@ impl Step for CiArtifacts {
         );
         Ok(fetched.join("; "))
     }
+}
+
+/// Where the run records that `job`'s artifacts are all in place:
+/// `.git/lava-release/VERSION-ci-jobs/JOB` (`/` in a job's name becomes `_`).
+fn marker(ctx: &Context<'_>, version: &str, job: &str) -> PathBuf {
+    ctx.state_dir()
+        .join(format!("{version}-ci-jobs"))
+        .join(job.replace(['/', ' '], "_"))
 }
 
 /// The `.changes` files in `dir` of this release's packages, as the consistency gate

@@ -101,6 +101,16 @@ impl Step for DockerPublish {
                 self.version
             )
         })?;
+        // The version tags first, as their own promotion: a crash between them and
+        // `latest` leaves `latest` where it was, and the re-run moves only `latest`.
+        if set.latest {
+            let versions_only = lava_docker::ImageSet {
+                latest: false,
+                ..set.clone()
+            };
+            promoter.apply(&versions_only)?;
+            ctx.failpoint("docker-publish:version-tags");
+        }
         let report = promoter.apply(&set)?;
         Ok(format!(
             "{} tag(s) moved, {} unchanged, {} verified ({} blobs copied, {} mounted)",
