@@ -6,8 +6,6 @@
 //! release, the milestone and the mail; and CI packages built for the wrong suite stop
 //! it at the consistency gate.
 
-use std::process::Output;
-
 use tests::rehearsal::{DEFAULT_VERSION, Downstream, ImageVersion, Options, Rehearsal};
 use tests::sandbox::PREVIOUS_VERSION;
 
@@ -21,14 +19,7 @@ fn rehearsal(options: Options) -> Rehearsal {
 /// returns that line. The GitLab release, the milestone and the mail, which come after,
 /// are untouched.
 fn stopped_at(r: &Rehearsal, stage: &str, says: &[&str]) -> String {
-    let out: Output = r.run(&["run", V, "--yes"], None).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("lava-release: "))
-        .unwrap_or_default()
-        .to_owned();
+    let (line, stderr) = crate::support::failed_release(r);
     assert!(line.contains(&format!("stage `{stage}` ")), "{stderr}");
     for part in says {
         assert!(

@@ -34,14 +34,7 @@ fn written() -> Rehearsal {
 /// Runs the whole release, which must stop at `consistency` with one line saying
 /// `reason`; returns that line.
 fn stopped_at_the_gate(r: &Rehearsal, reason: &str) -> String {
-    let out: Output = r.run(&["run", V, "--yes"], None).unwrap();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("lava-release: "))
-        .unwrap_or_default()
-        .to_owned();
+    let (line, stderr) = crate::support::failed_release(r);
     assert!(
         line.contains("stage `consistency` is blocked: ") && line.contains(reason),
         "{reason}\n{stderr}"

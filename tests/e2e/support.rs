@@ -1,5 +1,5 @@
 //! What the end-to-end modules share beyond `tests::sandbox`: a run that may stop at a
-//! failpoint, and a stage as `plan --json` shows it.
+//! failpoint, a whole release that must fail, and a stage as `plan --json` shows it.
 
 use std::process::Output;
 
@@ -22,4 +22,18 @@ pub fn planned_stage(sb: &Sandbox, version: &str, name: &str) -> serde_json::Val
         .and_then(|stages| stages.iter().find(|s| s["name"] == name))
         .unwrap_or_else(|| panic!("stage `{name}` is not in the plan: {plan}"))
         .clone()
+}
+
+/// Runs the rehearsal's whole release (`run VERSION --yes`), which must fail with exit
+/// status 1; returns its error line (`lava-release: ...`) and all of stderr.
+pub fn failed_release(r: &tests::rehearsal::Rehearsal) -> (String, String) {
+    let out = r.run(&["run", r.version(), "--yes"], None).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("lava-release: "))
+        .unwrap_or_default()
+        .to_owned();
+    (line, stderr)
 }

@@ -13,7 +13,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode};
 use sha2::Digest as _;
 
-use super::session::{Client, Registry, body_excerpt, lock, pull, push};
+use super::session::{Client, Registry, body_excerpt, lock, pull, push, successful};
 use crate::error::{BoxError, Error, Result};
 use crate::layers::{self, InLayer, LayerFile};
 use crate::manifest::Descriptor;
@@ -86,14 +86,7 @@ impl Client {
                     url,
                 });
             }
-            if !status.is_success() {
-                return Err(Error::Status {
-                    method: "GET".into(),
-                    url,
-                    status: status.as_u16(),
-                    body: body_excerpt(response).await,
-                });
-            }
+            let response = successful(response, "GET", &url).await?;
             out.layers_read += 1;
             // The tar reader runs on a blocking thread; when it has its answer it drops
             // its end of the channel and the download stops there.

@@ -5,7 +5,7 @@
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 
-use super::session::{Client, body_excerpt, pull, push};
+use super::session::{Client, pull, push, successful};
 use crate::error::{Error, Result};
 use crate::manifest::{self, RawManifest};
 use crate::reference::{Digest, Repository};
@@ -90,15 +90,7 @@ impl Client {
                     .body(raw.bytes.clone())
             })
             .await?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(Error::Status {
-                method: "PUT".into(),
-                url,
-                status: status.as_u16(),
-                body: body_excerpt(response).await,
-            });
-        }
+        let response = successful(response, "PUT", &url).await?;
         let digest = response
             .headers()
             .get("docker-content-digest")

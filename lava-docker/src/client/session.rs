@@ -60,6 +60,21 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// `response` if its status is a success, else the error naming the call and the
+/// start of the registry's answer.
+pub(super) async fn successful(response: Response, method: &str, url: &str) -> Result<Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    Err(Error::Status {
+        method: method.into(),
+        url: url.to_owned(),
+        status: status.as_u16(),
+        body: body_excerpt(response).await,
+    })
+}
+
 pub(super) async fn body_excerpt(response: Response) -> String {
     let text = response.text().await.unwrap_or_default();
     let text = text.trim();
@@ -388,15 +403,7 @@ impl Client {
         let response = self
             .send(&registry, &scopes, Method::GET, &url, |r| r)
             .await?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(Error::Status {
-                method: "GET".into(),
-                url,
-                status: status.as_u16(),
-                body: body_excerpt(response).await,
-            });
-        }
+        successful(response, "GET", &url).await?;
         let Some(Some(bearer)) = self.authorization(&registry, &scopes).await.ok() else {
             return Ok(());
         };
