@@ -203,10 +203,11 @@ fn a_freeze_blocks_the_upload_unless_yes_is_given() {
         &out,
         "unstable is frozen (test freeze, from 2020-01-01 until further notice); pass --yes to upload anyway",
     );
-    // Without --yes, even an interactive confirmation is not enough: it stops.
+    // Without --yes, even an interactive confirmation is not enough: it stops before
+    // the first stage, as everything that can be seen wrong up front does.
     let out = upload(&f, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", all_text(&out));
-    assert_output_contains(&out, "stage `debian-upload` is blocked: unstable is frozen");
+    assert_eq!(out.status.code(), Some(2), "{}", all_text(&out));
+    assert_output_contains(&out, "lava-release: unstable is frozen (test freeze");
     assert!(queue_names(&f).is_empty());
     let out = upload(&f, &["--yes"]);
     assert!(out.status.success(), "{}", all_text(&out));

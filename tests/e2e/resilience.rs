@@ -476,6 +476,12 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
     let (secret, _) = sb.release_key();
     let secret = secret.display().to_string();
     let token = dir.join("gitlab-token").display().to_string();
+    let release_fpr = base
+        .lines()
+        .find_map(|l| l.strip_prefix("release_key = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap()
+        .to_owned();
     let read_only = dir.join("gitlab-token-read-only");
     std::fs::write(&read_only, tests::sandbox::GITLAB_READ_ONLY_TOKEN).unwrap();
     let read_only = read_only.display().to_string();
@@ -842,6 +848,24 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
             &["project `lava/nope` not found at http://127.0.0.1:"],
         )
         .config(base.replace("project = \"lava/lava\"", "project = \"lava/nope\"")),
+        Bad::new(
+            "Debian upload target without a directory",
+            &["run", V, "--yes"],
+            2,
+            &["debian.upload `sftp://127.0.0.1` has no directory"],
+        )
+        .config(format!(
+            "{base}\n[debian]\nupload = \"sftp://127.0.0.1\"\nkey = \"{release_fpr}\"\nkey_file = {secret:?}\n"
+        )),
+        Bad::new(
+            "Debian freeze date that is no date",
+            &["run", V, "--yes"],
+            2,
+            &["debian.freeze date `2026-13-01` is not YYYY-MM-DD"],
+        )
+        .config(format!(
+            "{base}\n[debian]\nupload = \"/srv/queue\"\nkey = \"{release_fpr}\"\nkey_file = {secret:?}\n\n[[debian.freeze]]\ndistribution = \"unstable\"\nfrom = \"2026-13-01\"\n"
+        )),
         Bad {
             repo: Some("/nonexistent"),
             ..Bad::new(

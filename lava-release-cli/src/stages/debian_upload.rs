@@ -73,6 +73,24 @@ impl Step for DebianUpload {
         vec![Credential::DebianKey]
     }
 
+    /// The upload target and the freeze settings make sense, and no freeze stands in
+    /// the way without `--yes`, unless the upload is done already.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        if matches!(self.check(ctx), Ok(Status::Done { .. })) {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        if let Err(e) = upload_target(ctx.config) {
+            problems.push(crate::error::one_line(&e));
+        }
+        match self.frozen(ctx) {
+            Ok(Some(reason)) if !ctx.yes => problems.push(reason),
+            Ok(_) => {}
+            Err(e) => problems.push(crate::error::one_line(&e)),
+        }
+        problems
+    }
+
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let target = upload_target(ctx.config)?;
         let changes = self.changes_in(ctx, &self.work_dir(ctx));
