@@ -259,29 +259,22 @@ pub fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
         let mut covered = Vec::new();
         for changes in &uploads {
             let mut agreement = Agreement::new(format!("the Debian version of {}", changes.path));
-            if repo.per_suite {
-                let Some(suite) = repo.suite_of(changes) else {
-                    return Ok(Observation::Wrong(format!(
-                        "{} is for {}, which is not one of repo.suites ({})",
-                        changes.path,
-                        changes.distribution,
-                        repo.suites.join(", ")
-                    )));
-                };
-                agreement.claim(
-                    format!("repo.package_version for {}", suite.suite),
-                    suite.version.clone(),
-                );
-                covered.push(suite.suite.clone());
+            let suites = repo.suites_of(changes);
+            let Some(first) = suites.first() else {
+                return Ok(Observation::Wrong(format!(
+                    "{} is for {}, which is not one of repo.suites ({})",
+                    changes.path,
+                    changes.distribution,
+                    repo.suites.join(", ")
+                )));
+            };
+            let source = if repo.per_suite {
+                format!("repo.package_version for {}", first.suite)
             } else {
-                agreement.claim(
-                    "repo.package_version",
-                    repo.packages
-                        .first()
-                        .map_or(String::new(), |p| p.version.clone()),
-                );
-                covered.extend(repo.suites.iter().cloned());
-            }
+                "repo.package_version".to_owned()
+            };
+            agreement.claim(source, first.version.clone());
+            covered.extend(suites.iter().map(|s| s.suite.clone()));
             agreement.claim(changes.path.clone(), changes.version.clone());
             match tree.dsc_of(changes)? {
                 Some(lava_repo_sign::DscFile {

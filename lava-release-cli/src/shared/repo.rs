@@ -132,13 +132,19 @@ impl RepoSite {
             .collect())
     }
 
-    /// The suite `changes` is for: the first configured suite its `Distribution` names;
-    /// `None` when it names none. Without per-suite uploads, every suite.
-    pub fn suite_of<'s>(&'s self, changes: &Changes) -> Option<&'s SuiteVersion> {
+    /// The suites `changes` is the upload of: with per-suite uploads, the first
+    /// configured suite its `Distribution` names (none when it names none); otherwise
+    /// every suite, the written process's one upload.
+    pub fn suites_of<'s>(&'s self, changes: &Changes) -> Vec<&'s SuiteVersion> {
+        if !self.per_suite {
+            return self.packages.iter().collect();
+        }
         changes
             .distribution
             .split_whitespace()
             .find_map(|d| self.packages.iter().find(|p| p.suite == d))
+            .into_iter()
+            .collect()
     }
 
     /// The upload `repo-import` would take, and the tree that reads it: the site's

@@ -101,18 +101,17 @@ impl Step for AptPublish {
                 },
                 Err(reason) => Status::Blocked { reason },
             }),
-            Downstream::Started(p) if finished(&p.status) => Ok(Status::Blocked {
-                reason: format!(
+            Downstream::Started(p) => {
+                let said = format!(
                     "the publishing pipeline {} in {} is {}: {}",
                     p.id, self.project, p.status, p.web_url
-                ),
-            }),
-            Downstream::Started(p) => Ok(Status::ToDo {
-                detail: Some(format!(
-                    "the publishing pipeline {} in {} is {}: {}",
-                    p.id, self.project, p.status, p.web_url
-                )),
-            }),
+                );
+                Ok(if finished(&p.status) {
+                    Status::Blocked { reason: said }
+                } else {
+                    Status::ToDo { detail: Some(said) }
+                })
+            }
         }
     }
 
@@ -299,12 +298,7 @@ fn built_debs(ctx: &Context<'_>) -> anyhow::Result<BTreeMap<String, Vec<(String,
         return Ok(built);
     };
     for changes in &uploads {
-        // One upload for every suite, unless each suite has its own.
-        let suites: Vec<&SuiteVersion> = if repo.per_suite {
-            repo.suite_of(changes).into_iter().collect()
-        } else {
-            repo.packages.iter().collect()
-        };
+        let suites = repo.suites_of(changes);
         let text = std::fs::read(&changes.path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", changes.path))?;
         let text = lava_debian::strip_cleartext(&text);

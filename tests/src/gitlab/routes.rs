@@ -533,6 +533,11 @@ fn web(st: &State) -> String {
     format!("{}/{}", st.base, st.project_path)
 }
 
+/// A pipeline's page in `project`.
+fn pipeline_url(st: &State, project: &str, id: u64) -> String {
+    format!("{}/{project}/-/pipelines/{id}", st.base)
+}
+
 fn project_id(st: &State, path: &str) -> u64 {
     if path == st.project_path {
         return st.project_id;
@@ -578,7 +583,7 @@ fn pipeline_json(st: &State, p: &Pipeline) -> Value {
         "source": "push",
         "created_at": STAMP,
         "updated_at": STAMP,
-        "web_url": format!("{}/{}/-/pipelines/{}", st.base, p.project, p.id),
+        "web_url": pipeline_url(st, &p.project, p.id),
     })
 }
 
@@ -596,7 +601,7 @@ fn bridge_json(st: &State, p: &Pipeline, j: &super::Job) -> Value {
                 "status": d.status(),
                 "created_at": STAMP,
                 "updated_at": STAMP,
-                "web_url": format!("{}/{}/-/pipelines/{}", st.base, d.project, d.id),
+                "web_url": pipeline_url(st, &d.project, d.id),
             })
         });
     v["downstream_pipeline"] = downstream.unwrap_or(Value::Null);
