@@ -24,6 +24,6 @@ mod smtp;
 mod template;
 
 pub use error::{Error, Result};
-pub use message::{Announcement, Email, compose, message_id};
+pub use message::{Announcement, Email, compose, mailbox, message_id};
 pub use smtp::{Password, Receipt, Smtp, TlsMode};
 pub use template::fill;

@@ -120,8 +120,9 @@ fn signed_data(part: &SinglePart) -> Vec<u8> {
     bytes
 }
 
-/// Parses `Name <address>` or a bare address.
-fn mailbox(text: &str, what: &'static str) -> Result<Mailbox> {
+/// Parses `Name <address>` or a bare address; `what` (`sender`, `recipient`) names it
+/// in the error.
+pub fn mailbox(text: &str, what: &'static str) -> Result<Mailbox> {
     let text = text.trim();
     let (name, address) = match text.rsplit_once('<') {
         Some((name, rest)) if rest.ends_with('>') => {

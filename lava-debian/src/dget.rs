@@ -15,6 +15,9 @@ use crate::checksum::{hex, sha256_file};
 use crate::dsc::{Dsc, DscFile, is_signed, parse_dsc};
 use crate::{Error, Result};
 
+/// The checkpoint [`dget_with`] passes while a file is half downloaded.
+pub const DOWNLOAD_PARTIAL: &str = "download-partial";
+
 /// What to fetch and how to check it.
 #[derive(Clone, Debug)]
 pub struct DgetRequest {
@@ -74,6 +77,12 @@ pub struct DgetReport {
 /// Files are fetched in parallel; a file shorter than listed is resumed with an
 /// HTTP range request, and a file already present with the right checksum is kept.
 pub fn dget(req: &DgetRequest) -> Result<DgetReport> {
+    dget_with(req, &|_| {})
+}
+
+/// [`dget`], calling `checkpoint` with [`DOWNLOAD_PARTIAL`] on the thread that holds a
+/// file half downloaded into its `NAME.part` (tests of interrupted runs stop there).
+pub fn dget_with(req: &DgetRequest, checkpoint: &(dyn Fn(&str) + Sync)) -> Result<DgetReport> {
     let client = Client::builder().build().map_err(|source| Error::Http {
         file: "(client)".into(),
         url: req.dsc_url.clone(),
@@ -149,7 +158,9 @@ pub fn dget(req: &DgetRequest) -> Result<DgetReport> {
                                 file: file.name.clone(),
                                 url: req.dsc_url.clone(),
                             })
-                            .and_then(|url| fetch_file(&client, url.as_str(), &req.dest, file));
+                            .and_then(|url| {
+                                fetch_file(&client, url.as_str(), &req.dest, file, checkpoint)
+                            });
                         if let Ok(mut r) = results.lock() {
                             r[i] = Some(outcome);
                         }
@@ -238,7 +249,13 @@ fn get_all(client: &Client, file: &str, url: &str) -> Result<Vec<u8>> {
 /// A transfer that breaks off leaves `NAME.part` for the next run, which resumes it with
 /// a range request; so is a short file at `NAME` itself (left by another tool or an
 /// older dget), copied into `NAME.part` first.
-fn fetch_file(client: &Client, url: &str, dest: &Path, file: &DscFile) -> Result<Fetched> {
+fn fetch_file(
+    client: &Client,
+    url: &str,
+    dest: &Path,
+    file: &DscFile,
+    checkpoint: &(dyn Fn(&str) + Sync),
+) -> Result<Fetched> {
     let path = dest.join(&file.name);
     let present = match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => Some(m.len()),
@@ -290,6 +307,12 @@ fn fetch_file(client: &Client, url: &str, dest: &Path, file: &DscFile) -> Result
             });
         }
     };
+    // Half the file, then the checkpoint, then the rest.
+    let half = file.size.saturating_sub(have) / 2;
+    std::io::copy(&mut std::io::Read::take(&mut response, half), &mut out)
+        .and_then(|_| out.flush())
+        .map_err(|e| io("download into", out.temp_path(), e))?;
+    checkpoint(DOWNLOAD_PARTIAL);
     std::io::copy(&mut response, &mut out)
         .and_then(|_| out.flush())
         .map_err(|e| io("download into", out.temp_path(), e))?;

@@ -161,6 +161,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The upload target is not there: a directory that does not exist, a dput profile
+    /// dput does not know.
+    #[error("{target} {reason}")]
+    NoTarget {
+        /// The upload target.
+        target: String,
+        /// What is missing, and the way out.
+        reason: String,
+    },
+
     /// An `sftp` batch failed.
     #[error(
         "`sftp` to {target} failed with {status}: {stderr}; check the host, key and remote directory"

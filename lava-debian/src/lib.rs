@@ -24,8 +24,10 @@ pub use changes::{
 };
 pub use checksum::sha256_file;
 pub use devbuild::{DevBuild, TAIL_LINES, dev_build, unpack};
-pub use dget::{DgetReport, DgetRequest, ExpectedDsc, Fetched, dget};
+pub use dget::{DOWNLOAD_PARTIAL, DgetReport, DgetRequest, ExpectedDsc, Fetched, dget, dget_with};
 pub use dsc::{Dsc, DscFile, is_signed, parse_dsc, strip_cleartext};
 pub use error::{Error, Result};
-pub use sign::{SignedUpload, sign_upload, update_changes_checksums};
-pub use upload::{UploadReport, UploadTarget, simulate, upload, upload_files, upload_preview};
+pub use sign::{DSC_SIGNED, SignedUpload, sign_upload, sign_upload_with, update_changes_checksums};
+pub use upload::{
+    UploadReport, UploadTarget, check_target, simulate, upload, upload_files, upload_preview,
+};

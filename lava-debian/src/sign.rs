@@ -66,6 +66,20 @@ pub struct SignedUpload {
 /// first, then the `.changes` with that `.dsc`'s new size and checksums. Existing
 /// signatures are replaced.
 pub fn sign_upload(changes_path: &Path, signer: &Signer) -> Result<SignedUpload> {
+    sign_upload_with(changes_path, signer, &|_| {})
+}
+
+/// The checkpoint [`sign_upload_with`] passes between writing the signed `.dsc` and
+/// signing the `.changes`.
+pub const DSC_SIGNED: &str = "dsc-signed";
+
+/// [`sign_upload`], calling `checkpoint` with [`DSC_SIGNED`] once the signed `.dsc` is
+/// written and before the `.changes` is signed (tests of interrupted runs stop there).
+pub fn sign_upload_with(
+    changes_path: &Path,
+    signer: &Signer,
+    checkpoint: &dyn Fn(&str),
+) -> Result<SignedUpload> {
     let read = |path: &Path| {
         std::fs::read(path).map_err(|source| Error::File {
             action: "read",
@@ -107,6 +121,7 @@ pub fn sign_upload(changes_path: &Path, signer: &Signer) -> Result<SignedUpload>
             source,
         })?;
     write(&dsc_path, &signed_dsc)?;
+    checkpoint(DSC_SIGNED);
     let changes = update_changes_checksums(&changes, &FileSums::of_bytes(&dsc_name, &signed_dsc));
     let signed_changes = signer
         .sign_cleartext(changes.as_bytes())

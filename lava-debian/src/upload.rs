@@ -202,6 +202,48 @@ fn copy_into(files: &[Local], names: &[String], dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Checks, sending nothing, that `target` can take an upload: the directory exists,
+/// dput knows the profile (`dput -H`, so its own configuration files decide), the SFTP
+/// server takes a non-interactive login (`sftp -b`, which is `BatchMode`: the host key
+/// must be known and the key usable without a prompt).
+pub fn check_target(target: &UploadTarget) -> Result<()> {
+    match target {
+        UploadTarget::Directory(dir) => {
+            if !dir.is_dir() {
+                return Err(Error::NoTarget {
+                    target: target.to_string(),
+                    reason: "does not exist; create the upload directory or fix debian.upload"
+                        .into(),
+                });
+            }
+        }
+        UploadTarget::Sftp { .. } => {
+            sftp(target, "pwd\n")?;
+        }
+        UploadTarget::Dput { profile, config } => {
+            let out = run_dput(target, config.as_deref(), &["-H".as_ref()])?;
+            let hosts = String::from_utf8_lossy(&out.stdout);
+            let known = hosts.lines().any(|l| {
+                l.split_once(" => ")
+                    .is_some_and(|(name, _)| name == profile)
+            });
+            if !out.status.success() || !known {
+                return Err(Error::NoTarget {
+                    target: target.to_string(),
+                    reason: format!(
+                        "is not in dput's configuration ({}); add a [{profile}] section or fix debian.upload",
+                        config.as_ref().map_or_else(
+                            || "/etc/dput.cf, ~/.dput.cf".to_owned(),
+                            |c| c.display().to_string()
+                        )
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// dput's log of an upload of `changes_path` to `profile`: `NAME.PROFILE.upload`.
 fn dput_log(changes_path: &Path, profile: &str) -> PathBuf {
     let stem = changes_path
@@ -238,24 +280,13 @@ fn dput(changes_path: &Path, target: &UploadTarget, simulate: bool) -> Result<St
     let UploadTarget::Dput { profile, config } = target else {
         return Ok(String::new());
     };
-    let mut cmd = Command::new("dput");
-    if let Some(config) = config {
-        cmd.arg("-c").arg(config);
-    }
-    if simulate {
-        cmd.arg("-s");
-    }
     // The signature was checked when it was made; dput must not need gpg to re-check.
-    cmd.arg("-u").arg(profile).arg(changes_path);
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| Error::Spawn {
-            program: "dput",
-            package: "dput",
-            target: target.to_string(),
-            source,
-        })?;
+    let mut args: Vec<&std::ffi::OsStr> = Vec::new();
+    if simulate {
+        args.push("-s".as_ref());
+    }
+    args.extend(["-u".as_ref(), profile.as_ref(), changes_path.as_os_str()]);
+    let out = run_dput(target, config.as_deref(), &args)?;
     if !out.status.success() {
         return Err(Error::Tool {
             program: "dput",
@@ -269,6 +300,27 @@ fn dput(changes_path: &Path, target: &UploadTarget, simulate: bool) -> Result<St
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     ))
+}
+
+/// Runs `dput [-c CONFIG] ARGS` for `target`, with no terminal input.
+fn run_dput(
+    target: &UploadTarget,
+    config: Option<&Path>,
+    args: &[&std::ffi::OsStr],
+) -> Result<std::process::Output> {
+    let mut cmd = Command::new("dput");
+    if let Some(config) = config {
+        cmd.arg("-c").arg(config);
+    }
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| Error::Spawn {
+            program: "dput",
+            package: "dput",
+            target: target.to_string(),
+            source,
+        })
 }
 
 /// Runs one `sftp` batch (read from stdin) against `target`; returns stdout.

@@ -170,6 +170,14 @@ pub enum Error {
         /// The directory searched.
         dir: PathBuf,
     },
+    /// The site cannot be written: a directory missing, or not the login's to write.
+    #[error("{problem} on {host}; the repository cannot be published there")]
+    NotWritable {
+        /// The directory and what is wrong with it.
+        problem: String,
+        /// `user@host:port`, or "this machine".
+        host: String,
+    },
     /// Publishing or rolling back was refused.
     #[error("{location}: {reason}")]
     Publish {

@@ -111,6 +111,36 @@ impl Site {
         }
     }
 
+    /// Checks, changing nothing, that the site can be published to: it is reachable
+    /// (over SSH in `BatchMode`: a known host key and a login without a prompt) and its
+    /// root, the tree reprepro writes and the archive are directories the login may
+    /// write (the archive may be created later, under a writable root).
+    pub fn check_writable(&self) -> Result<()> {
+        const SCRIPT: &str = r#"for d; do
+  if [ -d "$d" ]; then [ -w "$d" ] || { echo "$d is not writable by $(id -un)"; exit 0; }
+  elif [ -e "$d" ]; then echo "$d is not a directory"; exit 0
+  elif [ "$d" = "$1" ]; then echo "$d does not exist"; exit 0
+  fi
+done"#;
+        let paths = [
+            self.store.path(""),
+            self.store.path(&self.layout.current),
+            self.store.path(&self.layout.archive),
+        ];
+        let args: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let out = self
+            .store
+            .sh("check that the repository is writable", SCRIPT, &args, None)?;
+        let problem = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if problem.is_empty() {
+            return Ok(());
+        }
+        Err(Error::NotWritable {
+            problem,
+            host: self.store.host(),
+        })
+    }
+
     /// The versions kept under the archive directory.
     pub fn archived_versions(&self) -> Result<Vec<String>> {
         let mut versions = self.store.subdirs_with(&self.layout.archive, "dists")?;

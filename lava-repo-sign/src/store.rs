@@ -358,24 +358,33 @@ impl Store {
         if output.status.success() || output.status.code() == Some(ABSENT) {
             return Ok(output);
         }
-        let host = match &self.location {
-            Location::Local(_) => "this machine".to_owned(),
-            Location::Ssh(url) => url.host_label(),
-        };
         Err(Error::Remote {
-            host,
+            host: self.host(),
             command: what.to_owned(),
             status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            // The last line says why (ssh's "Host key verification failed." after its
+            // banner of warnings, a script's own message); the rest stays out of a
+            // one-sentence report.
+            stderr: String::from_utf8_lossy(&output.stderr)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .to_owned(),
         })
+    }
+
+    /// `user@host:port`, or "this machine", for messages.
+    pub(crate) fn host(&self) -> String {
+        match &self.location {
+            Location::Local(_) => "this machine".to_owned(),
+            Location::Ssh(url) => url.host_label(),
+        }
     }
 
     fn remote_output_error(&self, what: &str, reason: String) -> Error {
         Error::RemoteOutput {
-            host: match &self.location {
-                Location::Local(_) => "this machine".to_owned(),
-                Location::Ssh(url) => url.host_label(),
-            },
+            host: self.host(),
             command: what.to_owned(),
             reason,
         }
