@@ -508,6 +508,20 @@ impl Default for Docker {
     }
 }
 
+impl Docker {
+    /// The image templates, for lava-docker to expand.
+    pub fn images_config(&self) -> lava_docker::ImagesConfig {
+        lava_docker::ImagesConfig {
+            images: self.images.clone(),
+            arches: self.arches.clone(),
+            source: self.source.clone(),
+            target: self.target.clone(),
+            list: self.list.clone(),
+            latest: self.latest,
+        }
+    }
+}
+
 /// `[debian]`: the local dev build and the source-only upload to Debian.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -764,7 +778,7 @@ pub const ANNOUNCE_PLACEHOLDERS: &[&str] = &[
 ];
 
 /// The first `{name}` in `template` that is not one of `known`: a word in braces, so
-/// that braces in prose (`{ }`, JSON) are left alone.
+/// that braces in prose (`{ }`, JSON) and a shell's `${NAME}` are left alone.
 fn unknown_placeholder<'t>(template: &'t str, known: &[&str]) -> Option<&'t str> {
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -773,13 +787,28 @@ fn unknown_placeholder<'t>(template: &'t str, known: &[&str]) -> Option<&'t str>
             break;
         };
         let name = &after[..close];
-        let word = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let shell = rest[..open].ends_with('$');
+        let word = !shell
+            && !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if word && !known.contains(&name) {
             return Some(name);
         }
         rest = &after[close + 1..];
     }
     None
+}
+
+/// Each configured path of `paths` (its key, its value) that does not exist, in one
+/// sentence: what a stage reads must be there before the first stage runs.
+pub fn missing_paths(paths: &[(&str, Option<&PathBuf>)]) -> Vec<String> {
+    paths
+        .iter()
+        .filter_map(|&(key, path)| {
+            let path = path?;
+            (!path.exists()).then(|| format!("{key} {} does not exist", path.display()))
+        })
+        .collect()
 }
 
 /// Where the configuration came from, for `lava-release config`.
@@ -865,20 +894,83 @@ impl Config {
                 }
             }
         }
-        for (key, template) in [
-            ("announce.subject", &self.announce.subject),
-            ("announce.body", &self.announce.body),
-        ] {
-            if let Some(name) = unknown_placeholder(template, ANNOUNCE_PLACEHOLDERS) {
+        const VERSION: &[&str] = &["version"];
+        const DEBIAN: &[&str] = &["version", "debian_version", "tag"];
+        const BUILDER: &[&str] = &["version", "debian_version", "tag", "suite", "output"];
+        let debian = &self.debian;
+        let templates = [
+            (
+                "project.commit_message",
+                Some(&self.project.commit_message),
+                VERSION,
+            ),
+            (
+                "project.tag_message",
+                Some(&self.project.tag_message),
+                VERSION,
+            ),
+            (
+                "changelog.first_bullet",
+                Some(&self.changelog.first_bullet),
+                VERSION,
+            ),
+            (
+                "gitlab.release_name",
+                Some(&self.gitlab.release_name),
+                VERSION,
+            ),
+            ("lab.branch", Some(&self.lab.branch), VERSION),
+            ("lab.message", Some(&self.lab.message), VERSION),
+            ("debian.builder", Some(&debian.builder), BUILDER),
+            (
+                "debian.source_version",
+                Some(&debian.source_version),
+                DEBIAN,
+            ),
+            ("debian.dsc_url", debian.dsc_url.as_ref(), DEBIAN),
+            (
+                "announce.subject",
+                Some(&self.announce.subject),
+                ANNOUNCE_PLACEHOLDERS,
+            ),
+            (
+                "announce.body",
+                Some(&self.announce.body),
+                ANNOUNCE_PLACEHOLDERS,
+            ),
+        ];
+        for (key, template, known) in templates {
+            if let Some(name) = template.and_then(|t| unknown_placeholder(t, known)) {
                 return Err(format!(
                     "{key} names the unknown placeholder {{{name}}}; use {}",
-                    ANNOUNCE_PLACEHOLDERS
+                    known
                         .iter()
                         .map(|p| format!("{{{p}}}"))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));
             }
+        }
+        if self.docker.enabled {
+            self.docker
+                .images_config()
+                .expand("2024.01")
+                .map_err(|e| format!("[docker]: {e}"))?;
+        }
+        for (key, value) in [
+            ("gitlab.ci_timeout_secs", self.gitlab.ci_timeout_secs),
+            ("gitlab.poll_initial_ms", self.gitlab.poll_initial_ms),
+            ("announce.timeout_secs", self.announce.timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(format!("{key} is 0; give a number above zero"));
+            }
+        }
+        if self.gitlab.poll_max_ms < self.gitlab.poll_initial_ms {
+            return Err(format!(
+                "gitlab.poll_max_ms ({}) is below gitlab.poll_initial_ms ({}); the longest wait between polls cannot be shorter than the first",
+                self.gitlab.poll_max_ms, self.gitlab.poll_initial_ms
+            ));
         }
         crate::packages::package_versions(
             &self.repo.package_version,

@@ -325,10 +325,16 @@ impl<'a> Context<'a> {
     /// exits at once, without cleaning up, as a kill would leave it. Used by tests of
     /// resumption only.
     pub fn failpoint(&self, point: &str) {
-        if self.env.failpoint.as_deref() == Some(point) {
-            eprintln!("lava-release: failpoint `{point}` reached; exiting as if killed");
-            std::process::exit(FAILPOINT_EXIT);
-        }
+        failpoint(point, self.env.failpoint.as_deref());
+    }
+}
+
+/// [`Context::failpoint`] for code that cannot hold the context (a library's worker
+/// threads): `armed` is the failpoint `LAVA_RELEASE_FAILPOINT` names.
+pub fn failpoint(point: &str, armed: Option<&str>) {
+    if armed == Some(point) {
+        eprintln!("lava-release: failpoint `{point}` reached; exiting as if killed");
+        std::process::exit(FAILPOINT_EXIT);
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use lava_docker::{CredentialStore, ImagesConfig, Options, Promoter, Transport};
+use lava_docker::{CredentialStore, Options, Promoter, Transport};
 
 use crate::config::DockerTransport;
 use crate::step::Context;
@@ -12,14 +12,7 @@ use crate::step::Context;
 /// The promoter and the image set of this release, the sources by their tags.
 pub fn promoter(ctx: &Context<'_>) -> anyhow::Result<(Promoter, lava_docker::ImageSet)> {
     let d = &ctx.config.docker;
-    let images = ImagesConfig {
-        images: d.images.clone(),
-        arches: d.arches.clone(),
-        source: d.source.clone(),
-        target: d.target.clone(),
-        list: d.list.clone(),
-        latest: d.latest,
-    };
+    let images = d.images_config();
     let version = ctx.release.version.to_string();
     let set = images
         .expand(&version)

@@ -115,6 +115,18 @@ pub fn different_tag(remote: &str, tag: &str, id: &str) -> String {
     )
 }
 
+/// What would stop a push, for a pushing stage's [`Step::ready`](crate::step::Step::ready):
+/// a missing `git.ssh_key`, or the remote not answering its read-only `check` (its URL,
+/// the credentials, the host key).
+pub fn push_ready(ctx: &Context<'_>, check: anyhow::Result<Status>) -> Vec<String> {
+    let mut problems =
+        crate::config::missing_paths(&[("git.ssh_key", ctx.config.git.ssh_key.as_ref())]);
+    if let Err(e) = check {
+        problems.push(crate::error::one_line(&e));
+    }
+    problems
+}
+
 /// Push credentials from the configuration and the environment.
 pub fn credentials(ctx: &Context<'_>) -> Credentials {
     let git = &ctx.config.git;

@@ -117,6 +117,22 @@ impl RepoSite {
         Ok(Site::new(location, ssh, self.layout.clone()))
     }
 
+    /// What would stop the repository stages, for their [`Step::ready`]: the site is
+    /// unreachable (over SSH without a prompt) or not writable by the login.
+    ///
+    /// [`Step::ready`]: crate::step::Step::ready
+    pub fn ready(&self) -> Vec<String> {
+        let missing =
+            crate::config::missing_paths(&[("repo.ssh_config", self.ssh_config.as_ref())]);
+        if !missing.is_empty() {
+            return missing;
+        }
+        match self.site().and_then(|site| Ok(site.check_writable()?)) {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![crate::error::one_line(&e)],
+        }
+    }
+
     /// The `.changes` of this release's source in `dir`: those at a version CI builds
     /// for a suite, and those whose upstream part is this release's (a suite's upload
     /// built for the wrong suite), which the consistency gate then refuses.

@@ -177,16 +177,36 @@ impl Step for Announce {
         })
     }
 
-    /// The mail server takes the login (connect, TLS, EHLO, AUTH; nothing sent),
-    /// unless the announcement went out already.
+    /// The sender and the recipient are addresses and the mail server takes the login
+    /// (connect, TLS, EHLO, AUTH; nothing sent), unless the announcement went out
+    /// already.
     fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
         if matches!(self.load(ctx), Ok(Some(State { sent: Some(_), .. }))) {
             return Vec::new();
         }
-        match smtp(ctx).and_then(|server| Ok(server.check()?)) {
-            Ok(()) => Vec::new(),
-            Err(e) => vec![crate::error::one_line(&e)],
+        let config = &ctx.config.announce;
+        let missing = crate::config::missing_paths(&[
+            ("announce.ca_file", config.ca_file.as_ref()),
+            ("announce.password_file", config.password_file.as_ref()),
+        ]);
+        let login = missing.is_empty();
+        let mut problems = missing;
+        if let Err(e) = lava_announce::mailbox(&config.to, "recipient") {
+            problems.push(format!("announce.to: {e}"));
         }
+        match sender(ctx) {
+            Ok(from) => {
+                if let Err(e) = lava_announce::mailbox(&from, "sender") {
+                    problems.push(format!("announce.from: {e}"));
+                }
+            }
+            Err(e) => problems.push(crate::error::one_line(&e)),
+        }
+        // A missing file would fail the login too: say it once.
+        if login && let Err(e) = smtp(ctx).and_then(|server| Ok(server.check()?)) {
+            problems.push(crate::error::one_line(&e));
+        }
+        problems
     }
 
     /// Dry run: writes the message that would be sent to the scratch directory
@@ -282,13 +302,7 @@ pub fn compose(ctx: &Context<'_>) -> anyhow::Result<Email> {
     let config = &ctx.config.announce;
     let version = ctx.release.version.to_string();
     let content = ReleaseContent::read(ctx)?;
-    let from = match &config.from {
-        Some(from) => from.clone(),
-        None => {
-            let trailer = crate::entry::trailer(ctx)?;
-            format!("{} <{}>", trailer.name, trailer.email)
-        }
-    };
+    let from = sender(ctx)?;
     let release_url = format!(
         "{}/{}/-/releases/{version}",
         ctx.config.gitlab.url.trim_end_matches('/'),
@@ -330,6 +344,17 @@ pub fn compose(ctx: &Context<'_>) -> anyhow::Result<Email> {
         },
         signer,
     )?)
+}
+
+/// The sender: `announce.from`, else the release manager of the changelog trailer.
+fn sender(ctx: &Context<'_>) -> anyhow::Result<String> {
+    Ok(match &ctx.config.announce.from {
+        Some(from) => from.clone(),
+        None => {
+            let trailer = crate::entry::trailer(ctx)?;
+            format!("{} <{}>", trailer.name, trailer.email)
+        }
+    })
 }
 
 /// The SMTP server, protection and login `[announce]` configures.

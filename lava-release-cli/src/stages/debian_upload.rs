@@ -27,6 +27,18 @@ pub struct DebianUpload {
     description: String,
 }
 
+/// The failpoints inside lava-debian's part of the stage, in the order it reaches them:
+/// half a download, then a signed `.dsc` beside an unsigned `.changes`.
+fn library_failpoints(armed: Option<&str>) -> impl Fn(&str) + Sync + '_ {
+    move |at| match at {
+        lava_debian::DOWNLOAD_PARTIAL => {
+            crate::step::failpoint("debian-upload:download-partial", armed)
+        }
+        lava_debian::DSC_SIGNED => crate::step::failpoint("debian-upload:dsc-signed", armed),
+        _ => {}
+    }
+}
+
 impl Step for DebianUpload {
     fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         let debian = &config.debian;
@@ -73,15 +85,26 @@ impl Step for DebianUpload {
         vec![Credential::DebianKey]
     }
 
-    /// The upload target and the freeze settings make sense, and no freeze stands in
-    /// the way without `--yes`, unless the upload is done already.
+    /// The upload target takes an upload (a directory that exists, a dput profile dput
+    /// knows, an SFTP login without a prompt), the freeze settings make sense, and no
+    /// freeze stands in the way without `--yes`, unless the upload is done already.
     fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
         if matches!(self.check(ctx), Ok(Status::Done { .. })) {
             return Vec::new();
         }
-        let mut problems = Vec::new();
-        if let Err(e) = upload_target(ctx.config) {
-            problems.push(crate::error::one_line(&e));
+        let debian = &ctx.config.debian;
+        let mut problems = crate::config::missing_paths(&[
+            ("debian.dsc_keyring", debian.dsc_keyring.as_ref()),
+            ("debian.ssh_config", debian.ssh_config.as_ref()),
+            ("debian.dput_config", debian.dput_config.as_ref()),
+        ]);
+        match upload_target(ctx.config) {
+            Ok(target) => {
+                if let Err(e) = lava_debian::check_target(&target) {
+                    problems.push(crate::error::one_line(&anyhow::Error::from(e)));
+                }
+            }
+            Err(e) => problems.push(crate::error::one_line(&e)),
         }
         match self.frozen(ctx) {
             Ok(Some(reason)) if !ctx.yes => problems.push(reason),
@@ -259,14 +282,19 @@ impl DebianUpload {
                 (found.dsc_url, Some(expected))
             }
         };
-        let report = lava_debian::dget(&lava_debian::DgetRequest {
-            dsc_url: dsc_url.clone(),
-            dest: fetched.clone(),
-            keyring: Some(keyring),
-            allow_unsigned: debian.allow_unsigned,
-            jobs: debian.jobs,
-            expected_dsc,
-        })?;
+        let armed = ctx.env.failpoint.as_deref();
+        let checkpoint = library_failpoints(armed);
+        let report = lava_debian::dget_with(
+            &lava_debian::DgetRequest {
+                dsc_url: dsc_url.clone(),
+                dest: fetched.clone(),
+                keyring: Some(keyring),
+                allow_unsigned: debian.allow_unsigned,
+                jobs: debian.jobs,
+                expected_dsc,
+            },
+            &checkpoint,
+        )?;
         let scratch = work.join("upload.partial");
         if scratch.exists() {
             std::fs::remove_dir_all(&scratch)
@@ -295,7 +323,7 @@ impl DebianUpload {
         };
         let (written, _) =
             lava_debian::write_source_changes(&scratch, &unpacked, &dsc_name, &date, orig)?;
-        lava_debian::sign_upload(&written, signer)?;
+        lava_debian::sign_upload_with(&written, signer, &checkpoint)?;
         let upload_dir = changes.parent().unwrap_or(Path::new("."));
         anyhow::ensure!(
             scratch.join(file_name(&changes)).exists(),

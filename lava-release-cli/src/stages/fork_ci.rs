@@ -42,6 +42,11 @@ impl Step for ForkCi {
         true
     }
 
+    /// The remote answers (its URL, the credentials, the host key), unless pushed.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        crate::shared::git::push_ready(ctx, self.check(ctx))
+    }
+
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         check_pushed(ctx, &self.fork, false)
     }

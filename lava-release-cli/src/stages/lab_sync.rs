@@ -63,6 +63,16 @@ impl Step for LabSync {
         vec![Need::Consistency]
     }
 
+    /// The tree has device types and the lab repository can be cloned (its URL, the
+    /// credentials, the host key), unless the handover is done.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        match self.check(ctx) {
+            Ok(Status::Done { .. } | Status::ToDo { .. }) => Vec::new(),
+            Ok(Status::Blocked { reason }) => vec![format!("lab-sync: {reason}")],
+            Err(e) => vec![crate::error::one_line(&e)],
+        }
+    }
+
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         if let Err(reason) = ctx.config.lab.device_types(ctx.repo.workdir()) {
             return Ok(Status::Blocked { reason });

@@ -111,8 +111,9 @@ impl Preflight {
                 Some(parent) => parent,
                 None => return Ok(Err(format!("the release commit {head} has no parent"))),
             },
-            _ => head,
+            _ => head.clone(),
         };
+        let committed = base != head;
 
         let Some(text) = repo.file_at(&base, CHANGELOG)? else {
             return Ok(Err(format!(
@@ -170,6 +171,17 @@ impl Preflight {
                 }
                 evidence.push_str(&format!(", > tag {}", tag.name));
             }
+        }
+        // Before the release commit, a tag of this version can only be another commit's:
+        // it would block the tag stages once the commit is made.
+        if !committed
+            && let Some(tagged) = repo.resolve_commit(&format!("refs/tags/{}", self.version))?
+        {
+            return Ok(Err(format!(
+                "tag `{}` already exists at commit {}, before this release's commit; a release tag is never moved, so delete the local tag if it is wrong or release another version",
+                self.version,
+                short(&tagged)
+            )));
         }
         evidence.push_str(&format!(", clean tree on {}", self.branch));
         Ok(Ok(evidence))

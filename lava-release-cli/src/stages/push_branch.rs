@@ -63,6 +63,11 @@ impl Step for PushBranch {
         vec![Need::SignedTag]
     }
 
+    /// The remote answers (its URL, the credentials, the host key), unless pushed.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        crate::shared::git::push_ready(ctx, self.check(ctx))
+    }
+
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let Some(commit) = release_commit(ctx)? else {
             return Ok(Status::todo());

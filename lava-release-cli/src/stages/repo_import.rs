@@ -42,6 +42,14 @@ impl Step for RepoImport {
         vec![Need::Consistency]
     }
 
+    /// The site is reachable and writable, unless this stage is done.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        if matches!(self.check(ctx), Ok(Status::Done { .. })) {
+            return Vec::new();
+        }
+        self.repo.ready()
+    }
+
     fn check(&self, _: &Context<'_>) -> anyhow::Result<Status> {
         self.repo.check_import(&self.repo.site()?.current())
     }

@@ -47,6 +47,14 @@ impl Step for RepoPublish {
         vec![Need::Consistency]
     }
 
+    /// The site is reachable and writable, unless this stage is done.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        if matches!(self.check(ctx), Ok(Status::Done { .. })) {
+            return Vec::new();
+        }
+        self.repo.ready()
+    }
+
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let site = self.repo.site()?;
         let live = &self.repo.layout.live;

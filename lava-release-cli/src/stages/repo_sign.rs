@@ -50,6 +50,14 @@ impl Step for RepoSign {
 
     /// The clock is read here, not taken from the run's start: reprepro dates the
     /// Release files it writes during the run.
+    /// The site is reachable and writable, unless this stage is done.
+    fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
+        if matches!(self.check(ctx), Ok(Status::Done { .. })) {
+            return Vec::new();
+        }
+        self.repo.ready()
+    }
+
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let current = self.repo.site()?.current();
         if let Status::ToDo { .. } = self.repo.check_import(&current)? {
