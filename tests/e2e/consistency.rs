@@ -271,12 +271,7 @@ fn stages(r: &Rehearsal) -> Vec<Value> {
 fn refused(r: &Rehearsal, args: &[&str], stage: &str, provider: &str) -> String {
     let out = r.run(args, None).unwrap();
     assert_eq!(out.status.code(), Some(1), "{args:?}\n{}", show(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("lava-release: "))
-        .unwrap_or_default()
-        .to_owned();
+    let line = crate::support::error_line(&out);
     assert!(
         line.starts_with(&format!(
             "lava-release: stage `{stage}` is blocked: it needs "

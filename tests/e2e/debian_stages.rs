@@ -193,6 +193,36 @@ fn a_source_signed_by_another_key_is_refused() {
 }
 
 #[test]
+fn an_unsigned_source_is_refused_and_nothing_is_fetched_beside_it() {
+    let f = setup(None, "");
+    let dsc = f.incoming.join("lava_2024.02.dsc");
+    let text_only = lava_debian::strip_cleartext(&std::fs::read(&dsc).unwrap());
+    std::fs::write(&dsc, text_only).unwrap();
+    let out = upload(&f, &["--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = crate::support::error_line(&out);
+    assert!(
+        line.starts_with("lava-release: stage `debian-upload` failed: ")
+            && line.contains(
+                "`lava_2024.02.dsc` is not signed; fetch a signed .dsc or allow unsigned sources explicitly"
+            ),
+        "{stderr}"
+    );
+    assert!(queue_names(&f).is_empty());
+    // The source's files were never fetched: the signature is checked first.
+    let fetched =
+        f.sb.repo()
+            .join(".git/lava-release/debian")
+            .join(V)
+            .join("fetched");
+    let names: Vec<_> = std::fs::read_dir(&fetched)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[test]
 fn a_freeze_blocks_the_upload_unless_yes_is_given() {
     let f = setup(
         None,

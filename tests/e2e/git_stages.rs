@@ -48,33 +48,6 @@ fn use_key(sb: &Sandbox, spec: lava_signing::keygen::KeySpec) -> String {
 }
 
 #[test]
-fn a_tag_that_exists_elsewhere_blocks_and_is_never_moved() {
-    let sb = sandbox();
-    sb.git(&["tag", "-a", "-m", "somebody else's", V, "HEAD~1"], None)
-        .unwrap();
-    let before = sb
-        .git(&["rev-parse", &format!("refs/tags/{V}")], None)
-        .unwrap();
-    let out = sb.lava_release(&["run", V, "--yes"]).output();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("stage `local-tag` is blocked: tag `2024.02` already exists at"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("it is never moved"), "{stderr}");
-    assert_eq!(
-        sb.git(&["rev-parse", &format!("refs/tags/{V}")], None)
-            .unwrap(),
-        before
-    );
-    assert!(
-        !ls_remote(&sb.origin()).contains("refs/tags/2024.02"),
-        "nothing pushed"
-    );
-}
-
-#[test]
 fn a_different_tag_on_origin_blocks_before_anything_is_pushed() {
     let sb = sandbox();
     let origin = sb.origin().display().to_string();

@@ -17,6 +17,36 @@ fn tag_commit(sb: &Sandbox) -> String {
         .to_owned()
 }
 
+/// A sandbox whose CI artifacts of job `debian-bookworm` go to its `incoming`
+/// directory; `gitlab_keys` are added to `[gitlab]` besides.
+fn taking_artifacts(gitlab_keys: &str) -> (Sandbox, std::path::PathBuf) {
+    let mut sb = sandbox(|b| b.milestone(MilestoneSpec::new(V)));
+    let incoming = sb.path().join("incoming");
+    sb.add_gitlab_keys(&format!(
+        "{gitlab_keys}\nartifact_jobs = [\"debian-bookworm\"]"
+    ))
+    .unwrap();
+    sb.add_keys(
+        "repo",
+        &format!("incoming = {:?}", incoming.display().to_string()),
+    )
+    .unwrap();
+    (sb, incoming)
+}
+
+/// The tag's pipeline, passing, its job `debian-bookworm` holding `artifacts`.
+fn tag_pipeline_with(sb: &Sandbox, artifacts: &DebianArtifacts) {
+    sb.gitlab().unwrap().add_pipeline(
+        PipelineSpec::tag(V, &tag_commit(sb))
+            .timeline(&["running", "success"])
+            .job(
+                JobSpec::new("debian-bookworm", "build")
+                    .ends("success")
+                    .artifacts(artifacts.zip()),
+            ),
+    );
+}
+
 #[test]
 fn open_merge_requests_block_before_anything_is_written_unless_allowed() {
     let sb = sandbox(|b| b.milestone(MilestoneSpec::new(V).issues(2, 5).merge_requests(1, 3)));
@@ -96,16 +126,64 @@ fn a_failed_tag_pipeline_names_its_failed_jobs_and_nothing_is_published() {
 }
 
 #[test]
-fn the_fork_pipeline_is_waited_for_and_artifacts_feed_the_incoming_directory() {
+fn a_tag_pipeline_that_never_starts_stops_the_release_in_one_sentence() {
     let mut sb = sandbox(|b| b.milestone(MilestoneSpec::new(V)));
-    let incoming = sb.path().join("incoming");
-    sb.add_gitlab_keys("fork_project = \"lava/lava\"\nartifact_jobs = [\"debian-bookworm\"]")
-        .unwrap();
-    sb.add_keys(
-        "repo",
-        &format!("incoming = {:?}", incoming.display().to_string()),
-    )
-    .unwrap();
+    sb.add_gitlab_keys("ci_timeout_secs = 2").unwrap();
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
+        .output();
+    assert_success(&out);
+    let gitlab = sb.gitlab().unwrap();
+    let writes = gitlab.writes().len();
+    let out = sb.lava_release(&["run", V, "--yes"]).output();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = crate::support::error_line(&out);
+    assert!(
+        line.starts_with("lava-release: stage `wait-ci` ")
+            && line.contains("no pipeline for tag `2024.02` appeared within 2s"),
+        "{stderr}"
+    );
+    assert_eq!(gitlab.writes().len(), writes, "{:#?}", gitlab.writes());
+    assert!(gitlab.releases().is_empty(), "no release published");
+    assert_eq!(gitlab.milestone_state(V).as_deref(), Some("active"));
+}
+
+#[test]
+fn artifacts_whose_hashes_disagree_with_their_changes_are_never_put_in_place() {
+    let (sb, incoming) = taking_artifacts("");
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
+        .output();
+    assert_success(&out);
+    let deb = format!("lava_{V}-1_all.deb");
+    let artifacts = DebianArtifacts::new("lava", &format!("{V}-1"), "build")
+        .file(&format!("lava_{V}-1.dsc"), b"dsc")
+        .file(&deb, b"deb bytes")
+        .corrupt(&deb);
+    tag_pipeline_with(&sb, &artifacts);
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "ci-artifacts"])
+        .output();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = crate::support::error_line(&out);
+    assert!(
+        line.starts_with("lava-release: stage `ci-artifacts` failed: ")
+            && line.contains(&deb)
+            && line.contains(&artifacts.changes_name())
+            && line.contains("the artifacts are damaged or tampered with"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&incoming)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn the_fork_pipeline_is_waited_for_and_artifacts_feed_the_incoming_directory() {
+    let (sb, incoming) = taking_artifacts("fork_project = \"lava/lava\"");
 
     let out = sb
         .lava_release(&["run", V, "--yes", "--to", "fork-ci"])
@@ -127,15 +205,7 @@ fn the_fork_pipeline_is_waited_for_and_artifacts_feed_the_incoming_directory() {
     let artifacts = DebianArtifacts::new("lava", &format!("{V}-1"), "build")
         .file(&format!("lava_{V}-1.dsc"), b"dsc")
         .file(&format!("lava_{V}-1_all.deb"), b"deb bytes");
-    gitlab.add_pipeline(
-        PipelineSpec::tag(V, &tag_commit(&sb))
-            .timeline(&["running", "success"])
-            .job(
-                JobSpec::new("debian-bookworm", "build")
-                    .ends("success")
-                    .artifacts(artifacts.zip()),
-            ),
-    );
+    tag_pipeline_with(&sb, &artifacts);
     let out = sb
         .lava_release(&["run", V, "--yes", "--to", "ci-artifacts"])
         .output();

@@ -235,3 +235,47 @@ fn remote_site_over_ssh_imports_signs_publishes_and_rolls_back() {
     assert!(out.status.success(), "{}", all_text(&out));
     assert_live(&sb, &site, PREVIOUS_VERSION);
 }
+
+#[test]
+fn a_tampered_index_stops_repo_sign_naming_it_and_nothing_is_signed_or_published() {
+    let (sb, site) = setup();
+    let out = run(&sb, &["run", V, "--yes", "--only", "repo-import"], None);
+    assert!(out.status.success(), "{}", all_text(&out));
+    let packages = site
+        .root()
+        .join("current-release/dists/bookworm/main/binary-amd64/Packages");
+    let mut bytes = std::fs::read(&packages).unwrap();
+    bytes.extend_from_slice(b"\nPackage: intruder\nVersion: 1.0\n");
+    std::fs::write(&packages, bytes).unwrap();
+    let signatures = |suite: &str| {
+        let dir = site.root().join("current-release/dists").join(suite);
+        (
+            std::fs::read(dir.join("InRelease")).ok(),
+            std::fs::read(dir.join("Release.gpg")).ok(),
+        )
+    };
+    let before: Vec<_> = tests::aptrepo::SUITES
+        .iter()
+        .map(|s| signatures(s))
+        .collect();
+
+    let out = run_repo_stages(&sb, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", all_text(&out));
+    let line = crate::support::error_line(&out);
+    assert!(
+        line.starts_with("lava-release: stage `repo-sign` ")
+            && line.contains("bookworm")
+            && line.contains("main/binary-amd64/Packages"),
+        "{stderr}"
+    );
+    let after: Vec<_> = tests::aptrepo::SUITES
+        .iter()
+        .map(|s| signatures(s))
+        .collect();
+    assert_eq!(after, before, "a signature was written");
+    assert_eq!(
+        site.live_target().unwrap(),
+        format!("archive/{PREVIOUS_VERSION}")
+    );
+}

@@ -415,6 +415,9 @@ struct Bad {
     env: Vec<(&'static str, &'static str)>,
     /// `-C` instead of the sandbox's repository.
     repo: Option<&'static str>,
+    /// Spoils a fresh sandbox of its own (a dirty tree, a broken changelog), whose
+    /// configuration the case then uses.
+    spoil: Option<fn(&Sandbox)>,
     code: i32,
     names: Vec<String>,
 }
@@ -427,6 +430,7 @@ impl Bad {
             config: None,
             env: Vec::new(),
             repo: None,
+            spoil: None,
             code,
             names: names.iter().map(|n| n.to_string()).collect(),
         }
@@ -441,6 +445,16 @@ impl Bad {
         self.env.push((name, value));
         self
     }
+
+    fn spoil(mut self, spoil: fn(&Sandbox)) -> Self {
+        self.spoil = Some(spoil);
+        self
+    }
+}
+
+fn commit_all(sb: &Sandbox, message: &str) {
+    sb.git(&["add", "--all"], None).unwrap();
+    sb.git(&["commit", "--quiet", "-m", message], None).unwrap();
 }
 
 /// `text` with its table `[name]` replaced by `table`.
@@ -451,6 +465,32 @@ fn with_table(text: &str, name: &str, table: &str) -> String {
     format!("{}{}{}", &text[..start], table.trim_end(), &text[end..])
 }
 
+/// An ssh client configuration for `sshd` whose known_hosts holds another key for it.
+fn wrong_host_key(sshd: &tests::sshd::Sshd, dir: &std::path::Path) -> std::path::PathBuf {
+    let other = dir.join("other_host_key");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let public = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let key = public
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let known = dir.join("wrong_known_hosts");
+    std::fs::write(&known, format!("[127.0.0.1]:{} {key}\n", sshd.port())).unwrap();
+    let config = std::fs::read_to_string(sshd.ssh_config()).unwrap().replace(
+        &sshd.known_hosts().display().to_string(),
+        &known.display().to_string(),
+    );
+    let path = dir.join("wrong_ssh_config");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
 /// Everything a bad invocation could have changed.
 fn world(sb: &Sandbox) -> Vec<String> {
     let git = |args: &[&str]| sb.git(args, None).unwrap();
@@ -459,7 +499,7 @@ fn world(sb: &Sandbox) -> Vec<String> {
         git(&["rev-parse", "HEAD"]),
         git(&["tag", "--list"]),
         git(&["status", "--porcelain", "--ignored"]),
-        std::fs::read_to_string(sb.repo().join("debian/changelog")).unwrap(),
+        std::fs::read_to_string(sb.repo().join("debian/changelog")).unwrap_or_default(),
         ls(&sb.origin()),
         ls(&sb.fork()),
         ls(&sb.lab()),
@@ -565,6 +605,25 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
     let garbage = dir.join("keys/garbage.key");
     std::fs::write(&garbage, "this is not an OpenPGP key\n").unwrap();
     let garbage = garbage.display().to_string();
+
+    // A mail server section with the right password; a dput configuration without the
+    // profile; an upload queue; a repository host whose key is not the one known.
+    let smtp_right = smtp
+        .announce_section(&dir.join("smtp-password-right"), false)
+        .unwrap();
+    let dput_cf = dir.join("dput.cf");
+    std::fs::write(
+        &dput_cf,
+        "[rehearsal]\nmethod = local\nincoming = /nonexistent/queue\n",
+    )
+    .unwrap();
+    let dput_cf = dput_cf.display().to_string();
+    let queue = dir.join("queue");
+    std::fs::create_dir_all(&queue).unwrap();
+    let queue = queue.display().to_string();
+    let expired_key = dir.join("keys/expired.key").display().to_string();
+    let sshd = tests::sshd::Sshd::start().unwrap();
+    let wrong_host_key = wrong_host_key(&sshd, dir);
 
     let unknown_stage = "unknown stage `nosuch`; the stages are: preflight";
     let cases = vec![
@@ -864,7 +923,7 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
             &["debian.freeze date `2026-13-01` is not YYYY-MM-DD"],
         )
         .config(format!(
-            "{base}\n[debian]\nupload = \"/srv/queue\"\nkey = \"{release_fpr}\"\nkey_file = {secret:?}\n\n[[debian.freeze]]\ndistribution = \"unstable\"\nfrom = \"2026-13-01\"\n"
+            "{base}\n[debian]\nupload = {queue:?}\nkey = \"{release_fpr}\"\nkey_file = {secret:?}\n\n[[debian.freeze]]\ndistribution = \"unstable\"\nfrom = \"2026-13-01\"\n"
         )),
         Bad {
             repo: Some("/nonexistent"),
@@ -875,12 +934,254 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
                 &["/nonexistent"],
             )
         },
+        // Found before the first stage: the settings the selected stages read.
+        Bad::new(
+            "announcement to no address",
+            &["run", V, "--yes"],
+            2,
+            &["announce.to: the recipient `the LAVA announce list` is not an e-mail address"],
+        )
+        .config(format!("{base}\n{smtp_right}\nto = \"the LAVA announce list\"\n")),
+        Bad::new(
+            "announcement from no address",
+            &["run", V, "--yes"],
+            2,
+            &["announce.from: the sender `Release Manager` is not an e-mail address"],
+        )
+        .config(format!("{base}\n{smtp_right}\nfrom = \"Release Manager\"\n")),
+        Bad::new(
+            "missing mail CA file",
+            &["run", V, "--yes"],
+            2,
+            &["announce.ca_file /nonexistent/ca.pem does not exist"],
+        )
+        .config(format!(
+            "{base}\n{}\n",
+            smtp_right.replace(
+                &format!("ca_file = {:?}", smtp.ca_file().display().to_string()),
+                "ca_file = \"/nonexistent/ca.pem\""
+            )
+        )),
+        Bad::new(
+            "unknown placeholder in the first bullet",
+            &["plan", V],
+            2,
+            &["changelog.first_bullet names the unknown placeholder {relase}; use {version}"],
+        )
+        .config(format!("{base}\n[changelog]\nfirst_bullet = \"LAVA {{relase}}\"\n")),
+        Bad::new(
+            "unknown placeholder in an image template",
+            &["plan", V],
+            2,
+            &["[docker]", "lavasoftware/{platform}-{image}", "{platform}"],
+        )
+        .config(with_table(
+            &base,
+            "docker",
+            "[docker]\nenabled = true\ntarget = \"lavasoftware/{platform}-{image}\"",
+        )),
+        Bad::new(
+            "a mail timeout of zero",
+            &["plan", V],
+            2,
+            &["announce.timeout_secs is 0"],
+        )
+        .config(format!("{base}\n[announce]\ntimeout_secs = 0\n")),
+        Bad::new(
+            "longest poll shorter than the first",
+            &["plan", V],
+            2,
+            &["gitlab.poll_max_ms (300) is below gitlab.poll_initial_ms (5000)"],
+        )
+        .config(base.replace("poll_initial_ms = 100", "poll_initial_ms = 5000")),
+        Bad::new(
+            "missing git SSH key",
+            &["run", V, "--yes"],
+            2,
+            &["git.ssh_key /nonexistent/id_ed25519 does not exist"],
+        )
+        .config(format!("{base}\n[git]\nssh_key = \"/nonexistent/id_ed25519\"\n")),
+        Bad::new(
+            "Debian upload directory that does not exist",
+            &["run", V, "--yes"],
+            2,
+            &["/nonexistent/queue", "does not exist; create the upload directory or fix debian.upload"],
+        )
+        .config(format!(
+            "{base}\n[debian]\nupload = \"/nonexistent/queue\"\nkey = \"{release_fpr}\"\nkey_file = {secret:?}\n"
+        )),
+        Bad::new(
+            "dput profile dput does not know",
+            &["run", V, "--yes"],
+            2,
+            &["dput profile nosuch is not in dput's configuration", &dput_cf],
+        )
+        .config(format!(
+            "{base}\n[debian]\nupload = \"dput:nosuch\"\ndput_config = {dput_cf:?}\nkey = \"{release_fpr}\"\nkey_file = {secret:?}\n"
+        )),
+        Bad::new(
+            "missing keyring for the source",
+            &["run", V, "--yes"],
+            2,
+            &["debian.dsc_keyring /nonexistent/keyring.pgp does not exist"],
+        )
+        .config(format!(
+            "{base}\n[debian]\nupload = {queue:?}\ndsc_keyring = \"/nonexistent/keyring.pgp\"\nkey = \"{release_fpr}\"\nkey_file = {secret:?}\n"
+        )),
+        Bad::new(
+            "expired Debian Developer key",
+            &["run", V, "--yes"],
+            1,
+            &[&expired_fpr, "expired"],
+        )
+        .config(format!(
+            "{base}\n[debian]\nupload = {queue:?}\nkey = \"{expired_fpr}\"\nkey_file = {expired_key:?}\n"
+        )),
+        Bad::new(
+            "repository site that does not exist",
+            &["run", V, "--yes"],
+            2,
+            &["/nonexistent/apt does not exist on this machine"],
+        )
+        .config(base.replace(
+            "[repo]\nmode = \"none\"",
+            "[repo]\nmode = \"reprepro\"\nsite = \"/nonexistent/apt\"\nincoming = \"/nonexistent/incoming\"",
+        )),
+        Bad::new(
+            "repository host with another host key",
+            &["run", V, "--yes"],
+            2,
+            &[&format!("on {}@127.0.0.1:{}", sshd.user(), sshd.port()), "Host key verification failed."],
+        )
+        .config(base.replace(
+            "[repo]\nmode = \"none\"",
+            &format!(
+                "[repo]\nmode = \"reprepro\"\nsite = {:?}\nssh_config = {:?}\nincoming = \"/nonexistent/incoming\"",
+                sshd.url(&dir.join("apt")),
+                wrong_host_key.display().to_string()
+            ),
+        )),
+        // The repository's state, each in a sandbox of its own.
+        Bad::new(
+            "dirty tree",
+            &["run", V, "--yes", "--to", "changelog"],
+            1,
+            &["is not clean (lava_server/settings.py)"],
+        )
+        .spoil(|sb| std::fs::write(sb.repo().join("lava_server/settings.py"), "# edited\n").unwrap()),
+        Bad::new(
+            "detached HEAD",
+            &["run", V, "--yes", "--to", "changelog"],
+            1,
+            &["HEAD of ", "is detached; check out the release branch `master`"],
+        )
+        .spoil(|sb| {
+            sb.git(&["checkout", "--quiet", "--detach"], None).unwrap();
+        }),
+        Bad::new(
+            "another branch",
+            &["run", V, "--yes", "--to", "changelog"],
+            1,
+            &["is on branch `topic`, not on the release branch `master`"],
+        )
+        .spoil(|sb| {
+            sb.git(&["checkout", "--quiet", "-b", "topic"], None).unwrap();
+        }),
+        Bad::new(
+            "missing changelog",
+            &["run", V, "--yes", "--to", "changelog"],
+            1,
+            &["debian/changelog does not exist in commit"],
+        )
+        .spoil(|sb| {
+            sb.git(&["rm", "--quiet", "debian/changelog"], None).unwrap();
+            commit_all(sb, "drop changelog");
+        }),
+        Bad::new(
+            "unparsable changelog",
+            &["run", V, "--yes", "--to", "changelog"],
+            1,
+            &["debian/changelog in commit"],
+        )
+        .spoil(|sb| {
+            std::fs::write(sb.repo().join("debian/changelog"), "this is not a changelog\n").unwrap();
+            commit_all(sb, "break changelog");
+        }),
+        Bad::new(
+            "changelog already at this version with other content",
+            &["run", V, "--yes", "--to", "changelog"],
+            1,
+            &["debian/changelog", "2024.02-1"],
+        )
+        .spoil(|sb| {
+            let path = sb.repo().join("debian/changelog");
+            let old = std::fs::read_to_string(&path).unwrap();
+            let entry = "lava (2024.02-1) unstable; urgency=medium\n\n  * Something else entirely.\n\n -- Someone Else <someone@example.org>  Mon, 05 Feb 2024 10:00:00 +0000\n\n";
+            std::fs::write(&path, format!("{entry}{old}")).unwrap();
+            commit_all(sb, "an entry nobody released");
+        }),
+        Bad::new(
+            "not newer than the changelog",
+            &["run", "2024.01", "--yes"],
+            1,
+            &["is not newer than 2024.01-1 at the top of debian/changelog"],
+        )
+        // Its journal of the blocked preflight in a sandbox of its own.
+        .spoil(|_| {}),
+        Bad::new(
+            "older than the last tag",
+            &["run", V, "--yes", "--to", "changelog"],
+            1,
+            &["is not newer than the last release tag `2024.03`"],
+        )
+        .spoil(|sb| {
+            sb.git(&["tag", "-a", "-m", "LAVA Software 2024.03", "2024.03"], None)
+                .unwrap();
+        }),
+        Bad::new(
+            "the version tagged on another commit",
+            &["run", V, "--yes", "--to", "local-tag"],
+            1,
+            &["stage `preflight` is blocked: tag `2024.02` already exists at commit"],
+        )
+        .spoil(|sb| {
+            sb.git(&["tag", "-a", "-m", "LAVA Software 2024.02", "2024.02", "HEAD~1"], None)
+                .unwrap();
+        }),
+        Bad::new(
+            "not a version",
+            &["run", "latest", "--yes"],
+            2,
+            &["is not a LAVA version"],
+        ),
+        Bad::new(
+            "unknown --since",
+            &["changelog", "--version", V, "--since", "2019.99"],
+            2,
+            &["`2019.99` (--since) is not a tag or commit"],
+        ),
+        Bad::new(
+            "a stage the configuration leaves out",
+            &["run", V, "--only", "debian-upload"],
+            2,
+            &["stage `debian-upload` is not in this plan: debian.upload is not set"],
+        ),
     ];
     assert!(cases.len() >= 30, "{}", cases.len());
 
     let before = world(&sb);
-    let journal = sb.repo().join(".git/lava-release");
     for (i, case) in cases.iter().enumerate() {
+        let own = case.spoil.map(|spoil| {
+            let own = crate::release::sandbox();
+            spoil(&own);
+            own
+        });
+        let sb = own.as_ref().unwrap_or(&sb);
+        let before = match &own {
+            Some(own) => world(own),
+            None => before.clone(),
+        };
+        let journal = sb.repo().join(".git/lava-release");
         let config = match &case.config {
             Some(text) => {
                 let path = dir.join(format!("bad-{i}.toml"));
@@ -926,14 +1227,31 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
             "{}: {stderr}",
             case.name
         );
+        // Refused before the first stage: nothing on stdout. Blocked in a check-only
+        // stage (exit 1): its one line of progress.
         assert!(
-            text(&out.stdout).is_empty(),
+            text(&out.stdout).lines().count() <= usize::from(case.code == 1),
             "{}: {}",
             case.name,
             show(&out)
         );
-        assert_eq!(world(&sb), before, "{}: something changed", case.name);
-        assert!(!journal.exists(), "{}: a journal was written", case.name);
+        assert_eq!(world(sb), before, "{}: something changed", case.name);
+        // A stage that stopped the run is journaled as such; nothing was applied.
+        let journaled = std::fs::read_dir(&journal)
+            .map(|d| {
+                d.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_else(|_| Vec::new());
+        assert!(
+            if case.code == 2 {
+                journaled.is_empty()
+            } else {
+                journaled.iter().all(|j| !j.contains("\"applied\""))
+            },
+            "{}: journal: {journaled:?}",
+            case.name
+        );
     }
     eprintln!(
         "resilience: {} bad inputs in {:.1}s",

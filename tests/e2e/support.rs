@@ -24,16 +24,20 @@ pub fn planned_stage(sb: &Sandbox, version: &str, name: &str) -> serde_json::Val
         .clone()
 }
 
+/// The error line of a run (`lava-release: ...`, the first), empty when there is none.
+pub fn error_line(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find(|l| l.starts_with("lava-release: "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Runs the rehearsal's whole release (`run VERSION --yes`), which must fail with exit
 /// status 1; returns its error line (`lava-release: ...`) and all of stderr.
 pub fn failed_release(r: &tests::rehearsal::Rehearsal) -> (String, String) {
     let out = r.run(&["run", r.version(), "--yes"], None).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("lava-release: "))
-        .unwrap_or_default()
-        .to_owned();
-    (line, stderr)
+    (error_line(&out), stderr)
 }
