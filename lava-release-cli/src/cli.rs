@@ -152,6 +152,20 @@ pub enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// Print the shell completion script, e.g. `lava-release completions bash >
+    /// ~/.local/share/bash-completion/completions/lava-release`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (`lava-release.1`, `lava-release-run.1`, ...) into DIR, as
+    /// `cargo xtask dist` does.
+    Man {
+        /// The directory, created if missing.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,9 +202,37 @@ impl VersionArgs {
 
 /// Runs the command `cli` names.
 pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
-    let palette = Palette::for_stdout(env.no_color);
+    let palette = Palette::for_stdout(&env);
     let workspace = |env| Workspace::open(&cli.repo, cli.config.as_deref(), env);
     match cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            if shell == clap_complete::Shell::Bash {
+                // clap_complete's bash script never completes past a subcommand of a
+                // hyphenated name (clap-rs/clap#6421): it is made for `lava_release`,
+                // then registered for `lava-release`.
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut command, "lava_release", &mut script);
+                let script =
+                    String::from_utf8_lossy(&script).replace(" lava_release\n", " lava-release\n");
+                print!("{script}");
+            } else {
+                clap_complete::generate(
+                    shell,
+                    &mut command,
+                    "lava-release",
+                    &mut std::io::stdout(),
+                );
+            }
+        }
+        Command::Man { dir } => {
+            let command = <Cli as clap::CommandFactory>::command();
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| clap_mangen::generate_to(command, &dir))
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot write the man pages into {}: {e}", dir.display())
+                })?;
+        }
         Command::Repo { command } => {
             let settings = Settings::discover(&cli.repo, cli.config.as_deref(), &env)?;
             repo_command(&settings, &env, command)?;

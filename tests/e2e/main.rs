@@ -14,4 +14,5 @@ mod rehearsal;
 mod release;
 mod repo_stages;
 mod resilience;
+mod shell;
 mod support;

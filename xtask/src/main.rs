@@ -9,7 +9,9 @@
 //!   `tests` crate's `rehearse` binary);
 //! - `release VERSION [ARGS]`: `lava-release run VERSION [ARGS]` from this checkout;
 //! - `bench NAME [ARGS]`: a capability side by side with the peer tool (the `bench`
-//!   crate), once that benchmark's peer tools are installed.
+//!   crate), once that benchmark's peer tools are installed;
+//! - `dist`: the release binary with its man pages and shell completions, generated
+//!   from the binary's own clap definition, in `target/dist/`.
 //!
 //! The repository's invariants are `#[test]`s here (`tidy.rs`), run by `cargo test`.
 
@@ -25,7 +27,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-const USAGE: &str = "usage: cargo xtask <ci | rehearse [VERSION] | release VERSION [ARGS...] | bench changelog|repo-sign|docker|dget [ARGS...]>";
+const USAGE: &str = "usage: cargo xtask <ci | rehearse [VERSION] | release VERSION [ARGS...] | bench changelog|repo-sign|docker|dget [ARGS...] | dist>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         "rehearse" => rehearse(rest),
         "release" => release(rest),
         "bench" => bench(rest),
+        "dist" => dist(),
         other => bail!("unknown task `{other}`; {USAGE}"),
     }
 }
@@ -90,6 +93,51 @@ fn ci() -> anyhow::Result<()> {
         "LAVA_RELEASE_BIN",
         target.join("debug").join("lava-release"),
     ))
+}
+
+/// `target/dist/`: `lava-release` (release build), `man/*.1`, and `completions/` for
+/// bash, zsh and fish, each made by the binary from its clap definition.
+fn dist() -> anyhow::Result<()> {
+    packages::ensure(&[packages::BUILD])?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "--quiet",
+        "--package",
+        "lava-release-cli",
+        "--bin",
+        "lava-release",
+    ]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), PathBuf::from);
+    let binary = target.join("release").join("lava-release");
+    let dist = workspace().join("target").join("dist");
+    let completions = dist.join("completions");
+    std::fs::create_dir_all(&completions)
+        .with_context(|| format!("cannot create {}", completions.display()))?;
+    std::fs::copy(&binary, dist.join("lava-release"))
+        .with_context(|| format!("cannot copy {}", binary.display()))?;
+    run(Command::new(&binary).arg("man").arg(dist.join("man")))?;
+    for (shell, file) in [
+        ("bash", "lava-release.bash"),
+        ("zsh", "_lava-release"),
+        ("fish", "lava-release.fish"),
+    ] {
+        let out = Command::new(&binary)
+            .args(["completions", shell])
+            .output()
+            .with_context(|| format!("cannot run {}", binary.display()))?;
+        if !out.status.success() {
+            bail!(
+                "lava-release completions {shell} failed with {}",
+                out.status
+            );
+        }
+        std::fs::write(completions.join(file), out.stdout)
+            .with_context(|| format!("cannot write {file}"))?;
+    }
+    println!("{}", dist.display());
+    Ok(())
 }
 
 fn rehearse(args: &[String]) -> anyhow::Result<()> {

@@ -39,6 +39,11 @@ pub const TESTS: &[&str] = &[
     // The Debian upload: its checkers and dput.
     "lintian",
     "dput",
+    // The shells whose completions are loaded, and the man page formatter.
+    "bash",
+    "zsh",
+    "fish",
+    "groff-base",
 ];
 
 /// What `cargo xtask rehearse` needs.
