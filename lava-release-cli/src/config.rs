@@ -811,6 +811,9 @@ pub fn missing_paths(paths: &[(&str, Option<&PathBuf>)]) -> Vec<String> {
         .collect()
 }
 
+/// The project's configuration file at the top of the repository.
+pub const CONFIG_FILE: &str = "release.toml";
+
 /// Where the configuration came from, for `lava-release config`.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -990,7 +993,7 @@ impl Config {
         if let Some(path) = explicit {
             return Ok((Self::from_file(path)?, Source::File(path.to_owned())));
         }
-        let candidate = workdir.join("release.toml");
+        let candidate = workdir.join(CONFIG_FILE);
         if candidate.is_file() {
             return Ok((Self::from_file(&candidate)?, Source::File(candidate)));
         }

@@ -10,6 +10,8 @@ pub struct Env {
     pub debemail: Option<String>,
     /// `NO_COLOR` set to anything non-empty.
     pub no_color: bool,
+    /// `CLICOLOR_FORCE` is set and not `0`: colour even off a terminal (`NO_COLOR` wins).
+    pub clicolor_force: bool,
     /// `SOURCE_DATE_EPOCH`: the trailer's date, for reproducible entries.
     pub source_date_epoch: Option<i64>,
     /// `LAVA_RELEASE_FAILPOINT`: where to simulate a crash (tests only).
@@ -25,6 +27,7 @@ impl std::fmt::Debug for Env {
             .field("debfullname", &self.debfullname)
             .field("debemail", &self.debemail)
             .field("no_color", &self.no_color)
+            .field("clicolor_force", &self.clicolor_force)
             .field("source_date_epoch", &self.source_date_epoch)
             .field("failpoint", &self.failpoint)
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
@@ -41,6 +44,7 @@ impl Env {
             debfullname: get("DEBFULLNAME"),
             debemail: get("DEBEMAIL").or_else(|| get("EMAIL")),
             no_color: get("NO_COLOR").is_some(),
+            clicolor_force: get("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
             source_date_epoch: get("SOURCE_DATE_EPOCH").and_then(|v| v.parse().ok()),
             failpoint: get("LAVA_RELEASE_FAILPOINT"),
             vars: std::env::vars_os()

@@ -36,10 +36,12 @@ impl Palette {
         }
     }
 
-    /// Colour for stdout: on a terminal, unless `NO_COLOR` or `TERM=dumb`.
-    pub fn for_stdout(no_color: bool) -> Self {
-        let term_ok = console::Term::stdout().features().colors_supported();
-        Self::new(!no_color && std::io::stdout().is_terminal() && term_ok)
+    /// Colour for stdout: never with `NO_COLOR`, always with `CLICOLOR_FORCE`, else on
+    /// a terminal that is not `TERM=dumb`.
+    pub fn for_stdout(env: &crate::env::Env) -> Self {
+        let terminal = std::io::stdout().is_terminal()
+            && console::Term::stdout().features().colors_supported();
+        Self::new(!env.no_color && (env.clicolor_force || terminal))
     }
 
     fn status(&self, status: &Status) -> String {

@@ -280,6 +280,29 @@ fn dry_run_checks_everything_and_changes_nothing() {
 }
 
 #[test]
+fn clicolor_force_colours_the_plan_off_a_terminal_unless_no_color_says_otherwise() {
+    let sb = sandbox();
+    let out = sb
+        .lava_release(&["plan", V])
+        .default_colour()
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output();
+    assert_success(&out);
+    assert!(
+        text(&out.stdout).contains('\u{1b}'),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = sb
+        .lava_release(&["plan", V])
+        .env("CLICOLOR_FORCE", "1")
+        .output();
+    assert_success(&out);
+    assert!(!text(&out.stdout).contains('\u{1b}'), "NO_COLOR wins");
+}
+
+#[test]
 fn output_has_no_colour_off_a_terminal() {
     let sb = sandbox();
     let out = lava_release(&sb, &["plan", V]);
@@ -289,5 +312,43 @@ fn output_has_no_colour_off_a_terminal() {
     assert!(
         stdout.contains("preflight") && stdout.contains("to do"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn an_untracked_release_toml_is_the_configuration_and_not_a_dirty_tree() {
+    let sb = sandbox();
+    let own = sb.repo().join("release.toml");
+    std::fs::copy(sb.config(), &own).unwrap();
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "changelog"])
+        .discover_config()
+        .output();
+    assert_success(&out);
+    assert_eq!(entries_for(&sb.repo(), "2024.02-1"), 1);
+    // Tracked and changed, it is a change like any other.
+    let out = Command::new("git")
+        .current_dir(sb.repo())
+        .args(["status", "--porcelain", "release.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "?? release.toml\n");
+    sb.git(&["add", "release.toml"], None).unwrap();
+    sb.git(
+        &["commit", "--quiet", "-m", "Track the release configuration"],
+        None,
+    )
+    .unwrap();
+    let mut edited = std::fs::read_to_string(&own).unwrap();
+    edited.push_str("\n# edited\n");
+    std::fs::write(&own, edited).unwrap();
+    let out = sb
+        .lava_release(&["plan", "2024.03"])
+        .discover_config()
+        .output();
+    assert!(
+        text(&out.stdout).contains("is not clean (release.toml)"),
+        "{}",
+        text(&out.stdout)
     );
 }

@@ -496,6 +496,7 @@ impl Sandbox {
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             repo: None,
             config: None,
+            discover: false,
             colour: false,
             env: Vec::new(),
         }
@@ -515,6 +516,8 @@ pub struct Invocation<'a> {
     args: Vec<String>,
     repo: Option<PathBuf>,
     config: Option<PathBuf>,
+    /// No `--config`: lava-release finds `release.toml` in the repository itself.
+    discover: bool,
     colour: bool,
     env: Vec<(String, Option<String>)>,
 }
@@ -529,6 +532,13 @@ impl Invocation<'_> {
     /// Reads `config` instead of the sandbox's `release.toml`.
     pub fn config(mut self, config: impl Into<PathBuf>) -> Self {
         self.config = Some(config.into());
+        self
+    }
+
+    /// Passes no `--config`: lava-release discovers `release.toml` at the top of the
+    /// repository, as a release manager's run does.
+    pub fn discover_config(mut self) -> Self {
+        self.discover = true;
         self
     }
 
@@ -566,12 +576,12 @@ impl Invocation<'_> {
     }
 
     /// The command, ready to run. `--config` comes from the sandbox unless the
-    /// arguments name one.
+    /// arguments name one or the configuration is discovered.
     pub fn command(self) -> Command {
         let mut cmd = Command::new(crate::bin::lava_release_bin());
         cmd.arg("-C")
             .arg(self.repo.unwrap_or_else(|| self.sandbox.repo()));
-        if !self.args.iter().any(|a| a == "--config") {
+        if !self.discover && !self.args.iter().any(|a| a == "--config") {
             cmd.arg("--config")
                 .arg(self.config.unwrap_or_else(|| self.sandbox.config()));
         }

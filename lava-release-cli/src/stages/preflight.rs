@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 
-use crate::config::Config;
+use crate::config::{CONFIG_FILE, Config};
 use crate::entry::CHANGELOG;
 use crate::stages::changelog::{Changelog, Progress};
 use crate::step::{Absent, Context, Status, Step, short};
@@ -91,10 +91,15 @@ impl Preflight {
             }
         }
 
+        // An untracked `release.toml` is the configuration this run reads, kept out of
+        // the project's history: not a change to the release.
+        let head = repo.head_id()?;
+        let untracked_config = repo.file_at(&head, CONFIG_FILE)?.is_none();
         let dirty: Vec<String> = repo
             .dirty_paths()?
             .into_iter()
             .filter(|p| !self.changelog.owns_dirty_path(ctx, p))
+            .filter(|p| !(untracked_config && p == CONFIG_FILE))
             .collect();
         if !dirty.is_empty() {
             return Ok(Err(format!(
@@ -105,7 +110,6 @@ impl Preflight {
 
         // The state before this release: HEAD, or HEAD's parent once the release commit
         // has been made.
-        let head = repo.head_id()?;
         let base = match self.changelog.progress(ctx)? {
             Progress::Committed { .. } => match repo.resolve_commit(&format!("{head}^"))? {
                 Some(parent) => parent,
