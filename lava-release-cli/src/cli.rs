@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ChangelogStyle, Source};
+use crate::config::ChangelogStyle;
 use crate::env::Env;
 use crate::error::UsageError;
 use crate::ops::{
@@ -239,11 +239,7 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
         }
         Command::Config => {
             let settings = Settings::discover(&cli.repo, cli.config.as_deref(), &env)?;
-            match &settings.source {
-                Source::Defaults => println!("# built-in defaults (no release.toml)"),
-                Source::File(path) => println!("# defaults overlaid with {}", path.display()),
-            }
-            print!("{}", settings.config.to_toml());
+            print!("{}", ui::render_config(&settings.config, &settings.source));
         }
         Command::RegistryPrune {
             pattern,

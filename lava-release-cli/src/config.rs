@@ -4,6 +4,7 @@
 //! only holds what differs. Unknown keys are an error naming the key (serde's
 //! `deny_unknown_fields`), so a typo never silently falls back to a default.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -811,16 +812,92 @@ pub fn missing_paths(paths: &[(&str, Option<&PathBuf>)]) -> Vec<String> {
         .collect()
 }
 
+/// A TOML error in `path` as one sentence: toml's message spans several lines with a
+/// source excerpt; its first line names the key.
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let first = e
+        .message()
+        .lines()
+        .next()
+        .unwrap_or("invalid TOML")
+        .to_owned();
+    let at = e
+        .span()
+        .map(|span| {
+            let line = text[..span.start].matches('\n').count() + 1;
+            format!(" (line {line})")
+        })
+        .unwrap_or_default();
+    anyhow::anyhow!("configuration file {}{at}: {first}", path.display())
+}
+
 /// The project's configuration file at the top of the repository.
 pub const CONFIG_FILE: &str = "release.toml";
 
-/// Where the configuration came from, for `lava-release config`.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// No file: built-in defaults.
-    Defaults,
-    /// This file, overlaid on the defaults.
-    File(PathBuf),
+/// Where the configuration came from, for `lava-release config` and messages: the
+/// files read over the defaults, lowest precedence first, and which file set each key.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// The personal file, then the project's, those that exist.
+    pub files: Vec<PathBuf>,
+    /// `section.key` to the file that set it (or, for gbp's options, the gbp.conf).
+    pub origins: BTreeMap<String, PathBuf>,
+}
+
+impl Source {
+    /// "configuration file F", "configuration files F and G", or "the built-in
+    /// configuration", for a message about the configuration as a whole.
+    pub fn describe(&self) -> String {
+        let names: Vec<String> = self.files.iter().map(|f| f.display().to_string()).collect();
+        match names.as_slice() {
+            [] => "the built-in configuration".into(),
+            [one] => format!("configuration file {one}"),
+            [first @ .., last] => format!("configuration files {} and {last}", first.join(", ")),
+        }
+    }
+}
+
+/// The person's own configuration, under the project's in precedence:
+/// `$XDG_CONFIG_HOME/lava-release/config.toml`, else `~/.config/lava-release/config.toml`.
+pub fn personal_file(env: &crate::env::Env) -> Option<PathBuf> {
+    let base = match (env.var("XDG_CONFIG_HOME"), env.var("HOME")) {
+        (Some(xdg), _) => PathBuf::from(xdg),
+        (None, Some(home)) => Path::new(home).join(".config"),
+        (None, None) => return None,
+    };
+    Some(base.join("lava-release").join("config.toml"))
+}
+
+/// Lays `layer` over `merged`: tables key by key, any other value whole; records in
+/// `origins` which keys `file` set, under `prefix`.
+fn overlay(
+    merged: &mut toml::Table,
+    layer: toml::Table,
+    prefix: &str,
+    file: &Path,
+    origins: &mut BTreeMap<String, PathBuf>,
+) {
+    for (key, value) in layer {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (merged.get_mut(&key), value) {
+            (Some(toml::Value::Table(below)), toml::Value::Table(above)) => {
+                overlay(below, above, &path, file, origins);
+            }
+            (_, toml::Value::Table(above)) => {
+                let mut table = toml::Table::new();
+                overlay(&mut table, above, &path, file, origins);
+                merged.insert(key, toml::Value::Table(table));
+            }
+            (_, value) => {
+                origins.insert(path, file.to_owned());
+                merged.insert(key, value);
+            }
+        }
+    }
 }
 
 impl Config {
@@ -828,27 +905,10 @@ impl Config {
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read configuration file {}", path.display()))?;
-        Self::from_toml(&text).map_err(|e| {
-            // toml's message spans several lines with a source excerpt; keep its first
-            // line, which names the key, to stay one sentence.
-            let first = e
-                .message()
-                .lines()
-                .next()
-                .unwrap_or("invalid TOML")
-                .to_owned();
-            let at = e
-                .span()
-                .map(|span| {
-                    let line = text[..span.start].matches('\n').count() + 1;
-                    format!(" (line {line})")
-                })
-                .unwrap_or_default();
-            anyhow::anyhow!("configuration file {}{at}: {first}", path.display())
-        })
+        Self::from_toml(&text).map_err(|e| toml_error(path, &text, &e))
     }
 
-    /// Parses TOML text over the defaults.
+    /// Parses a configuration file's text over the defaults.
     pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
         toml::from_str(text)
     }
@@ -987,17 +1047,52 @@ impl Config {
         Ok(())
     }
 
-    /// Finds and reads the configuration: `explicit` if given (it must exist), else
-    /// `release.toml` at the top of the repository if present, else the defaults.
-    pub fn discover(explicit: Option<&Path>, workdir: &Path) -> anyhow::Result<(Self, Source)> {
-        if let Some(path) = explicit {
-            return Ok((Self::from_file(path)?, Source::File(path.to_owned())));
+    /// Finds and reads the configuration: the personal file `personal` if it exists,
+    /// under the project's: `explicit` if given (it must exist), else `release.toml` at
+    /// the top of the repository if present. Each file must be a valid configuration on
+    /// its own; a key the project's file sets wins.
+    pub fn discover(
+        explicit: Option<&Path>,
+        workdir: &Path,
+        personal: Option<&Path>,
+    ) -> anyhow::Result<(Self, Source)> {
+        let mut files = Vec::new();
+        if let Some(personal) = personal.filter(|p| p.is_file()) {
+            files.push(personal.to_owned());
         }
-        let candidate = workdir.join(CONFIG_FILE);
-        if candidate.is_file() {
-            return Ok((Self::from_file(&candidate)?, Source::File(candidate)));
+        match explicit {
+            Some(path) => files.push(path.to_owned()),
+            None => {
+                let candidate = workdir.join(CONFIG_FILE);
+                if candidate.is_file() {
+                    files.push(candidate);
+                }
+            }
         }
-        Ok((Self::default(), Source::Defaults))
+        let mut merged = toml::Table::new();
+        let mut origins = BTreeMap::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read configuration file {}", file.display()))?;
+            Self::from_toml(&text).map_err(|e| toml_error(file, &text, &e))?;
+            let table: toml::Table = toml::from_str(&text)
+                .with_context(|| format!("configuration file {} is not TOML", file.display()))?;
+            overlay(&mut merged, table, "", file, &mut origins);
+        }
+        let config = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                anyhow::anyhow!(
+                    "{}: {}",
+                    Source {
+                        files: files.clone(),
+                        origins: BTreeMap::new()
+                    }
+                    .describe(),
+                    e.message()
+                )
+            })?;
+        Ok((config, Source { files, origins }))
     }
 
     /// The effective configuration as TOML, secrets redacted.

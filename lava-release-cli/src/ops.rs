@@ -56,22 +56,27 @@ impl Settings {
             Some(repo) => (repo.workdir().to_owned(), repo.git_dir().to_owned()),
             None => (PathBuf::from("."), PathBuf::from(".git")),
         };
-        let (mut config, source) =
-            Config::discover(config_file, &top).map_err(|e| UsageError(one_line(&e)))?;
+        let personal = crate::config::personal_file(env);
+        let (mut config, mut source) = Config::discover(config_file, &top, personal.as_deref())
+            .map_err(|e| UsageError(one_line(&e)))?;
         let gbp = GbpConf::read(&GbpConf::files(&top, &git_dir, env), "dch")?;
+        for (key, option) in [
+            ("changelog.id_length", "id-length"),
+            ("changelog.multimaint_merge", "multimaint-merge"),
+        ] {
+            if let (false, Some((_, file))) = (source.origins.contains_key(key), gbp.get(option)) {
+                source.origins.insert(key.to_owned(), file.to_owned());
+            }
+        }
         config.changelog.resolve_gbp(&gbp)?;
         Ok(Self { config, source })
     }
 
     /// The configuration as a release needs it, or a usage error naming the file.
     pub fn validate(&self) -> Result<(), UsageError> {
-        self.config.validate().map_err(|e| {
-            let file = match &self.source {
-                Source::File(path) => format!("configuration file {}", path.display()),
-                Source::Defaults => "the built-in configuration".into(),
-            };
-            UsageError(format!("{file}: {e}"))
-        })
+        self.config
+            .validate()
+            .map_err(|e| UsageError(format!("{}: {e}", self.source.describe())))
     }
 }
 

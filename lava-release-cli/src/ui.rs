@@ -54,6 +54,32 @@ impl Palette {
     }
 }
 
+/// The effective configuration as TOML (secrets redacted), each value a file set
+/// preceded by a comment naming the file; the files read first.
+pub fn render_config(config: &crate::config::Config, source: &crate::config::Source) -> String {
+    let mut out = String::new();
+    if source.files.is_empty() {
+        out.push_str("# built-in defaults (no release.toml, no personal configuration)\n");
+    }
+    for file in &source.files {
+        let _ = writeln!(out, "# read {}", file.display());
+    }
+    let mut section = String::new();
+    for line in config.to_toml().lines() {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim_matches(['[', ']']).to_owned();
+        } else if let Some((key, _)) = line.split_once(" = ")
+            && !key.starts_with([' ', '"', '#'])
+            && let Some(file) = source.origins.get(&format!("{section}.{key}"))
+        {
+            let _ = writeln!(out, "# {section}.{key} from {}", file.display());
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// The plan as a table: each stage, what it will do, its observed status and evidence.
 pub fn render_plan(plan: &Plan, statuses: &[Status], workdir: &str, p: &Palette) -> String {
     let mut out = String::new();

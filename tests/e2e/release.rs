@@ -352,3 +352,49 @@ fn an_untracked_release_toml_is_the_configuration_and_not_a_dirty_tree() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn a_personal_configuration_lies_under_the_projects_and_config_names_each_values_file() {
+    let mut sb = sandbox();
+    sb.add_config("[changelog]\nurgency = \"low\"").unwrap();
+    let personal = sb.xdg_config_home().join("lava-release/config.toml");
+    std::fs::create_dir_all(personal.parent().unwrap()).unwrap();
+    std::fs::write(
+        &personal,
+        "[changelog]\nurgency = \"high\"\n\n[announce]\nto = \"releases@example.org\"\n",
+    )
+    .unwrap();
+    let out = sb.lava_release(&["config"]).output();
+    assert_success(&out);
+    let shown = text(&out.stdout);
+    let project = sb.config();
+    for expected in [
+        format!(
+            "# read {}\n# read {}\n",
+            personal.display(),
+            project.display()
+        ),
+        format!(
+            "# changelog.urgency from {}\nurgency = \"low\"\n",
+            project.display()
+        ),
+        format!(
+            "# announce.to from {}\nto = \"releases@example.org\"\n",
+            personal.display()
+        ),
+    ] {
+        assert!(shown.contains(&expected), "{expected}\nin:\n{shown}");
+    }
+    // A mistake in the personal file is named as that file's.
+    std::fs::write(&personal, "[announce]\nsmtp_port = 25\n").unwrap();
+    let out = sb.lava_release(&["config"]).output();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "configuration file {} (line 2): unknown field `smtp_port`",
+            personal.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -71,6 +71,12 @@ impl Sandbox {
         Self::new()?.with_lava_history()?.with_remotes_and_keys()
     }
 
+    /// `XDG_CONFIG_HOME` of every run: the person's own configuration is
+    /// `lava-release/config.toml` under it.
+    pub fn xdg_config_home(&self) -> PathBuf {
+        self.dir.path().join("xdg")
+    }
+
     /// The sandbox directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -585,7 +591,9 @@ impl Invocation<'_> {
             cmd.arg("--config")
                 .arg(self.config.unwrap_or_else(|| self.sandbox.config()));
         }
+        // The person's own configuration is the sandbox's: none unless a test writes one.
         cmd.args(&self.args)
+            .env("XDG_CONFIG_HOME", self.sandbox.xdg_config_home())
             .env("DEBFULLNAME", RM_NAME)
             .env("DEBEMAIL", RM_EMAIL)
             .env_remove("LAVA_RELEASE_FAILPOINT");
