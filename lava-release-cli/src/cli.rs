@@ -85,6 +85,10 @@ pub enum Command {
         /// Do not ask before stages that cannot be undone.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Print one JSON event per line (docs/run-events.md) instead of the table;
+        /// stages that cannot be undone then need --yes.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the journal of a release.
     Status {
@@ -200,6 +204,21 @@ impl VersionArgs {
     }
 }
 
+/// A run's error as the final line says it: a usage error as it is (exit status 2),
+/// a stage's failure with the way to resume.
+fn stopped(e: anyhow::Error) -> anyhow::Error {
+    if e.downcast_ref::<UsageError>().is_some() {
+        return e;
+    }
+    let resume = match e.downcast_ref::<StageError>() {
+        Some(StageError::Failed { .. } | StageError::NotDone { .. }) => {
+            "; fix the cause and run again to resume"
+        }
+        _ => "",
+    };
+    anyhow::anyhow!("{}{resume}", one_line(&e))
+}
+
 /// Runs the command `cli` names.
 pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
     let palette = Palette::for_stdout(&env);
@@ -307,6 +326,7 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
             dry_run,
             simulate,
             yes,
+            json,
         } => {
             let workspace = workspace(env)?;
             let prepared = workspace.prepare(&version.request())?;
@@ -321,6 +341,28 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                 simulate,
             };
             let dry_run = dry_run || simulate;
+            if json {
+                return match workspace.run(&prepared, &request, &mut ui::JsonReporter) {
+                    Ok(summary) => {
+                        ui::print_event(
+                            "summary",
+                            serde_json::json!({
+                                "dry_run": dry_run,
+                                "applied": summary.applied,
+                                "already_done": summary.already_done,
+                                "passed": summary.passed,
+                                "would_apply": summary.would_apply,
+                            }),
+                        );
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let e = stopped(e);
+                        ui::print_event("stopped", serde_json::json!({ "error": one_line(&e) }));
+                        Err(e)
+                    }
+                };
+            }
             let mut reporter = TerminalReporter::new(palette, dry_run);
             match workspace.run(&prepared, &request, &mut reporter) {
                 Ok(summary) if dry_run => println!(
@@ -331,18 +373,9 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                     "{} stage(s) applied, {} already done, {} check(s) passed",
                     summary.applied, summary.already_done, summary.passed
                 ),
-                Err(e) if e.downcast_ref::<UsageError>().is_some() => return Err(e),
-                Err(e) => {
-                    // The reporter already showed the stage's failure; say it once more
-                    // as the final line, with the way to resume.
-                    let resume = match e.downcast_ref::<StageError>() {
-                        Some(StageError::Failed { .. } | StageError::NotDone { .. }) => {
-                            "; fix the cause and run again to resume"
-                        }
-                        _ => "",
-                    };
-                    return Err(anyhow::anyhow!("{}{resume}", one_line(&e)));
-                }
+                // The reporter already showed the stage's failure; the binary says it once
+                // more as the final line.
+                Err(e) => return Err(stopped(e)),
             }
         }
         Command::Changelog {

@@ -189,6 +189,66 @@ pub fn render_journal(journal: &Journal, p: &Palette) -> String {
     out
 }
 
+/// The version of the `run --json` events (`docs/run-events.md`), in every line.
+pub const EVENTS_SCHEMA: u32 = 1;
+
+/// One `run --json` event on its own line of stdout: `{"schema": 1, "event": KIND,
+/// ...fields}` (`docs/run-events.md`).
+pub fn print_event(event: &str, fields: serde_json::Value) {
+    let mut line = serde_json::json!({ "schema": EVENTS_SCHEMA, "event": event });
+    if let (Some(line), serde_json::Value::Object(fields)) = (line.as_object_mut(), fields) {
+        line.extend(fields);
+    }
+    println!("{line}");
+}
+
+/// Reports a run as newline-delimited JSON on stdout, one event per line; a stage that
+/// cannot be undone is never confirmed (`--yes` runs it).
+#[derive(Debug, Default)]
+pub struct JsonReporter;
+
+impl Reporter for JsonReporter {
+    fn started(&mut self, stage: &dyn Step) {
+        print_event(
+            "started",
+            serde_json::json!({
+                "stage": stage.name(),
+                "description": stage.describe(),
+                "irreversible": stage.irreversible(),
+            }),
+        );
+    }
+
+    fn finished(&mut self, stage: &dyn Step, report: Report<'_>) {
+        let name = stage.name();
+        let (event, fields) = match report {
+            Report::AlreadyDone(e) => ("done", serde_json::json!({ "stage": name, "evidence": e })),
+            Report::Passed(e) => (
+                "passed",
+                serde_json::json!({ "stage": name, "evidence": e }),
+            ),
+            Report::Applied(e) => (
+                "applied",
+                serde_json::json!({ "stage": name, "evidence": e }),
+            ),
+            Report::WouldApply(detail) => (
+                "would-apply",
+                serde_json::json!({ "stage": name, "description": stage.describe(), "detail": detail }),
+            ),
+            Report::Blocked(why) => (
+                "blocked",
+                serde_json::json!({ "stage": name, "reason": why }),
+            ),
+            Report::Failed(why) => ("failed", serde_json::json!({ "stage": name, "error": why })),
+        };
+        print_event(event, fields);
+    }
+
+    fn confirm(&mut self, _: &dyn Step) -> bool {
+        false
+    }
+}
+
 /// Draws a run on the terminal: a spinner per stage on stderr (only when stderr is a
 /// terminal), and one line per finished stage on stdout.
 pub struct TerminalReporter {

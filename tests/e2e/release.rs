@@ -398,3 +398,92 @@ fn a_personal_configuration_lies_under_the_projects_and_config_names_each_values
         text(&out.stderr)
     );
 }
+
+/// The events `docs/run-events.md` documents: each kind with its fields.
+fn documented_events() -> Vec<(String, Vec<String>)> {
+    let doc = std::fs::read_to_string(tests::bin::workspace().join("docs/run-events.md")).unwrap();
+    doc.lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let kind = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let fields = cells[2]
+                .split(", ")
+                .map(|f| f.trim_matches('`').to_owned())
+                .collect();
+            Some((kind.to_owned(), fields))
+        })
+        .collect()
+}
+
+/// Every stdout line of `out` as an event checked against the documentation: the
+/// schema version, a documented kind, exactly its fields.
+fn documented_events_of(out: &Output) -> Vec<serde_json::Value> {
+    let documented = documented_events();
+    assert!(documented.len() >= 9, "{documented:?}");
+    text(&out.stdout)
+        .lines()
+        .map(|line| {
+            let event: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            assert_eq!(event["schema"], 1, "{line}");
+            let kind = event["event"].as_str().unwrap();
+            let (_, fields) = documented
+                .iter()
+                .find(|(k, _)| k == kind)
+                .unwrap_or_else(|| panic!("undocumented event: {line}"));
+            let mut keys: Vec<&String> = event.as_object().unwrap().keys().collect();
+            keys.retain(|k| *k != "schema" && *k != "event");
+            keys.sort();
+            let mut want: Vec<&String> = fields.iter().collect();
+            want.sort();
+            assert_eq!(keys, want, "{line}");
+            event
+        })
+        .collect()
+}
+
+#[test]
+fn run_json_is_one_documented_event_per_line() {
+    let sb = sandbox();
+    let out = lava_release(&sb, &["run", V, "--yes", "--to", "changelog", "--json"]);
+    assert_success(&out);
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let events = documented_events_of(&out);
+    let seen: Vec<String> = events
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["event"].as_str().unwrap(),
+                e["stage"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "started preflight",
+            "passed preflight",
+            "started milestone-check",
+            "passed milestone-check",
+            "started changelog",
+            "applied changelog",
+            "summary ",
+        ]
+    );
+    assert_eq!(events[6]["applied"], 1);
+    assert_eq!(events[6]["passed"], 2);
+
+    // A run that stops: the stage's event, then `stopped` with stderr's one line.
+    std::fs::write(sb.repo().join("lava_server/settings.py"), "# edited\n").unwrap();
+    let out = lava_release(&sb, &["run", "2024.03", "--yes", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let events = documented_events_of(&out);
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "stopped");
+    assert_eq!(events[events.len() - 2]["event"], "blocked");
+    assert_eq!(
+        format!("lava-release: {}\n", last["error"].as_str().unwrap()),
+        text(&out.stderr)
+    );
+}
