@@ -28,7 +28,7 @@ const FIXTURE_VERSION: &str = "1";
 
 const TARGET_VS_SKOPEO: f64 = 1.0;
 const TARGET_VS_DOCKER: f64 = 3.0;
-const TARGET_RERUN_VS_SKOPEO: f64 = 0.5;
+const TARGET_RERUN_VS_SKOPEO: f64 = 0.3;
 const TARGET_RSS_KIB: u64 = 100 * 1024;
 
 struct Options {

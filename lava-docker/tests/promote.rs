@@ -75,6 +75,42 @@ fn promotes_to_an_htpasswd_registry_and_skopeo_sees_both_platforms() {
 }
 
 #[test]
+fn a_re_run_with_every_tag_in_place_only_reads_each_target_tag_once() {
+    let source = Source::start(&ImageSetSpec::small(4));
+    let target = Registry::start(htpasswd()).unwrap();
+    let proxy = tests::registry::FaultProxy::start(target.port()).unwrap();
+    let set = image_set(&source.registry.host(), &proxy.host());
+    let promoter = promoter(&proxy.host(), PASSWORD);
+    let first = promoter.apply(&set).unwrap();
+    assert_eq!(first.moved.len(), 12);
+    let seen = proxy.requests().len();
+
+    let again = promoter.apply(&set).unwrap();
+    assert!(again.moved.is_empty(), "{again:?}");
+    assert_eq!(again.verified.len(), 12);
+    let lists: Vec<_> = again
+        .verified
+        .iter()
+        .filter(|v| !v.entries.is_empty())
+        .collect();
+    assert_eq!(lists.len(), 4, "{again:?}");
+    assert!(lists.iter().all(|v| v.entries.len() == 2), "{again:?}");
+    // One HEAD per target tag (8 per-arch, 4 lists), nothing written, nothing fetched.
+    let rerun: Vec<String> = proxy.requests()[seen..].to_vec();
+    let heads = rerun
+        .iter()
+        .filter(|r| r.starts_with("HEAD ") && r.contains("/manifests/"))
+        .count();
+    assert_eq!(heads, 12, "{rerun:#?}");
+    assert!(
+        rerun
+            .iter()
+            .all(|r| r.starts_with("HEAD ") || r == "GET /v2/"),
+        "{rerun:#?}"
+    );
+}
+
+#[test]
 fn promotes_to_a_token_auth_registry_like_docker_hub() {
     let source = Source::start(&ImageSetSpec::small(2));
     let target = Registry::start(token()).unwrap();
