@@ -184,6 +184,9 @@ pub enum RepoCommand {
         /// Trust this certificate file instead of the release key's.
         #[arg(long, value_name = "FILE")]
         keyring: Option<PathBuf>,
+        /// Print every suite with all its problems as JSON (docs/repo-verify.md).
+        #[arg(long)]
+        json: bool,
     },
     /// Switch the live symlink back to a kept tree (default: the newest version older
     /// than the live one), after verifying it.
@@ -430,9 +433,51 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
 
 fn repo_command(settings: &Settings, env: &Env, command: RepoCommand) -> anyhow::Result<()> {
     match command {
-        RepoCommand::Verify { location, keyring } => {
-            for status in ops::repo_verify(settings, env, &location, keyring.as_deref())? {
+        RepoCommand::Verify {
+            location,
+            keyring,
+            json: false,
+        } => {
+            for status in ops::repo_verify(settings, env, &location, keyring.as_deref(), false)? {
                 println!("{status}");
+            }
+        }
+        RepoCommand::Verify {
+            location,
+            keyring,
+            json: true,
+        } => {
+            let statuses = ops::repo_verify(settings, env, &location, keyring.as_deref(), true)?;
+            let suites: Vec<serde_json::Value> = statuses
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "suite": s.suite,
+                        "right": s.is_done(),
+                        "files": s.files,
+                        "bytes": s.bytes,
+                        "hashes": s.algorithms.iter().map(|a| a.field()).collect::<Vec<_>>(),
+                        "problems": s.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        "signatures": s.signatures.to_string(),
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({ "schema": 1, "location": location, "suites": suites })
+            );
+            let wrong: Vec<&str> = statuses
+                .iter()
+                .filter(|s| !s.is_done())
+                .map(|s| s.suite.as_str())
+                .collect();
+            if !wrong.is_empty() {
+                anyhow::bail!(
+                    "{} of {} suite(s) at {location} are not right ({}); the JSON lists every problem",
+                    wrong.len(),
+                    statuses.len(),
+                    wrong.join(", ")
+                );
             }
         }
         RepoCommand::Rollback { version } => {

@@ -336,12 +336,15 @@ pub fn release(request: &ReleaseRequest) -> Result<Release, UsageError> {
 
 /// Verifies every suite of the repository at `location` (a path, an `ssh://` URL, or an
 /// `http(s)://` URL, then over `repo.suites`) against `keyring`, or the release key's
-/// certificate.
+/// certificate. A suite that is wrong is an error, unless `all_problems`: then every
+/// suite's status comes back, each with all its problems (a path or `ssh://` location;
+/// over HTTP the first wrong suite stays an error).
 pub fn repo_verify(
     settings: &Settings,
     env: &Env,
     location: &str,
     keyring: Option<&Path>,
+    all_problems: bool,
 ) -> anyhow::Result<Vec<lava_repo_sign::SuiteStatus>> {
     use lava_repo_sign::{Location, Tree};
     let config = &settings.config;
@@ -360,7 +363,12 @@ pub fn repo_verify(
         )?);
     }
     let location = Location::parse(location).map_err(|e| UsageError(e.to_string()))?;
-    Ok(Tree::new(location, ssh_options(config)).verify(&keyring, now)?)
+    let tree = Tree::new(location, ssh_options(config));
+    Ok(if all_problems {
+        tree.status(&keyring, now)?
+    } else {
+        tree.verify(&keyring, now)?
+    })
 }
 
 /// Switches the live symlink of `repo.site` back to the kept tree of `version` (default:

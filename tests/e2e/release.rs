@@ -401,16 +401,14 @@ fn a_personal_configuration_lies_under_the_projects_and_config_names_each_values
 
 /// The events `docs/run-events.md` documents: each kind with its fields.
 fn documented_events() -> Vec<(String, Vec<String>)> {
-    let doc = std::fs::read_to_string(tests::bin::workspace().join("docs/run-events.md")).unwrap();
-    doc.lines()
-        .filter_map(|l| {
-            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-            let kind = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
-            let fields = cells[2]
+    crate::support::documented_rows("run-events.md")
+        .into_iter()
+        .map(|(kind, rest)| {
+            let fields = rest[0]
                 .split(", ")
                 .map(|f| f.trim_matches('`').to_owned())
                 .collect();
-            Some((kind.to_owned(), fields))
+            (kind, fields)
         })
         .collect()
 }

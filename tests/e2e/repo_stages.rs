@@ -278,4 +278,45 @@ fn a_tampered_index_stops_repo_sign_naming_it_and_nothing_is_signed_or_published
         site.live_target().unwrap(),
         format!("archive/{PREVIOUS_VERSION}")
     );
+
+    // `repo verify --json` reports every suite, each with all its problems, in the
+    // fields docs/repo-verify.md documents; the one line on stderr counts them.
+    let current = site.root().join("current-release");
+    let out = run(
+        &sb,
+        &["repo", "verify", current.to_str().unwrap(), "--json"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", all_text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["schema"], 1);
+    let documented: Vec<String> = crate::support::documented_rows("repo-verify.md")
+        .into_iter()
+        .map(|(field, _)| field)
+        .collect();
+    assert_eq!(documented.len(), 7, "{documented:?}");
+    let suites = report["suites"].as_array().unwrap();
+    assert_eq!(suites.len(), tests::aptrepo::SUITES.len(), "{report}");
+    for suite in suites {
+        let mut fields: Vec<&String> = suite.as_object().unwrap().keys().collect();
+        fields.sort();
+        let mut want: Vec<&String> = documented.iter().collect();
+        want.sort();
+        assert_eq!(fields, want, "{suite}");
+    }
+    let bookworm = suites.iter().find(|s| s["suite"] == "bookworm").unwrap();
+    assert_eq!(bookworm["right"], false);
+    assert!(
+        bookworm["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("main/binary-amd64/Packages")),
+        "{bookworm}"
+    );
+    let line = crate::support::error_line(&out);
+    assert!(
+        line.contains("suite(s) at") && line.contains("bookworm"),
+        "{line}"
+    );
 }

@@ -41,3 +41,21 @@ pub fn failed_release(r: &tests::rehearsal::Rehearsal) -> (String, String) {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     (error_line(&out), stderr)
 }
+
+/// The names in the first column of the tables of `docs/NAME` whose rows start with a
+/// code span (`| `name` | ...`), with the rest of each row: what the schema
+/// documents, for tests to check output against.
+pub fn documented_rows(name: &str) -> Vec<(String, Vec<String>)> {
+    let doc = std::fs::read_to_string(tests::bin::workspace().join("docs").join(name))
+        .unwrap_or_else(|e| panic!("docs/{name}: {e}"));
+    doc.lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let first = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((
+                first.to_owned(),
+                cells[2..].iter().map(|c| (*c).to_owned()).collect(),
+            ))
+        })
+        .collect()
+}
