@@ -99,8 +99,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print the effective configuration, secrets redacted.
-    Config,
+    /// Print the effective configuration, secrets redacted, with the file of each value.
+    Config {
+        /// Print JSON for other tooling (docs/config-json.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// List (or with --apply, delete) the GitLab project's container-registry tags
     /// matching a pattern, e.g. daily images.
     RegistryPrune {
@@ -155,6 +159,9 @@ pub enum Command {
         /// Put the entry on top of debian/changelog instead of printing it.
         #[arg(long)]
         write: bool,
+        /// Print JSON for other tooling (docs/changelog-json.md).
+        #[arg(long)]
+        json: bool,
     },
     /// Print the shell completion script, e.g. `lava-release completions bash >
     /// ~/.local/share/bash-completion/completions/lava-release`.
@@ -259,9 +266,22 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
             let settings = Settings::discover(&cli.repo, cli.config.as_deref(), &env)?;
             repo_command(&settings, &env, command)?;
         }
-        Command::Config => {
+        Command::Config { json } => {
             let settings = Settings::discover(&cli.repo, cli.config.as_deref(), &env)?;
-            print!("{}", ui::render_config(&settings.config, &settings.source));
+            if json {
+                let source = &settings.source;
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "schema": 1,
+                        "files": source.files,
+                        "config": settings.config,
+                        "origins": source.origins,
+                    })
+                );
+            } else {
+                print!("{}", ui::render_config(&settings.config, &settings.source));
+            }
         }
         Command::RegistryPrune {
             pattern,
@@ -393,6 +413,7 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
             message,
             edit,
             write,
+            json,
         } => {
             let workspace = workspace(env)?;
             let request = ChangelogRequest {
@@ -413,17 +434,37 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                 edit,
             };
             let entry = workspace.changelog(&request)?;
-            for warning in &entry.warnings {
-                eprintln!("warning: {warning}");
+            if !json {
+                for warning in &entry.warnings {
+                    eprintln!("warning: {warning}");
+                }
             }
-            if write || edit {
+            let written = if write || edit {
                 let path = workspace.write_changelog(&entry.text)?;
-                eprintln!(
-                    "wrote the {} entry to {}",
-                    entry.release.debian_version,
-                    path.display()
-                );
+                if !json {
+                    eprintln!(
+                        "wrote the {} entry to {}",
+                        entry.release.debian_version,
+                        path.display()
+                    );
+                }
+                Some(path)
             } else {
+                None
+            };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "schema": 1,
+                        "version": entry.release.version.to_string(),
+                        "debian_version": entry.release.debian_version.to_string(),
+                        "entry": entry.text,
+                        "warnings": entry.warnings,
+                        "written": written,
+                    })
+                );
+            } else if written.is_none() {
                 print!("{}", entry.text);
             }
         }

@@ -61,6 +61,9 @@ struct Data {
     events: Vec<Event>,
 }
 
+/// The version of `status --json`'s output (`docs/status-json.md`).
+pub const STATUS_SCHEMA: u32 = 1;
+
 /// The journal of one version.
 #[derive(Debug)]
 pub struct Journal {
@@ -141,7 +144,13 @@ impl Journal {
 
     /// The journal as JSON, for `status --json`.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(&self.data).expect("the journal is plain data")
+        let mut json = serde_json::json!({ "schema": STATUS_SCHEMA });
+        if let (Some(json), Ok(serde_json::Value::Object(data))) =
+            (json.as_object_mut(), serde_json::to_value(&self.data))
+        {
+            json.extend(data);
+        }
+        serde_json::to_string_pretty(&json).expect("the journal is plain data")
     }
 }
 

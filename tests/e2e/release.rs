@@ -188,6 +188,7 @@ fn killed_after_the_changelog_stage_resumes_without_a_second_entry() {
 
     let status = lava_release(&sb, &["status", V, "--json"]);
     let journal: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_documented_fields(&journal, "status-json.md");
     let outcomes: Vec<(String, String)> = journal["events"]
         .as_array()
         .unwrap()
@@ -385,6 +386,19 @@ fn a_personal_configuration_lies_under_the_projects_and_config_names_each_values
     ] {
         assert!(shown.contains(&expected), "{expected}\nin:\n{shown}");
     }
+    // The same as JSON, in the fields docs/config-json.md documents.
+    let out = sb.lava_release(&["config", "--json"]).output();
+    assert_success(&out);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_documented_fields(&json, "config-json.md");
+    assert_eq!(json["config"]["changelog"]["urgency"], "low");
+    assert_eq!(
+        json["origins"]["announce.to"],
+        personal.display().to_string()
+    );
+    assert_eq!(json["files"][1], project.display().to_string());
+    assert!(!text(&out.stdout).contains(tests::sandbox::GITLAB_TOKEN));
+
     // A mistake in the personal file is named as that file's.
     std::fs::write(&personal, "[announce]\nsmtp_port = 25\n").unwrap();
     let out = sb.lava_release(&["config"]).output();
@@ -483,5 +497,49 @@ fn run_json_is_one_documented_event_per_line() {
     assert_eq!(
         format!("lava-release: {}\n", last["error"].as_str().unwrap()),
         text(&out.stderr)
+    );
+}
+
+/// `json` has `schema` 1 and exactly the top-level fields `docs/DOC` documents.
+fn assert_documented_fields(json: &serde_json::Value, doc: &str) {
+    assert_eq!(json["schema"], 1, "{json}");
+    let mut fields: Vec<&String> = json.as_object().unwrap().keys().collect();
+    fields.retain(|f| *f != "schema");
+    fields.sort();
+    let documented: Vec<String> = crate::support::documented_rows(doc)
+        .into_iter()
+        .map(|(field, _)| field)
+        .collect();
+    let mut want: Vec<&String> = documented.iter().collect();
+    want.sort();
+    assert_eq!(fields, want, "{json}");
+}
+
+#[test]
+fn changelog_json_carries_the_entry_and_where_it_was_written() {
+    let sb = sandbox();
+    let out = lava_release(&sb, &["changelog", "--version", V, "--json"]);
+    assert_success(&out);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_documented_fields(&json, "changelog-json.md");
+    assert_eq!(json["debian_version"], "2024.02-1");
+    assert!(
+        json["entry"]
+            .as_str()
+            .unwrap()
+            .starts_with("lava (2024.02-1) unstable; urgency=medium"),
+        "{json}"
+    );
+    assert_eq!(json["written"], serde_json::Value::Null);
+    let out = lava_release(&sb, &["changelog", "--version", V, "--write", "--json"]);
+    assert_success(&out);
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let changelog = sb.repo().join("debian/changelog");
+    assert_eq!(json["written"], changelog.display().to_string());
+    assert!(
+        std::fs::read_to_string(&changelog)
+            .unwrap()
+            .starts_with(json["entry"].as_str().unwrap())
     );
 }
