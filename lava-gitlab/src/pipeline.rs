@@ -67,8 +67,16 @@ pub fn describe(snapshot: &CiSnapshot) -> String {
         Some(p) => {
             let j = snapshot.jobs;
             format!(
-                "{}: pipeline {} {} — {} running, {} pending, {} failed, {}/{} succeeded",
-                snapshot.target, p.id, p.status, j.running, j.pending, j.failed, j.success, j.total
+                "{}: pipeline {} {} — {}/{} jobs succeeded, {} running, {} pending, {} failed — {}",
+                snapshot.target,
+                p.id,
+                p.status,
+                j.success,
+                j.total,
+                j.running,
+                j.pending,
+                j.failed,
+                p.web_url
             )
         }
     }

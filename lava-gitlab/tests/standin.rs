@@ -110,13 +110,15 @@ fn wait_ci_succeeds_and_costs_two_requests_per_poll() {
     );
     let polls = progress.polls;
     let text = progress.text();
+    // Each line: the job counts, then the pipeline's page to click.
     assert!(
-        text.contains("pipeline 1001 running — 0 running, 0 pending")
-            || text.contains("pipeline 1001 running — 2 running"),
+        text.contains("pipeline 1001 running — ") && text.contains(" jobs succeeded, "),
         "{text}"
     );
     assert!(
-        text.contains("pipeline 1001 success — 0 running, 0 pending, 0 failed, 2/2 succeeded"),
+        text.contains(
+            "pipeline 1001 success — 2/2 jobs succeeded, 0 running, 0 pending, 0 failed — http://127.0.0.1:"
+        ),
         "{text}"
     );
     // N polls: the pipeline (the first time, the list that found it) and its jobs.
