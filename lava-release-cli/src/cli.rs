@@ -272,12 +272,11 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                 let source = &settings.source;
                 println!(
                     "{}",
-                    serde_json::json!({
-                        "schema": 1,
+                    ui::versioned(serde_json::json!({
                         "files": source.files,
                         "config": settings.config,
                         "origins": source.origins,
-                    })
+                    }))
                 );
             } else {
                 print!("{}", ui::render_config(&settings.config, &settings.source));
@@ -314,7 +313,11 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
         Command::Status { version, json } => {
             let journal = workspace(env)?.journal(&version)?;
             if json {
-                println!("{}", journal.to_json());
+                let json = ui::versioned(journal.to_value());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).expect("plain data")
+                );
             } else {
                 print!("{}", ui::render_journal(&journal, &palette));
             }
@@ -455,14 +458,13 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({
-                        "schema": 1,
+                    ui::versioned(serde_json::json!({
                         "version": entry.release.version.to_string(),
                         "debian_version": entry.release.debian_version.to_string(),
                         "entry": entry.text,
                         "warnings": entry.warnings,
                         "written": written,
-                    })
+                    }))
                 );
             } else if written.is_none() {
                 print!("{}", entry.text);
@@ -505,7 +507,7 @@ fn repo_command(settings: &Settings, env: &Env, command: RepoCommand) -> anyhow:
                 .collect();
             println!(
                 "{}",
-                serde_json::json!({ "schema": 1, "location": location, "suites": suites })
+                ui::versioned(serde_json::json!({ "location": location, "suites": suites }))
             );
             let wrong: Vec<&str> = statuses
                 .iter()

@@ -1079,20 +1079,13 @@ impl Config {
                 .with_context(|| format!("configuration file {} is not TOML", file.display()))?;
             overlay(&mut merged, table, "", file, &mut origins);
         }
+        let source = Source { files, origins };
         let config = toml::Value::Table(merged)
             .try_into()
             .map_err(|e: toml::de::Error| {
-                anyhow::anyhow!(
-                    "{}: {}",
-                    Source {
-                        files: files.clone(),
-                        origins: BTreeMap::new()
-                    }
-                    .describe(),
-                    e.message()
-                )
+                anyhow::anyhow!("{}: {}", source.describe(), e.message())
             })?;
-        Ok((config, Source { files, origins }))
+        Ok((config, source))
     }
 
     /// The effective configuration as TOML, secrets redacted.

@@ -61,9 +61,6 @@ struct Data {
     events: Vec<Event>,
 }
 
-/// The version of `status --json`'s output (`docs/status-json.md`).
-pub const STATUS_SCHEMA: u32 = 1;
-
 /// The journal of one version.
 #[derive(Debug)]
 pub struct Journal {
@@ -142,15 +139,9 @@ impl Journal {
             .with_context(|| format!("cannot save journal {}", self.path.display()))
     }
 
-    /// The journal as JSON, for `status --json`.
-    pub fn to_json(&self) -> String {
-        let mut json = serde_json::json!({ "schema": STATUS_SCHEMA });
-        if let (Some(json), Ok(serde_json::Value::Object(data))) =
-            (json.as_object_mut(), serde_json::to_value(&self.data))
-        {
-            json.extend(data);
-        }
-        serde_json::to_string_pretty(&json).expect("the journal is plain data")
+    /// The journal as JSON data, for `status --json` (`docs/status-json.md`).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(&self.data).expect("the journal is plain data")
     }
 }
 

@@ -189,13 +189,23 @@ pub fn render_journal(journal: &Journal, p: &Palette) -> String {
     out
 }
 
-/// The version of the `run --json` events (`docs/run-events.md`), in every line.
-pub const EVENTS_SCHEMA: u32 = 1;
+/// The version of every `--json` output's documented schema (`docs/*-json.md`,
+/// `docs/run-events.md`, `docs/repo-verify.md`): all are at 1.
+pub const JSON_SCHEMA: u32 = 1;
+
+/// `fields` (a JSON object) with `"schema"`, as every `--json` output carries it.
+pub fn versioned(fields: serde_json::Value) -> serde_json::Value {
+    let mut out = serde_json::json!({ "schema": JSON_SCHEMA });
+    if let (Some(out), serde_json::Value::Object(fields)) = (out.as_object_mut(), fields) {
+        out.extend(fields);
+    }
+    out
+}
 
 /// One `run --json` event on its own line of stdout: `{"schema": 1, "event": KIND,
 /// ...fields}` (`docs/run-events.md`).
 pub fn print_event(event: &str, fields: serde_json::Value) {
-    let mut line = serde_json::json!({ "schema": EVENTS_SCHEMA, "event": event });
+    let mut line = versioned(serde_json::json!({ "event": event }));
     if let (Some(line), serde_json::Value::Object(fields)) = (line.as_object_mut(), fields) {
         line.extend(fields);
     }

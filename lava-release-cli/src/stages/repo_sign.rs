@@ -48,8 +48,6 @@ impl Step for RepoSign {
         vec![Credential::ReleaseKey]
     }
 
-    /// The clock is read here, not taken from the run's start: reprepro dates the
-    /// Release files it writes during the run.
     /// The site is reachable and writable, unless this stage is done.
     fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
         if matches!(self.check(ctx), Ok(Status::Done { .. })) {
@@ -58,6 +56,8 @@ impl Step for RepoSign {
         self.repo.ready()
     }
 
+    /// The clock is read here, not taken from the run's start: reprepro dates the
+    /// Release files it writes during the run.
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let current = self.repo.site()?.current();
         if let Status::ToDo { .. } = self.repo.check_import(&current)? {
