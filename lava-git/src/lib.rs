@@ -5,9 +5,14 @@
 //! simplification, files at a commit, the working tree's cleanliness. Writing the
 //! release commit goes through `git2`, where gix cannot yet update the index.
 //!
+//! Tags are made here byte for byte as git makes them. Pushes, remote listings and clones
+//! go through the system's `git` (the user's ssh and credential set-up applies) or, for
+//! embedders without git, libgit2: see [`Transport`].
+//!
 //! It knows nothing of changelogs, Debian or versions: callers pass revisions, paths and
-//! patterns, and get commits and ids back. It does not fetch, push or tag, and it never
-//! reads environment variables itself (gix and libgit2 read git's own, as git does).
+//! patterns, and get commits and ids back. It reads no environment variable of its own;
+//! git's (`GIT_SSH_COMMAND`, `GIT_SSH`) only to add a key file to the ssh command the
+//! user set up.
 //!
 //! [`Repository::log`] and [`Repository::last_tag`] reimplement git's revision walk and
 //! describe search (see `walk` and `describe`) instead of using gix's walkers, because
@@ -19,6 +24,7 @@ mod abbrev;
 mod commits;
 mod describe;
 mod error;
+mod handover;
 mod odb;
 mod remote;
 mod status;
@@ -27,7 +33,8 @@ mod walk;
 mod write;
 
 pub use error::{Error, Result, Source};
-pub use remote::{Credentials, Handover, HandoverState, handover, handover_state};
+pub use handover::{Handover, HandoverState, handover, handover_state};
+pub use remote::{Network, Transport};
 pub use tag::{NewTag, SignFn, TagObject, TagRef, split_signature};
 
 use std::path::{Path, PathBuf};
@@ -395,13 +402,13 @@ impl Repository {
     }
 
     /// Pushes `refspecs` to `remote` (a remote's name or a URL), never forcing.
-    pub fn push(&self, remote: &str, refspecs: &[&str], creds: &Credentials) -> Result<()> {
-        remote::push(self.repo.git_dir(), remote, refspecs, creds)
+    pub fn push(&self, remote: &str, refspecs: &[&str], net: &Network) -> Result<()> {
+        remote::push(self.repo.git_dir(), remote, refspecs, net)
     }
 
     /// The refs `remote` advertises (`git ls-remote`).
-    pub fn remote_refs(&self, remote: &str, creds: &Credentials) -> Result<Vec<(String, String)>> {
-        remote::remote_refs(self.repo.git_dir(), remote, creds)
+    pub fn remote_refs(&self, remote: &str, net: &Network) -> Result<Vec<(String, String)>> {
+        remote::remote_refs(self.repo.git_dir(), remote, net)
     }
 
     /// Whether commit `ancestor` is reachable from `descendant` (both must be local).

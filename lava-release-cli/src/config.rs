@@ -203,6 +203,10 @@ pub struct Signing {
     /// The GnuPG home whose gpg-agent holds the key, when there is no key file
     /// (default: GnuPG's own default).
     pub gnupg_home: Option<PathBuf>,
+    /// Ask for the gpg-agent key's passphrase on this terminal (loopback pinentry)
+    /// instead of the agent's own pinentry, which appears where the user is
+    /// (`GPG_TTY`, the terminal, `DISPLAY`/`WAYLAND_DISPLAY`).
+    pub pinentry_loopback: bool,
 }
 
 impl Default for Signing {
@@ -214,14 +218,21 @@ impl Default for Signing {
             passphrase_file: None,
             public_key: None,
             gnupg_home: None,
+            pinentry_loopback: false,
         }
     }
 }
 
-/// `[git]`: how pushes authenticate (ssh-agent is always tried first for ssh).
+/// `[git]`: how pushes, remote listings and clones reach remotes. With the default
+/// transport, the system's `git`, the user's own ssh and credential set-up applies and
+/// these only add to it.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Git {
+    /// `git` (the system's, with `~/.ssh/config`, `insteadOf` and credential helpers) or
+    /// `libgit2` (in-process, for a machine without git).
+    #[serde(with = "TransportName")]
+    pub transport: lava_git::Transport,
     /// ssh user when the remote URL names none.
     pub ssh_user: Option<String>,
     /// A private key file tried after the ssh-agent.
@@ -230,6 +241,14 @@ pub struct Git {
     pub ssh_key_passphrase_env: Option<String>,
     /// Name of the environment variable holding a token for https remotes.
     pub token_env: Option<String>,
+}
+
+/// [`lava_git::Transport`] as the configuration spells it.
+#[derive(Deserialize, Serialize)]
+#[serde(remote = "lava_git::Transport", rename_all = "lowercase")]
+enum TransportName {
+    Git,
+    Libgit2,
 }
 
 /// `[lab]`: the device types handed over to lava-lab for review.
@@ -619,6 +638,8 @@ impl Debian {
             passphrase_file: self.passphrase_file.clone(),
             public_key: None,
             gnupg_home: self.gnupg_home.clone(),
+            // The Debian Developer's agent asks through its own pinentry.
+            pinentry_loopback: false,
         })
     }
 }

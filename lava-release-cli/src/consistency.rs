@@ -190,7 +190,7 @@ pub fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
     let remote = &config.project.remote;
     let refs = ctx
         .repo
-        .remote_refs(remote, &crate::shared::git::credentials(ctx))?;
+        .remote_refs(remote, &crate::shared::git::network(ctx))?;
     let Some((_, remote_tag)) = refs.iter().find(|(n, _)| *n == format!("refs/tags/{v}")) else {
         return Ok(Observation::Missing(format!("{remote} has no tag {v} yet")));
     };

@@ -9,7 +9,7 @@ use tests::sandbox::{
     Sandbox, assert_stderr_contains, assert_stdout_contains, assert_success, text,
 };
 
-use crate::support::planned_stage;
+use crate::support::{planned_stage, stage_in_plan};
 
 const V: &str = "2024.02";
 
@@ -27,24 +27,15 @@ pub(crate) fn ls_remote(remote: &Path) -> String {
 }
 
 /// Replaces the sandbox's release key with a new one made from `spec`.
-fn use_key(sb: &Sandbox, spec: lava_signing::keygen::KeySpec) -> String {
+fn use_key(sb: &mut Sandbox, spec: lava_signing::keygen::KeySpec) -> String {
     let key = spec.generate().unwrap();
     let (secret, public) = sb.release_key();
     key.write_secret_key(&secret).unwrap();
     key.write_public_key(&public).unwrap();
-    let config = std::fs::read_to_string(sb.config()).unwrap();
-    let config: String = config
-        .lines()
-        .map(|l| {
-            if l.starts_with("release_key") {
-                format!("release_key = \"{}\"\n", key.fingerprint().to_hex())
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
-    std::fs::write(sb.config(), config).unwrap();
-    key.fingerprint().to_hex()
+    let fingerprint = key.fingerprint().to_hex();
+    sb.replace_key("release_key", &format!("release_key = \"{fingerprint}\""))
+        .unwrap();
+    fingerprint
 }
 
 #[test]
@@ -184,6 +175,8 @@ fn a_rejected_push_names_the_remote_and_what_was_not_pushed() {
         ),
         "master not moved: {after}"
     );
+    // Branch and tag go together or not at all.
+    assert!(!after.contains(&format!("refs/tags/{V}")), "{after}");
 }
 
 #[test]
@@ -258,8 +251,8 @@ fn keyspec() -> lava_signing::keygen::KeySpec {
 
 #[test]
 fn an_expired_release_key_is_refused_naming_it_before_anything_is_done() {
-    let sb = sandbox();
-    let fpr = use_key(&sb, keyspec().expires_after(Duration::from_secs(60)));
+    let mut sb = sandbox();
+    let fpr = use_key(&mut sb, keyspec().expires_after(Duration::from_secs(60)));
     let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
     let out = sb.lava_release(&["run", V, "--yes"]).output();
     let stderr = text(&out.stderr);
@@ -278,8 +271,8 @@ fn an_expired_release_key_is_refused_naming_it_before_anything_is_done() {
 
 #[test]
 fn a_wrong_passphrase_is_refused_and_never_printed() {
-    let sb = sandbox();
-    let fpr = use_key(&sb, keyspec().passphrase("correct horse"));
+    let mut sb = sandbox();
+    let fpr = use_key(&mut sb, keyspec().passphrase("correct horse"));
     let mut config = std::fs::read_to_string(sb.config()).unwrap();
     config = config.replace(
         "[signing]\n",
@@ -313,19 +306,12 @@ fn a_wrong_passphrase_is_refused_and_never_printed() {
 
 #[test]
 fn an_unknown_release_key_is_refused_naming_it() {
-    let sb = sandbox();
-    let config = std::fs::read_to_string(sb.config()).unwrap();
-    let config: String = config
-        .lines()
-        .map(|l| {
-            if l.starts_with("release_key") {
-                "release_key = \"C87D63FD935535CFB0CAF5C2A791358F2E49B100\"\n".to_owned()
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
-    std::fs::write(sb.config(), config).unwrap();
+    let mut sb = sandbox();
+    sb.replace_key(
+        "release_key",
+        "release_key = \"C87D63FD935535CFB0CAF5C2A791358F2E49B100\"",
+    )
+    .unwrap();
     let out = sb.lava_release(&["run", V, "--yes"]).output();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -335,48 +321,205 @@ fn an_unknown_release_key_is_refused_naming_it() {
     );
 }
 
-#[test]
-fn pushes_go_over_ssh_with_a_key_file_and_the_host_key_checked() {
-    let sb = sandbox();
-    let sshd = tests::sshd::Sshd::start().unwrap();
-    let url = sshd.url(&sb.origin());
-    let home = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
-    std::fs::copy(sshd.known_hosts(), home.path().join(".ssh/known_hosts")).unwrap();
-    let mut config = std::fs::read_to_string(sb.config()).unwrap();
-    config = config.replace("[project]\n", &format!("[project]\nremote = \"{url}\"\n"));
-    config.push_str(&format!(
-        "\n[git]\nssh_key = {:?}\n",
-        sshd.identity().display().to_string()
-    ));
-    std::fs::write(sb.config(), config).unwrap();
+/// A git configuration of the sandbox's own (`GIT_CONFIG_GLOBAL`) holding `extra`: the
+/// release manager's `~/.gitconfig`.
+fn user_gitconfig(sb: &Sandbox, extra: &str) -> std::path::PathBuf {
+    let path = sb.path().join("user.gitconfig");
+    std::fs::write(
+        &path,
+        format!("[user]\n\tname = Release Manager\n\temail = rm@example.org\n{extra}"),
+    )
+    .unwrap();
+    path
+}
 
-    let out = sb
-        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
-        .env("HOME", home.path())
-        .env_remove("SSH_AUTH_SOCK")
-        .output();
-    assert_success(&out);
-    let remote = ls_remote(&sb.origin());
-    assert!(remote.contains("refs/tags/2024.02"), "{remote}");
+/// The release manager's `ssh_config` for the real sshd: a host alias, the known host
+/// key in `known_hosts`, and `identity` (or no key, to be given some other way).
+fn ssh_alias_config(
+    sb: &Sandbox,
+    sshd: &tests::sshd::Sshd,
+    known_hosts: &Path,
+    identity: Option<&Path>,
+) -> std::path::PathBuf {
+    let path = sb.path().join("ssh_config");
+    let identity = identity.map_or(String::new(), |key| {
+        format!("  IdentityFile {}\n", key.display())
+    });
+    std::fs::write(
+        &path,
+        format!(
+            "Host lava-origin\n  HostName 127.0.0.1\n  Port {}\n  User {}\n{identity}  IdentitiesOnly yes\n  \
+             UserKnownHostsFile {}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  \
+             BatchMode yes\n  LogLevel ERROR\n",
+            sshd.port(),
+            sshd.user(),
+            known_hosts.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn set_remote(sb: &mut Sandbox, url: &str) {
+    sb.add_keys("project", &format!("remote = \"{url}\""))
+        .unwrap();
+}
+
+#[test]
+fn pushes_use_the_users_ssh_config_host_alias_and_a_configured_key_file() {
+    let mut sb = sandbox();
+    let sshd = tests::sshd::Sshd::start().unwrap();
+    let known_hosts = sb.path().join("known_hosts");
+    std::fs::copy(sshd.known_hosts(), &known_hosts).unwrap();
+    // The user's core.sshCommand reads their ssh_config; the remote is a host alias
+    // only that file knows, with no user in the URL (ssh's `User` decides).
+    let alias = format!("lava-origin:{}", sb.origin().display());
+    set_remote(&mut sb, &alias);
+    let with_identity = ssh_alias_config(&sb, &sshd, &known_hosts, Some(&sshd.identity()));
+    let gitconfig = user_gitconfig(
+        &sb,
+        &format!(
+            "[core]\n\tsshCommand = ssh -F {}\n",
+            with_identity.display()
+        ),
+    );
+    let run = |sb: &Sandbox, args: &[&str]| {
+        sb.lava_release(args)
+            .env("GIT_CONFIG_GLOBAL", &gitconfig)
+            .env_remove("SSH_AUTH_SOCK")
+            .env_remove("GIT_SSH_COMMAND")
+            .output()
+    };
+    assert_success(&run(&sb, &["run", V, "--yes", "--to", "push-branch"]));
     let head = sb.git(&["rev-parse", "HEAD"], None).unwrap();
+    let remote = ls_remote(&sb.origin());
     assert!(
         remote.contains(&format!("{}\trefs/heads/master", head.trim())),
         "{remote}"
     );
 
-    // An unknown host key is refused, naming the remote.
+    // The same alias with no key in it: `git.ssh_key` is added to the user's command.
+    ssh_alias_config(&sb, &sshd, &known_hosts, None);
+    let out = run(&sb, &["plan", V]);
+    assert_stdout_contains(&out, "Permission denied (publickey)");
+    sb.add_config(&format!(
+        "[git]\nssh_key = {:?}\n",
+        sshd.identity().display().to_string()
+    ))
+    .unwrap();
+    assert_success(&run(&sb, &["run", V, "--yes", "--to", "push-tag"]));
+    assert!(ls_remote(&sb.origin()).contains(&format!("refs/tags/{V}")));
+
+    // An unknown host key is refused with ssh's own words, naming the remote.
+    std::fs::write(&known_hosts, "").unwrap();
+    let out = run(&sb, &["plan", V]);
+    assert_stdout_contains(
+        &out,
+        &format!(
+            "cannot list the refs of lava-origin:{}: Host key verification failed.",
+            sb.origin().display()
+        ),
+    );
+}
+
+#[test]
+fn the_libgit2_transport_pushes_over_ssh_with_a_key_file_and_checks_the_host_key() {
+    let mut sb = sandbox();
+    let sshd = tests::sshd::Sshd::start().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+    std::fs::copy(sshd.known_hosts(), home.path().join(".ssh/known_hosts")).unwrap();
+    let url = sshd.url(&sb.origin());
+    set_remote(&mut sb, &url);
+    sb.add_config(&format!(
+        "[git]\ntransport = \"libgit2\"\nssh_key = {:?}\n",
+        sshd.identity().display().to_string()
+    ))
+    .unwrap();
+
+    // libgit2 reads known_hosts under $HOME, and no git is involved.
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
+        .env("HOME", home.path())
+        .env("PATH", "/nonexistent")
+        .env_remove("SSH_AUTH_SOCK")
+        .output();
+    assert_success(&out);
+    let remote = ls_remote(&sb.origin());
+    assert!(remote.contains("refs/tags/2024.02"), "{remote}");
+
     std::fs::write(home.path().join(".ssh/known_hosts"), "").unwrap();
     let out = sb
         .lava_release(&["plan", V])
         .env("HOME", home.path())
         .env_remove("SSH_AUTH_SOCK")
         .output();
-    let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("cannot list the refs of ssh://"),
-        "{stdout}"
+    assert_stdout_contains(&out, "cannot list the refs of ssh://");
+}
+
+#[test]
+fn https_pushes_ask_the_users_credential_helper_first_then_the_token() {
+    const TOKEN: &str = "glpat-lava-release-test";
+    let mut sb = sandbox();
+    let server =
+        tests::githttp::GitHttp::start(sb.origin().parent().unwrap(), "oauth2", TOKEN).unwrap();
+    let url = server.url("lava.git");
+    set_remote(&mut sb, &url);
+    sb.add_config("[git]\ntoken_env = \"LR_GIT_TOKEN\"\n")
+        .unwrap();
+    let plain = user_gitconfig(&sb, "");
+
+    // No helper and a wrong token: one sentence naming the URL, never the token.
+    let out = sb
+        .lava_release(&["plan", V])
+        .env("GIT_CONFIG_GLOBAL", &plain)
+        .env("LR_GIT_TOKEN", "glpat-wrong-token")
+        .output();
+    assert_stdout_contains(
+        &out,
+        &format!("cannot list the refs of {url}: Authentication failed"),
     );
+    assert!(
+        !text(&out.stdout).contains("glpat-wrong"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        !text(&out.stderr).contains("glpat-wrong"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(server.refused() > 0);
+
+    // The user's helper knows the host: it answers before the (wrong) token is asked.
+    let store = sb.path().join("git-credentials");
+    let stored = url
+        .replace("http://", &format!("http://oauth2:{TOKEN}@"))
+        .replace("/lava.git", "\n");
+    std::fs::write(&store, stored).unwrap();
+    let with_helper = user_gitconfig(
+        &sb,
+        &format!(
+            "[credential]\n\thelper = store --file {}\n",
+            store.display()
+        ),
+    );
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
+        .env("GIT_CONFIG_GLOBAL", &with_helper)
+        .env("LR_GIT_TOKEN", "glpat-wrong-token")
+        .output();
+    assert_success(&out);
+    assert!(ls_remote(&sb.origin()).contains(&format!("refs/tags/{V}")));
+
+    // No helper, the right token: the remote is read and the push is done.
+    let pushed = stage_in_plan(
+        sb.lava_release(&["plan", V, "--json"])
+            .env("GIT_CONFIG_GLOBAL", &plain)
+            .env("LR_GIT_TOKEN", TOKEN),
+        "push-tag",
+    );
+    assert_eq!(pushed["status"], "done", "{pushed}");
 }
 
 #[test]

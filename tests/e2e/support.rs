@@ -3,7 +3,7 @@
 
 use std::process::Output;
 
-use tests::sandbox::Sandbox;
+use tests::sandbox::{Invocation, Sandbox};
 
 /// Runs `lava-release ARGS` in the sandbox's repository with its configuration; with
 /// `failpoint`, the process stops there as if killed.
@@ -14,7 +14,12 @@ pub fn run(sb: &Sandbox, args: &[&str], failpoint: Option<&str>) -> Output {
 /// Stage `name` of `lava-release plan VERSION --json` in the sandbox (its name, status,
 /// reason or evidence, ...); panics when the plan lacks it.
 pub fn planned_stage(sb: &Sandbox, version: &str, name: &str) -> serde_json::Value {
-    let out = sb.lava_release(&["plan", version, "--json"]).output();
+    stage_in_plan(sb.lava_release(&["plan", version, "--json"]), name)
+}
+
+/// Stage `name` of the plan `plan` (a `plan VERSION --json` invocation) prints.
+pub fn stage_in_plan(plan: Invocation<'_>, name: &str) -> serde_json::Value {
+    let out = plan.output();
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("plan --json: {e}: {}", String::from_utf8_lossy(&out.stderr)));
     plan["stages"]

@@ -9,6 +9,7 @@
 
 pub mod aptrepo;
 pub mod bin;
+pub mod githttp;
 pub mod gitlab;
 pub mod gitrepo;
 pub mod http;

@@ -424,6 +424,22 @@ impl Sandbox {
         self.write_config()
     }
 
+    /// Replaces every `key = ...` line of the configuration with `line` (`line` empty:
+    /// the key goes).
+    pub fn replace_key(&mut self, key: &str, line: &str) -> anyhow::Result<()> {
+        for section in &mut self.sections {
+            *section = section
+                .lines()
+                .filter_map(|l| match l.split_once('=') {
+                    Some((k, _)) if k.trim() == key => (!line.is_empty()).then_some(line),
+                    _ => Some(l),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
+        self.write_config()
+    }
+
     /// Appends a section (or any TOML) to the configuration.
     pub fn add_config(&mut self, toml: &str) -> anyhow::Result<()> {
         self.sections.push(toml.trim_end().to_owned());

@@ -1,6 +1,8 @@
 //! The release commit and the credentials every git network operation uses.
 
-use lava_git::{Credentials, TagRef};
+use std::io::IsTerminal as _;
+
+use lava_git::{Network, TagRef};
 
 use crate::config::Config;
 use crate::step::{Context, Status, short};
@@ -41,13 +43,15 @@ pub fn tag_elsewhere(name: &str, tag: &TagRef) -> Status {
 
 /// Whether `remote` has the release branch at (or past) the release commit and, with
 /// `with_tag`, the local tag: the observation behind `fork-ci` and `push-tag`.
+/// The remote is asked first, release commit or not: a wrong URL, credential or host
+/// key shows in the plan, before the first stage.
 pub fn check_pushed(ctx: &Context<'_>, remote: &str, with_tag: bool) -> anyhow::Result<Status> {
+    let refs = ctx.repo.remote_refs(remote, &network(ctx))?;
     let Some(commit) = release_commit(ctx)? else {
         return Ok(Status::todo());
     };
     let branch = &ctx.config.project.branch;
     let tag = ctx.release.version.to_string();
-    let refs = ctx.repo.remote_refs(remote, &credentials(ctx))?;
     let find = |name: &str| {
         refs.iter()
             .find(|(n, _)| n == name)
@@ -127,10 +131,13 @@ pub fn push_ready(ctx: &Context<'_>, check: anyhow::Result<Status>) -> Vec<Strin
     problems
 }
 
-/// Push credentials from the configuration and the environment.
-pub fn credentials(ctx: &Context<'_>) -> Credentials {
+/// How git network operations reach remotes, from the configuration and the
+/// environment; git and ssh may ask on the terminal when there is one.
+pub fn network(ctx: &Context<'_>) -> Network {
     let git = &ctx.config.git;
-    Credentials {
+    Network {
+        transport: git.transport,
+        interactive: std::io::stdin().is_terminal(),
         ssh_user: git.ssh_user.clone(),
         ssh_key: git.ssh_key.clone(),
         ssh_key_passphrase: git

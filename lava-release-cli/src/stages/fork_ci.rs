@@ -2,7 +2,7 @@
 //! release manager's fork, so its CI runs on the release commit before the tag exists.
 
 use crate::config::Config;
-use crate::shared::git::{check_pushed, credentials, need_release_commit};
+use crate::shared::git::{check_pushed, need_release_commit, network};
 use crate::step::{Absent, Context, Status, Step, short};
 use crate::version::Release;
 
@@ -42,7 +42,7 @@ impl Step for ForkCi {
         true
     }
 
-    /// The remote answers (its URL, the credentials, the host key), unless pushed.
+    /// The remote answers (its URL, the credentials, the host key).
     fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
         crate::shared::git::push_ready(ctx, self.check(ctx))
     }
@@ -54,8 +54,7 @@ impl Step for ForkCi {
     fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
         let commit = need_release_commit(ctx)?;
         let spec = format!("refs/heads/{0}:refs/heads/{0}", self.branch);
-        ctx.repo
-            .push(&self.fork, &[spec.as_str()], &credentials(ctx))?;
+        ctx.repo.push(&self.fork, &[spec.as_str()], &network(ctx))?;
         Ok(format!(
             "{} {} at {}",
             self.fork,

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use lava_git::{Handover, HandoverState};
 
 use crate::config::{Config, DEVICE_TYPE_DIRS};
-use crate::shared::git::{credentials, need_release_commit};
+use crate::shared::git::{need_release_commit, network};
 use crate::step::{Absent, Context, Need, Status, Step, short};
 use crate::version::Release;
 
@@ -64,7 +64,7 @@ impl Step for LabSync {
     }
 
     /// The tree has device types and the lab repository can be cloned (its URL, the
-    /// credentials, the host key), unless the handover is done.
+    /// network, the host key), unless the handover is done.
     fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
         match self.check(ctx) {
             Ok(Status::Done { .. } | Status::ToDo { .. }) => Vec::new(),
@@ -113,7 +113,7 @@ impl LabSync {
             .device_types(ctx.repo.workdir())
             .map_err(crate::error::UsageError)?;
         let source = ctx.repo.workdir().join(source);
-        let creds = credentials(ctx);
+        let network = network(ctx);
         let strings = self.strings(ctx)?;
         let clone = scratch.path().join("lava-lab");
         let handover = Handover {
@@ -126,7 +126,7 @@ impl LabSync {
             message: &strings.message,
             author: (&strings.name, &strings.email),
             clone_dir: &clone,
-            creds: &creds,
+            network: &network,
         };
         Ok(op(&handover)?)
     }

@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::shared::git::{
-    credentials, different_tag, local_tag_id, need_release_commit, release_commit, tip_contains,
+    different_tag, local_tag_id, need_release_commit, network, release_commit, tip_contains,
 };
 use crate::step::{Absent, Context, Need, Status, Step, short};
 use crate::version::Release;
@@ -63,16 +63,19 @@ impl Step for PushBranch {
         vec![Need::SignedTag]
     }
 
-    /// The remote answers (its URL, the credentials, the host key), unless pushed.
+    /// The remote answers (its URL, the credentials, the host key).
     fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
         crate::shared::git::push_ready(ctx, self.check(ctx))
     }
 
+    /// The remote is asked first, release commit or not, so the plan shows a remote
+    /// that does not answer.
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
+        let refs = ctx.repo.remote_refs(&self.remote, &network(ctx))?;
         let Some(commit) = release_commit(ctx)? else {
             return Ok(Status::todo());
         };
-        Ok(match self.remote_state(ctx, &commit)? {
+        Ok(match self.remote_state(ctx, &commit, &refs)? {
             Remote::Has => Status::Done {
                 evidence: format!(
                     "{} {} contains {}",
@@ -91,14 +94,15 @@ impl Step for PushBranch {
 
     fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
         let commit = need_release_commit(ctx)?;
-        match self.remote_state(ctx, &commit)? {
+        let refs = ctx.repo.remote_refs(&self.remote, &network(ctx))?;
+        match self.remote_state(ctx, &commit, &refs)? {
             Remote::Has => {}
             Remote::Moved { at } => anyhow::bail!("{}", self.moved(&at, &commit)),
             Remote::OtherTag { reason } => anyhow::bail!("{reason}"),
             Remote::Behind => {
                 let spec = format!("refs/heads/{0}:refs/heads/{0}", self.branch);
                 ctx.repo
-                    .push(&self.remote, &[spec.as_str()], &credentials(ctx))?;
+                    .push(&self.remote, &[spec.as_str()], &network(ctx))?;
             }
         }
         Ok(format!(
@@ -111,10 +115,14 @@ impl Step for PushBranch {
 }
 
 impl PushBranch {
-    /// Where the remote stands, read with one listing of its refs. Its branch tip may
-    /// be a commit this clone has never seen: then it is not one the release builds on.
-    fn remote_state(&self, ctx: &Context<'_>, commit: &str) -> anyhow::Result<Remote> {
-        let refs = ctx.repo.remote_refs(&self.remote, &credentials(ctx))?;
+    /// Where the remote stands, from one listing of its `refs`. Its branch tip may be a
+    /// commit this clone has never seen: then it is not one the release builds on.
+    fn remote_state(
+        &self,
+        ctx: &Context<'_>,
+        commit: &str,
+        refs: &[(String, String)],
+    ) -> anyhow::Result<Remote> {
         let find = |name: String| refs.iter().find(|(n, _)| *n == name).map(|(_, id)| id);
         let tag = ctx.release.version.to_string();
         if let Some(id) = find(format!("refs/tags/{tag}")) {

@@ -3,7 +3,7 @@
 //! from this push.
 
 use crate::config::Config;
-use crate::shared::git::{check_pushed, credentials, need_release_commit};
+use crate::shared::git::{check_pushed, need_release_commit, network};
 use crate::step::{Absent, Context, Need, Status, Step};
 use crate::version::Release;
 
@@ -51,7 +51,7 @@ impl Step for PushTag {
         }
     }
 
-    /// The remote answers (its URL, the credentials, the host key), unless pushed.
+    /// The remote answers (its URL, the credentials, the host key).
     fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
         crate::shared::git::push_ready(ctx, self.check(ctx))
     }
@@ -68,7 +68,7 @@ impl Step for PushTag {
         ctx.repo.push(
             &self.remote,
             &[branch.as_str(), tag.as_str()],
-            &credentials(ctx),
+            &network(ctx),
         )?;
         Ok(format!(
             "{} has {} and tag {}",
