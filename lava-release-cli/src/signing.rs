@@ -5,7 +5,7 @@ use std::io::IsTerminal as _;
 use std::time::SystemTime;
 
 use anyhow::Context as _;
-use lava_signing::{KeySelector, KeySource, Passphrase, PassphraseSource, Signer};
+use lava_signing::{KeySelector, KeySource, Passphrase, PassphraseSource, PinentrySession, Signer};
 
 use crate::config::Signing;
 use crate::env::Env;
@@ -43,9 +43,26 @@ pub fn key_source(config: &Signing, env: &Env) -> anyhow::Result<KeySource> {
         },
         None => KeySource::GpgAgent {
             homedir: config.gnupg_home.clone(),
-            passphrase,
+            // The agent's own pinentry asks, unless a passphrase is configured or
+            // loopback is asked for.
+            passphrase: match passphrase {
+                PassphraseSource::Prompt if !config.pinentry_loopback => PassphraseSource::None,
+                source => source,
+            },
+            session: pinentry_session(env),
         },
     })
+}
+
+/// Where gpg-agent's pinentry appears: the session gpg would describe, with this
+/// process's terminal when `GPG_TTY` is unset.
+fn pinentry_session(env: &Env) -> PinentrySession {
+    let tty = std::io::stdin()
+        .is_terminal()
+        .then(|| std::fs::read_link("/proc/self/fd/0").ok())
+        .flatten()
+        .map(|path| path.to_string_lossy().into_owned());
+    PinentrySession::from_vars(|name| env.var(name), tty.as_deref())
 }
 
 /// The release key's signer, checked usable (alive, not revoked, signing-capable) now.
@@ -88,6 +105,7 @@ pub fn release_keyring(config: &Signing, env: &Env) -> anyhow::Result<lava_signi
     let source = KeySource::GpgAgent {
         homedir: config.gnupg_home.clone(),
         passphrase: PassphraseSource::None,
+        session: PinentrySession::default(),
     };
     let signer = Signer::open(&source, &selector, SystemTime::now())
         .with_context(|| format!("cannot find the release key {}", config.release_key))?;

@@ -29,10 +29,12 @@ use sequoia_openpgp::{Cert, Fingerprint};
 use crate::error::{Error, Result, cause};
 use crate::key::{KeySelector, signing_keys};
 use crate::passphrase::{Passphrase, PassphraseSource};
+use crate::pinentry::PinentrySession;
 
 /// libgpg-error codes (the low 16 bits of an Assuan `ERR` code) we react to.
 const GPG_ERR_BAD_PASSPHRASE: u32 = 11;
 const GPG_ERR_NO_SECKEY: u32 = 17;
+const GPG_ERR_NO_SCDAEMON: u32 = 119;
 
 /// A signing key whose secret lives in gpg-agent.
 pub(crate) struct AgentKey {
@@ -42,6 +44,8 @@ pub(crate) struct AgentKey {
     keygrip: String,
     socket: PathBuf,
     passphrase: PassphraseSource,
+    /// Where the agent's own pinentry appears.
+    session: PinentrySession,
     /// A passphrase obtained once is reused, so `Prompt` asks only once per run.
     cached: Mutex<Option<Passphrase>>,
 }
@@ -65,6 +69,7 @@ pub(crate) fn open(
     homedir: Option<&Path>,
     wanted: &KeySelector,
     passphrase: PassphraseSource,
+    session: PinentrySession,
     at: SystemTime,
 ) -> Result<Opened> {
     let location = location(homedir);
@@ -122,6 +127,7 @@ pub(crate) fn open(
             keygrip: keygrip.clone(),
             socket: socket.clone(),
             passphrase: passphrase.clone(),
+            session: session.clone(),
             cached: Mutex::new(None),
         };
         if key.has_secret()? {
@@ -133,6 +139,7 @@ pub(crate) fn open(
         fingerprint: fingerprint.clone(),
         location,
     })?;
+    key.check_card()?;
     Ok(Opened { cert, key })
 }
 
@@ -230,7 +237,7 @@ impl AgentKey {
             .transact(command, &mut |_| Ok(Answer::Cancel))
             .map_err(|e| self.convert(e))?
         {
-            Reply::Ok(data) => Ok(data),
+            Reply::Ok { data, .. } => Ok(data),
             Reply::Err { code, message } => Err(self.refused(verb, code, message)),
         }
     }
@@ -244,15 +251,79 @@ impl AgentKey {
             })
             .map_err(|e| self.convert(e))?
         {
-            Reply::Ok(_) => Ok(true),
+            Reply::Ok { .. } => Ok(true),
             Reply::Err { code, .. } if code & 0xffff == GPG_ERR_NO_SECKEY => Ok(false),
             Reply::Err { code, message } => Err(self.refused("HAVEKEY", code, message)),
+        }
+    }
+
+    /// For a key on a smartcard (`KEYINFO` type `T`), that its card is the one inserted:
+    /// otherwise the first signature would wait for it, or fail, mid-release.
+    fn check_card(&self) -> Result<()> {
+        let mut conn = self.connect()?;
+        let Reply::Ok { status, .. } = conn
+            .transact(&format!("KEYINFO {}", self.keygrip), &mut |_| {
+                Ok(Answer::Cancel)
+            })
+            .map_err(|e| self.convert(e))?
+        else {
+            return Ok(());
+        };
+        // `KEYINFO <keygrip> <type> <serialno> <idstr> ...`
+        let Some(serial) = status.iter().find_map(|line| {
+            let mut fields = line.split(' ').skip(2);
+            match (fields.next(), fields.next()) {
+                (Some("T"), Some(serial)) if serial != "-" => Some(serial.to_owned()),
+                _ => None,
+            }
+        }) else {
+            return Ok(());
+        };
+        let inserted = match conn
+            .transact("SCD SERIALNO", &mut |_| Ok(Answer::Cancel))
+            .map_err(|e| self.convert(e))?
+        {
+            Reply::Ok { status, .. } => status.iter().find_map(|line| {
+                line.strip_prefix("SERIALNO ")
+                    .and_then(|rest| rest.split(' ').next())
+                    .map(str::to_owned)
+            }),
+            Reply::Err { code, message } => {
+                let why = if code & 0xffff == GPG_ERR_NO_SCDAEMON {
+                    "gpg-agent has no scdaemon to reach it; install scdaemon".to_owned()
+                } else {
+                    message
+                };
+                return Err(Error::CardNotPresent {
+                    fingerprint: self.fingerprint.clone(),
+                    serial,
+                    why,
+                });
+            }
+        };
+        match inserted {
+            Some(inserted) if inserted.eq_ignore_ascii_case(&serial) => Ok(()),
+            inserted => Err(Error::CardNotPresent {
+                fingerprint: self.fingerprint.clone(),
+                serial,
+                why: format!(
+                    "card {} is inserted instead",
+                    inserted.as_deref().unwrap_or("without a serial number")
+                ),
+            }),
         }
     }
 
     /// Signs `digest` (made with `hash`) with the agent's secret key.
     pub(crate) fn sign(&self, hash: HashAlgorithm, digest: &[u8]) -> Result<mpi::Signature> {
         let mut conn = self.connect()?;
+        // Where the agent's pinentry appears, as gpg says it. An agent that does not
+        // know an option still signs, so a refusal is not an error.
+        for option in self.session.options() {
+            conn.transact(&format!("OPTION {option}"), &mut |_| Ok(Answer::Cancel))
+                .map_err(|e| self.convert(e))?;
+        }
+        self.simple(&mut conn, "OPTION allow-pinentry-notify")?;
         // With a passphrase of our own, the agent must ask us (loopback) rather
         // than run its pinentry; without one, its pinentry or cache handles it.
         if !self.passphrase.is_none() {
@@ -294,7 +365,7 @@ impl AgentKey {
             })
             .map_err(|e| self.convert(e))?;
         match reply {
-            Reply::Ok(data) => {
+            Reply::Ok { data, .. } => {
                 let sexp = Sexp::parse(&data).ok_or_else(|| Error::AgentProtocol {
                     fingerprint: self.fingerprint.clone(),
                     detail: "PKSIGN returned no S-expression".to_owned(),
@@ -365,9 +436,10 @@ enum Answer {
     Cancel,
 }
 
-/// The final response to a command: `OK` with the data lines that preceded it, or `ERR`.
+/// The final response to a command: `OK` with the data and status lines that preceded
+/// it, or `ERR`.
 enum Reply {
-    Ok(Vec<u8>),
+    Ok { data: Vec<u8>, status: Vec<String> },
     Err { code: u32, message: String },
 }
 
@@ -432,10 +504,11 @@ impl Assuan {
     ) -> Result<Reply, AssuanError> {
         self.write_line(command.as_bytes())?;
         let mut data = Vec::new();
+        let mut status = Vec::new();
         loop {
             let line = self.read_line()?;
             if line == b"OK" || line.starts_with(b"OK ") {
-                return Ok(Reply::Ok(data));
+                return Ok(Reply::Ok { data, status });
             } else if let Some(rest) = line.strip_prefix(b"ERR ") {
                 let rest = String::from_utf8_lossy(rest);
                 let (code, message) = rest.split_once(' ').unwrap_or((&rest, ""));
@@ -461,8 +534,10 @@ impl Assuan {
                         return Err(e);
                     }
                 }
+            } else if let Some(rest) = line.strip_prefix(b"S ") {
+                status.push(String::from_utf8_lossy(rest).into_owned());
             }
-            // Status (`S`) and comment (`#`) lines carry nothing we need.
+            // Comment (`#`) lines carry nothing.
         }
     }
 

@@ -201,6 +201,19 @@ pub enum Error {
         location: String,
     },
 
+    /// The secret key is on a smartcard that is not inserted (or cannot be reached).
+    #[error(
+        "the secret part of key {fingerprint} is on OpenPGP card {serial}, which is not inserted: {why}"
+    )]
+    CardNotPresent {
+        /// The certificate's fingerprint.
+        fingerprint: Fingerprint,
+        /// The serial number of the card holding the key.
+        serial: String,
+        /// What the agent said, or which card is there instead.
+        why: String,
+    },
+
     /// gpg-agent refused a command.
     #[error("gpg-agent refused `{command}` for key {fingerprint}: {message} (code {code})")]
     AgentRefused {

@@ -23,12 +23,14 @@ mod error;
 mod key;
 pub mod keygen;
 mod passphrase;
+mod pinentry;
 mod signer;
 mod verify;
 
 pub use error::{Cause, Error, Result};
 pub use key::KeySelector;
 pub use passphrase::{Passphrase, PassphraseSource};
+pub use pinentry::PinentrySession;
 pub use sequoia_openpgp::Fingerprint;
 pub use signer::{KeySource, Signer};
 pub use verify::{Keyring, VerifiedText, verify_cleartext, verify_detached};

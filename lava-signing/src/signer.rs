@@ -20,6 +20,7 @@ use crate::csf;
 use crate::error::{Error, Result, cause};
 use crate::key::{KeySelector, signing_keys};
 use crate::passphrase::PassphraseSource;
+use crate::pinentry::PinentrySession;
 
 /// Every signature uses SHA-512: sequoia's default, accepted by gpg, sqv and apt,
 /// and fixed so the cleartext `Hash:` header is known before signing.
@@ -43,6 +44,8 @@ pub enum KeySource {
         /// With `None` the agent's own pinentry asks; otherwise the agent asks
         /// us (loopback pinentry) and we answer from this source.
         passphrase: PassphraseSource,
+        /// Where the agent's pinentry appears (terminal, display, locale).
+        session: PinentrySession,
     },
 }
 
@@ -98,7 +101,14 @@ impl Signer {
             KeySource::GpgAgent {
                 homedir,
                 passphrase,
-            } => Self::from_gpg_agent(homedir.as_deref(), key, passphrase.clone(), at),
+                session,
+            } => Self::from_gpg_agent(
+                homedir.as_deref(),
+                key,
+                passphrase.clone(),
+                session.clone(),
+                at,
+            ),
         }
     }
 
@@ -178,14 +188,16 @@ impl Signer {
     /// The public certificate is read with `gpg --export` from `homedir`, the
     /// agent is started if needed (`gpgconf --launch gpg-agent`), and it must
     /// hold the secret for a usable signing (sub)key. The passphrase, if any, is
-    /// only needed when the first signature is made.
+    /// only needed when the first signature is made. A key on a smartcard needs its
+    /// card inserted now.
     pub fn from_gpg_agent(
         homedir: Option<&Path>,
         key: &KeySelector,
         passphrase: PassphraseSource,
+        session: PinentrySession,
         at: SystemTime,
     ) -> Result<Signer> {
-        let opened = agent::open(homedir, key, passphrase, at)?;
+        let opened = agent::open(homedir, key, passphrase, session, at)?;
         Ok(Signer {
             signing_key: opened.key.public().fingerprint(),
             cert: opened.cert,

@@ -11,8 +11,8 @@ use std::process::Command;
 use common::{GnupgHome, created, release_key, require, run, signing_time};
 use lava_signing::keygen::KeySpec;
 use lava_signing::{
-    Error, KeySelector, KeySource, Passphrase, PassphraseSource, Signer, verify_cleartext,
-    verify_detached,
+    Error, KeySelector, KeySource, Passphrase, PassphraseSource, PinentrySession, Signer,
+    verify_cleartext, verify_detached,
 };
 
 fn selector(fingerprint: &lava_signing::Fingerprint) -> KeySelector {
@@ -29,6 +29,7 @@ fn agent_signs_with_a_key_that_lives_only_in_the_gnupg_home() {
     let source = KeySource::GpgAgent {
         homedir: Some(home.path().to_owned()),
         passphrase: PassphraseSource::None,
+        session: PinentrySession::default(),
     };
     let signer = Signer::open(&source, &selector(&key.fingerprint()), signing_time()).unwrap();
     assert_eq!(signer.fingerprint(), key.fingerprint());
@@ -83,6 +84,7 @@ fn agent_takes_the_passphrase_by_loopback_and_refuses_a_wrong_one() {
             Some(home.path()),
             &selector(&key.fingerprint()),
             PassphraseSource::Value(Passphrase::new(passphrase)),
+            PinentrySession::default(),
             signing_time(),
         )
         .unwrap()
@@ -119,6 +121,7 @@ fn agent_refuses_unknown_and_public_only_keys() {
         Some(home.path()),
         &unknown,
         PassphraseSource::None,
+        PinentrySession::default(),
         signing_time(),
     )
     .unwrap_err();
@@ -140,6 +143,7 @@ fn agent_refuses_unknown_and_public_only_keys() {
         Some(home.path()),
         &selector(&key.fingerprint()),
         PassphraseSource::None,
+        PinentrySession::default(),
         signing_time(),
     )
     .unwrap_err();
@@ -162,6 +166,7 @@ fn agent_refuses_unknown_and_public_only_keys() {
         Some(home.path()),
         &selector(&expired.fingerprint()),
         PassphraseSource::None,
+        PinentrySession::default(),
         signing_time(),
     )
     .unwrap_err();
@@ -169,4 +174,85 @@ fn agent_refuses_unknown_and_public_only_keys() {
         matches!(&err, Error::KeyExpired { fingerprint, .. } if *fingerprint == expired.fingerprint()),
         "{err:?}"
     );
+}
+
+#[test]
+fn the_agents_own_pinentry_is_told_the_session_gpg_would_describe() {
+    let home = GnupgHome::new();
+    let (pinentry, log) = tests::gnupg::recording_pinentry(home.path(), "correct horse").unwrap();
+    std::fs::write(
+        home.file("gpg-agent.conf"),
+        format!("pinentry-program {}\n", pinentry.display()),
+    )
+    .unwrap();
+    let key = KeySpec::new("Locked", "locked@lava.invalid", created())
+        .passphrase("correct horse")
+        .generate()
+        .unwrap();
+    home.import(&key);
+    let vars = [
+        ("GPG_TTY", "/dev/pts/77"),
+        ("TERM", "xterm-lava"),
+        ("WAYLAND_DISPLAY", "wayland-lava"),
+        ("LC_ALL", "C.UTF-8"),
+    ];
+    let session = PinentrySession::from_vars(
+        |name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| *v),
+        None,
+    );
+    // No passphrase of ours: the agent runs its pinentry, where the session says.
+    let signer = Signer::from_gpg_agent(
+        Some(home.path()),
+        &selector(&key.fingerprint()),
+        PassphraseSource::None,
+        session,
+        signing_time(),
+    )
+    .unwrap();
+    let signature = signer.sign_detached_armored(b"x").unwrap();
+    assert_eq!(
+        verify_detached(b"x", signature.as_bytes(), &key.keyring()).unwrap(),
+        key.fingerprint()
+    );
+    let log = std::fs::read_to_string(log).unwrap();
+    for line in [
+        "OPTION ttyname=/dev/pts/77",
+        "OPTION ttytype=xterm-lava",
+        "OPTION lc-ctype=C.UTF-8",
+        "ENV WAYLAND_DISPLAY=wayland-lava",
+        "GETPIN",
+    ] {
+        assert!(log.lines().any(|l| l == line), "no `{line}` in\n{log}");
+    }
+}
+
+#[test]
+fn a_key_on_a_card_that_is_not_inserted_is_named_when_the_signer_opens() {
+    let home = GnupgHome::new();
+    let key = release_key();
+    home.import(&key);
+    assert!(tests::gnupg::move_keys_to_card(home.path()).unwrap() > 0);
+    let err = Signer::from_gpg_agent(
+        Some(home.path()),
+        &selector(&key.fingerprint()),
+        PassphraseSource::None,
+        PinentrySession::default(),
+        signing_time(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::CardNotPresent { fingerprint, serial, .. }
+            if *fingerprint == key.fingerprint() && serial == tests::gnupg::CARD_SERIAL),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "the secret part of key {} is on OpenPGP card {}, which is not inserted: ",
+            key.fingerprint(),
+            tests::gnupg::CARD_SERIAL
+        )),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1, "{message}");
 }

@@ -10,6 +10,7 @@ mod consistency;
 mod debian_stages;
 mod git_stages;
 mod gitlab_stages;
+mod gpg_agent;
 mod rehearsal;
 mod release;
 mod repo_stages;

@@ -12,6 +12,7 @@ pub mod bin;
 pub mod githttp;
 pub mod gitlab;
 pub mod gitrepo;
+pub mod gnupg;
 pub mod http;
 pub mod keys;
 pub mod loopback;

@@ -23,6 +23,8 @@ pub const TESTS: &[&str] = &[
     "gpg-agent",
     "gpgv",
     "sqv",
+    // A smartcard daemon with no card: a key moved to a card that is not inserted.
+    "scdaemon",
     // The apt repository: reprepro, apt-ftparchive, and a real sshd.
     "reprepro",
     "apt-utils",
