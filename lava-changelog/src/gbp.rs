@@ -28,7 +28,7 @@ pub(crate) fn render(entry: &Entry<'_>, opts: &Options) -> String {
     let mut changes = Changes::default();
     // gbp walks `git log` backwards: oldest first.
     for commit in entry.commits.iter().rev() {
-        let Some(lines) = format_commit(commit, opts.id_length) else {
+        let Some(lines) = format_commit(commit, opts) else {
             continue;
         };
         // gbp passes the author as DEBFULLNAME only when it is not empty; otherwise
@@ -74,8 +74,10 @@ pub(crate) fn render(entry: &Entry<'_>, opts: &Options) -> String {
 }
 
 /// One commit as gbp's `format_changelog_entry` formats it: the lines of one bullet,
-/// without the `  * ` or `    ` indentation, or `None` for `Gbp-Dch: Ignore`.
-pub(crate) fn format_commit(commit: &Commit, id_length: usize) -> Option<Vec<String>> {
+/// without the `  * ` or `    ` indentation, or `None` for `Gbp-Dch: Ignore`. Of the
+/// options, `id_length`, `meta` and `full` matter.
+pub(crate) fn format_commit(commit: &Commit, opts: &Options) -> Option<Vec<String>> {
+    let id_length = opts.id_length;
     let (subject, body) = subject_and_body(&commit.message);
     let mut commands = Vec::new();
     let mut rest = Vec::new();
@@ -98,12 +100,14 @@ pub(crate) fn format_commit(commit: &Commit, id_length: usize) -> Option<Vec<Str
         entry[0] = format!("[{id}] {}", entry[0]);
     }
 
-    // gbp's default --meta: bug-closing and Thanks: lines leave the body.
+    // --meta (gbp's default): bug-closing and Thanks: lines leave the body.
     let mut bts: Vec<(&str, Vec<String>)> = Vec::new();
     let mut thanks = Vec::new();
     let mut body = Vec::new();
     for line in rest {
-        if let Some(key) = match_bts(line) {
+        if !opts.meta {
+            body.push(line);
+        } else if let Some(key) = match_bts(line) {
             let bugs = find_bug_numbers(line);
             match bts.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, nums)) => nums.extend(bugs),
@@ -117,8 +121,9 @@ pub(crate) fn format_commit(commit: &Commit, id_length: usize) -> Option<Vec<Str
             body.push(line);
         }
     }
-    // `--full` is off by default; `Gbp-Dch: Full` turns it on for one commit.
-    if commands.iter().any(|c| c == "full") {
+    // `Gbp-Dch: Full` turns --full on for one commit, `Gbp-Dch: Short` off.
+    let has = |command: &str| commands.iter().any(|c| c == command);
+    if has("full") || (opts.full && !has("short")) {
         entry.extend(
             body.iter()
                 .filter(|l| !py_strip(l).is_empty())
@@ -480,7 +485,11 @@ mod tests {
             author_email: "a@example.org".into(),
             message: message.into(),
         };
-        match format_commit(&commit, 7) {
+        let opts = Options {
+            id_length: 7,
+            ..Options::default()
+        };
+        match format_commit(&commit, &opts) {
             Some(lines) => lines.join("\n"),
             None => "<ignored>".into(),
         }
@@ -617,6 +626,38 @@ mod tests {
         assert_snapshot!(lines("Fix it\n\nGbp-Dch: ignore\n"), @"<ignored>");
         assert_snapshot!(lines("Fix it\n\ncloses: bug 12 and issue #3\nclosing: #4\n"), @"[0123456] Fix it (closes: bug 12, #3)");
         assert_snapshot!(lines("Fix it\n\nCloses: bug #12\nThanks:\tnobody here\n"), @"[0123456] Fix it.\nThanks to here");
+    }
+
+    #[test]
+    fn without_meta_the_tags_are_body_lines_and_full_shows_them() {
+        let commit = Commit {
+            id: "0123456789abcdef".into(),
+            short_id: "0123456".into(),
+            author_name: "A".into(),
+            author_email: "a@example.org".into(),
+            message: "Fix it\n\nsome body\nCloses: #123\nThanks: Jane\n".into(),
+        };
+        let render = |meta, full| {
+            let opts = Options {
+                id_length: 7,
+                meta,
+                full,
+                ..Options::default()
+            };
+            format_commit(&commit, &opts).unwrap().join("\n")
+        };
+        assert_snapshot!(render(false, false), @"[0123456] Fix it");
+        assert_snapshot!(render(false, true), @r"
+        [0123456] Fix it
+        some body
+        Closes: #123
+        Thanks: Jane
+        ");
+        assert_snapshot!(render(true, true), @r"
+        [0123456] Fix it
+        some body
+        Thanks to Jane (Closes: #123)
+        ");
     }
 
     #[test]

@@ -110,6 +110,12 @@ pub struct Options {
     pub first_bullet: Option<String>,
     /// [`Style::GitLog`]: commits newest first, as `git log` without `--reverse`.
     pub newest_first: bool,
+    /// `--meta` (gbp's default): `Closes:`, `LP:` and `Thanks:` lines of a commit body
+    /// become notes on its bullet; off, they are body lines like any other.
+    pub meta: bool,
+    /// `--full`: every non-blank body line follows the subject (`Gbp-Dch: Short` opts a
+    /// commit out); off, only `Gbp-Dch: Full` commits get their body.
+    pub full: bool,
 }
 
 impl Default for Options {
@@ -119,6 +125,8 @@ impl Default for Options {
             multimaint_merge: false,
             first_bullet: None,
             newest_first: false,
+            meta: true,
+            full: false,
         }
     }
 }

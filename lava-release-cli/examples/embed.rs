@@ -6,7 +6,7 @@
 use lava_release_cli::env::Env;
 use lava_release_cli::ops::{ReleaseRequest, RunRequest, Workspace};
 use lava_release_cli::run::{Report, Reporter, RunOptions};
-use lava_release_cli::step::Step;
+use lava_release_cli::step::{Step, Verbosity};
 
 /// Prints each stage's outcome as one plain line, and declines irreversible stages.
 struct Plain;
@@ -44,6 +44,7 @@ fn main() -> anyhow::Result<()> {
             ..RunOptions::default()
         },
         simulate: false,
+        verbosity: Verbosity::Normal,
     };
     let summary = workspace.run(&release, &request, &mut Plain)?;
     println!("{summary:?}");

@@ -15,6 +15,7 @@ use crate::ops::{
     self, ChangelogRequest, ReleaseRequest, RunRequest, Settings, Workspace, one_line,
 };
 use crate::run::{RunOptions, StageError};
+use crate::step::Verbosity;
 use crate::ui::{self, Palette, TerminalReporter};
 use crate::version::ReleaseVersion;
 
@@ -34,6 +35,13 @@ pub struct Cli {
     /// Configuration file (default: release.toml at the top of the repository, if any).
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
+    /// Print only errors and warnings: no progress, no stage lines, no builder output.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more: each stage as it starts and how long it took, and an error's causes
+    /// one per line.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -226,11 +234,46 @@ fn stopped(e: anyhow::Error) -> anyhow::Error {
         }
         _ => "",
     };
-    anyhow::anyhow!("{}{resume}", one_line(&e))
+    anyhow::Error::new(Stopped {
+        line: format!("{}{resume}", one_line(&e)),
+        cause: e,
+    })
+}
+
+/// A run's final error: its one line, with the way to resume; the causes stay behind
+/// it for `--verbose`.
+#[derive(Debug)]
+struct Stopped {
+    line: String,
+    cause: anyhow::Error,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+impl std::error::Error for Stopped {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.cause.as_ref())
+    }
+}
+
+impl Cli {
+    /// How much the command says, from `--quiet` and `--verbose`.
+    pub fn verbosity(&self) -> Verbosity {
+        match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (_, true) => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        }
+    }
 }
 
 /// Runs the command `cli` names.
 pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
+    let verbosity = cli.verbosity();
     let palette = Palette::for_stdout(&env);
     let workspace = |env| Workspace::open(&cli.repo, cli.config.as_deref(), env);
     match cli.command {
@@ -365,6 +408,7 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                     yes,
                 },
                 simulate,
+                verbosity,
             };
             let dry_run = dry_run || simulate;
             if json {
@@ -389,8 +433,9 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                     }
                 };
             }
-            let mut reporter = TerminalReporter::new(palette, dry_run);
+            let mut reporter = TerminalReporter::new(palette, dry_run, verbosity);
             match workspace.run(&prepared, &request, &mut reporter) {
+                Ok(_) if verbosity == Verbosity::Quiet => {}
                 Ok(summary) if dry_run => println!(
                     "dry run: {} stage(s) to do, {} already done, {} check(s) passed; nothing changed",
                     summary.would_apply, summary.already_done, summary.passed

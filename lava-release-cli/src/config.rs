@@ -137,7 +137,26 @@ pub struct Changelog {
     /// The `changelog` stage opens the entry in `$VISUAL`/`$EDITOR` before writing it,
     /// as `gbp dch --release` does.
     pub edit: bool,
+    /// `--git-author`: the trailer is git's `user.name` and `user.email` rather than
+    /// `DEBFULLNAME` and `DEBEMAIL`. Unset: gbp.conf's `git-author`, else false.
+    pub git_author: Option<bool>,
+    /// `--meta`: `Closes:`, `LP:` and `Thanks:` lines become notes on their bullet.
+    /// Unset: gbp.conf's `meta`, else true.
+    pub meta: Option<bool>,
+    /// `--full`: each bullet carries its commit's whole body. Unset: gbp.conf's `full`,
+    /// else false.
+    pub full: Option<bool>,
 }
+
+/// The `[changelog]` options shared with `gbp dch`: the key here and gbp's name for it.
+/// `release.toml` wins, then the gbp.conf files, then lava-release's default.
+pub const GBP_DCH_OPTIONS: [(&str, &str); 5] = [
+    ("changelog.id_length", "id-length"),
+    ("changelog.multimaint_merge", "multimaint-merge"),
+    ("changelog.git_author", "git-author"),
+    ("changelog.meta", "meta"),
+    ("changelog.full", "full"),
+];
 
 impl Default for Changelog {
     fn default() -> Self {
@@ -151,6 +170,9 @@ impl Default for Changelog {
             first_bullet: "LAVA Software {version} release".into(),
             newest_first: false,
             edit: false,
+            git_author: None,
+            meta: None,
+            full: None,
         }
     }
 }
@@ -167,6 +189,16 @@ impl Changelog {
         }
         if self.id_length.is_none() {
             self.id_length = gbp.number("id-length")?;
+        }
+        for (value, option, default) in [
+            (&mut self.git_author, "git-author", false),
+            (&mut self.meta, "meta", true),
+            (&mut self.full, "full", false),
+        ] {
+            if value.is_none() {
+                *value = gbp.bool(option)?;
+            }
+            value.get_or_insert(default);
         }
         self.multimaint_merge
             .get_or_insert(DEFAULT_MULTIMAINT_MERGE);

@@ -139,6 +139,8 @@ pub fn render_entry(ctx: &Context<'_>, req: &EntryRequest<'_>) -> anyhow::Result
         multimaint_merge: req.multimaint_merge,
         first_bullet: (!first_bullet.is_empty()).then_some(first_bullet),
         newest_first: req.newest_first,
+        meta: ctx.config.changelog.meta.unwrap_or(true),
+        full: ctx.config.changelog.full.unwrap_or(false),
     };
     let style = match req.style {
         ChangelogStyle::Gbp => lava_changelog::Style::Gbp,
@@ -222,20 +224,26 @@ fn since_expression(
     Ok((Some(resolve(last)?), exclude))
 }
 
-/// The trailer's identity (DEBFULLNAME/DEBEMAIL, else git's user) and date
+/// The trailer's identity (DEBFULLNAME/DEBEMAIL, else git's user; with
+/// `changelog.git_author`, git's user first, as `gbp dch --git-author`) and date
 /// (SOURCE_DATE_EPOCH, else now).
 pub fn trailer(ctx: &Context<'_>) -> anyhow::Result<lava_changelog::Trailer> {
     let (mut name, mut email) = (ctx.env.debfullname.clone(), None);
+    if ctx.config.changelog.git_author == Some(true) {
+        let (git_name, git_email) = ctx.repo.user_identity()?;
+        name = git_name.or(name);
+        email = git_email;
+    }
     if let Some(debemail) = &ctx.env.debemail {
         // DEBEMAIL may be `Name <email>`, as debchange accepts it.
         match debemail.rsplit_once('<') {
             Some((n, rest)) if rest.ends_with('>') => {
-                email = Some(rest.trim_end_matches('>').to_owned());
+                email = email.or_else(|| Some(rest.trim_end_matches('>').to_owned()));
                 if name.is_none() && !n.trim().is_empty() {
                     name = Some(n.trim().to_owned());
                 }
             }
-            _ => email = Some(debemail.clone()),
+            _ => email = email.or_else(|| Some(debemail.clone())),
         }
     }
     if name.is_none() || email.is_none() {

@@ -76,16 +76,23 @@ impl GbpConf {
             .map(|(_, v, f)| (v.as_str(), f.as_path()))
     }
 
-    /// A boolean option, spelled as Python's ConfigParser accepts it.
+    /// A boolean option, read as gbp reads one (`gbp/config.py`): `true`, `1`, `false`
+    /// or `0` in any case, a ` # comment` after it dropped; anything else gbp refuses,
+    /// and so does this.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, UsageError> {
         let Some((value, file)) = self.get(key) else {
             return Ok(None);
         };
-        match value.to_ascii_lowercase().as_str() {
-            "1" | "yes" | "true" | "on" => Ok(Some(true)),
-            "0" | "no" | "false" | "off" => Ok(Some(false)),
+        let mut parts = value.splitn(3, ' ');
+        let word = match (parts.next(), parts.next()) {
+            (Some(word), Some("#")) => word,
+            _ => value,
+        };
+        match word.to_ascii_lowercase().as_str() {
+            "true" | "1" => Ok(Some(true)),
+            "false" | "0" => Ok(Some(false)),
             _ => Err(UsageError(format!(
-                "{}: `{key} = {value}` is not a boolean (true or false)",
+                "{}: `{key} = {value}` is not a boolean; gbp takes True or False",
                 file.display()
             ))),
         }
@@ -141,6 +148,21 @@ mod tests {
     }
 
     #[test]
+    fn booleans_are_what_gbp_takes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            "gbp.conf",
+            "[dch]\nmeta = FALSE\nfull = 1 # always\ngit-author = yes\n",
+        );
+        let conf = GbpConf::read(std::slice::from_ref(&file), "dch").unwrap();
+        assert_eq!(conf.bool("meta").unwrap(), Some(false));
+        assert_eq!(conf.bool("full").unwrap(), Some(true));
+        // gbp raises "Boolean options must be True or False" on `yes`.
+        assert!(conf.bool("git-author").is_err());
+    }
+
+    #[test]
     fn a_bad_value_names_the_file_and_key() {
         let dir = tempfile::tempdir().unwrap();
         let file = write(dir.path(), "gbp.conf", "[dch]\nmultimaint-merge = maybe\n");
@@ -151,7 +173,7 @@ mod tests {
         assert_eq!(
             err.0,
             format!(
-                "{}: `multimaint-merge = maybe` is not a boolean (true or false)",
+                "{}: `multimaint-merge = maybe` is not a boolean; gbp takes True or False",
                 file.display()
             )
         );

@@ -10,6 +10,7 @@ use clap::Parser as _;
 
 use lava_release_cli::cli::{Cli, execute};
 use lava_release_cli::ops::one_line;
+use lava_release_cli::step::Verbosity;
 use lava_release_cli::{Env, UsageError};
 
 fn main() -> ExitCode {
@@ -18,12 +19,19 @@ fn main() -> ExitCode {
         Err(e) => return invocation_error(&e),
     };
     let env = Env::from_process();
+    let verbose = cli.verbosity() == Verbosity::Verbose;
     match execute(cli, env) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Several problems found at once are one line each.
             for line in one_line(&e).lines() {
                 eprintln!("lava-release: {line}");
+            }
+            // Verbose: each cause on a line of its own, outermost first.
+            if verbose {
+                for cause in e.chain().skip(1) {
+                    eprintln!("  caused by: {cause}");
+                }
             }
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)

@@ -60,10 +60,7 @@ impl Settings {
         let (mut config, mut source) = Config::discover(config_file, &top, personal.as_deref())
             .map_err(|e| UsageError(one_line(&e)))?;
         let gbp = GbpConf::read(&GbpConf::files(&top, &git_dir, env), "dch")?;
-        for (key, option) in [
-            ("changelog.id_length", "id-length"),
-            ("changelog.multimaint_merge", "multimaint-merge"),
-        ] {
+        for (key, option) in crate::config::GBP_DCH_OPTIONS {
             if let (false, Some((_, file))) = (source.origins.contains_key(key), gbp.get(option)) {
                 source.origins.insert(key.to_owned(), file.to_owned());
             }
@@ -132,6 +129,8 @@ pub struct RunRequest {
     pub options: RunOptions,
     /// A dry run in which the Debian upload is prepared, signed and rehearsed.
     pub simulate: bool,
+    /// How much the stages say of their own progress.
+    pub verbosity: crate::step::Verbosity,
 }
 
 /// Which changelog entry to render.
@@ -252,6 +251,7 @@ impl Workspace {
         ctx.yes = opts.yes;
         ctx.simulate = request.simulate;
         ctx.dry_run = opts.dry_run;
+        ctx.verbosity = request.verbosity;
         if !opts.dry_run {
             run::open_secrets(selected, &ctx)?;
             // Everything that can be seen wrong now is said now, before the first stage.

@@ -226,6 +226,19 @@ pub enum Credential {
     GitLab,
 }
 
+/// How much a run says: `--quiet`, the default, or `-v`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// Errors and warnings only: no progress, no stage lines, no builder output.
+    Quiet,
+    /// A line per stage, progress on a terminal.
+    #[default]
+    Normal,
+    /// Also each stage as it starts, how long it took, and an error's causes one per
+    /// line.
+    Verbose,
+}
+
 /// Everything a stage sees: the repository, the configuration, the environment, the
 /// release and the time the run started.
 pub struct Context<'a> {
@@ -248,6 +261,8 @@ pub struct Context<'a> {
     /// `--dry-run` (or `--simulate`): stages only check, and what a rehearsal writes
     /// goes under [`Context::scratch_dir`], nowhere else.
     pub dry_run: bool,
+    /// How much stages say of their own progress (pipeline waits, the builder's output).
+    pub verbosity: Verbosity,
     signer: OnceCell<lava_signing::Signer>,
     debian_signer: OnceCell<lava_signing::Signer>,
 }
@@ -269,6 +284,7 @@ impl<'a> Context<'a> {
             yes: false,
             simulate: false,
             dry_run: false,
+            verbosity: Verbosity::Normal,
             signer: OnceCell::new(),
             debian_signer: OnceCell::new(),
         }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use console::Style;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::journal::{Journal, Outcome};
 use crate::plan::Plan;
 use crate::run::{Report, Reporter};
-use crate::step::{Status, Step};
+use crate::step::{Status, Step, Verbosity};
 
 /// Colours for the output, all plain when colour is off.
 #[derive(Debug, Clone)]
@@ -260,28 +260,37 @@ impl Reporter for JsonReporter {
 }
 
 /// Draws a run on the terminal: a spinner per stage on stderr (only when stderr is a
-/// terminal), and one line per finished stage on stdout.
+/// terminal), and one line per finished stage on stdout. Quiet, it draws nothing;
+/// verbose, it also says each stage as it starts and how long it took.
 pub struct TerminalReporter {
     palette: Palette,
     spinner: Option<ProgressBar>,
     spin: bool,
     dry_run: bool,
+    verbosity: Verbosity,
+    started_at: Instant,
 }
 
 impl TerminalReporter {
     /// A reporter for this process's terminal.
-    pub fn new(palette: Palette, dry_run: bool) -> Self {
+    pub fn new(palette: Palette, dry_run: bool, verbosity: Verbosity) -> Self {
         Self {
             palette,
             spinner: None,
-            spin: std::io::stderr().is_terminal(),
+            spin: std::io::stderr().is_terminal() && verbosity != Verbosity::Quiet,
             dry_run,
+            verbosity,
+            started_at: Instant::now(),
         }
     }
 }
 
 impl Reporter for TerminalReporter {
     fn started(&mut self, stage: &dyn Step) {
+        self.started_at = Instant::now();
+        if self.verbosity == Verbosity::Verbose && !self.spin {
+            eprintln!("{}: {}", stage.name(), stage.describe());
+        }
         if self.spin {
             let bar = ProgressBar::new_spinner().with_message(format!(
                 "{}: {}",
@@ -316,7 +325,16 @@ impl Reporter for TerminalReporter {
             Report::Blocked(why) => format!("{}  {why}", p.bad.apply_to("blocked")),
             Report::Failed(why) => format!("{}  {why}", p.bad.apply_to("failed ")),
         };
-        println!("{:<10} {line}", stage.name());
+        match self.verbosity {
+            // The binary's final line says a failure or a block once more.
+            Verbosity::Quiet => {}
+            Verbosity::Normal => println!("{:<10} {line}", stage.name()),
+            Verbosity::Verbose => println!(
+                "{:<10} {line} ({:.1} s)",
+                stage.name(),
+                self.started_at.elapsed().as_secs_f64()
+            ),
+        }
     }
 
     fn confirm(&mut self, stage: &dyn Step) -> bool {

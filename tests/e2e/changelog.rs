@@ -8,7 +8,7 @@
 
 use lava_changelog::{Entry, Header, Options, Style, Trailer};
 use tests::gitrepo::{
-    GitRepo, RM, RunOptions, SOURCE, gbp_dch, git_log_pipeline, lava_release_changelog,
+    ANN, BOB, GitRepo, RM, RunOptions, SOURCE, gbp_dch, git_log_pipeline, lava_release_changelog,
     lava_release_changelog_with, mask_date, oneline_pipeline, scenario,
 };
 
@@ -305,25 +305,75 @@ fn cli_gbp_matches_gbp_dch_merging_maintainers() {
         "[DEFAULT]\nmultimaint-merge = False\n[dch]\nmultimaint-merge = True\n",
     )
     .unwrap();
-    let mut cmd = std::process::Command::new(tests::gitrepo::lava_release_bin());
-    cmd.arg("-C")
+    assert_same(
+        &changelog_with_home_gbp_conf(&repo),
+        &theirs,
+        "multimaint-merge from ~/.gbp.conf",
+    );
+}
+
+/// `lava-release changelog --version VERSION` with nothing on the command line: what it
+/// takes from gbp comes from the repository's `~/.gbp.conf`, as `gbp dch` there reads it.
+fn changelog_with_home_gbp_conf(repo: &GitRepo) -> String {
+    let out = std::process::Command::new(tests::gitrepo::lava_release_bin())
+        .arg("-C")
         .arg(repo.path())
         .args(["changelog", "--version", VERSION])
         .env("HOME", repo.home())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("DEBFULLNAME", RM.name)
-        .env("DEBEMAIL", RM.email);
-    let out = cmd.output().unwrap();
+        .env("DEBEMAIL", RM.email)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_same(
-        &String::from_utf8(out.stdout).unwrap(),
-        &theirs,
-        "multimaint-merge from ~/.gbp.conf",
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn cli_gbp_takes_meta_full_and_git_author_from_gbp_conf_as_gbp_dch_does() {
+    let mut repo = scenario::mixed();
+    repo.commit(
+        ANN,
+        "Fix the udev rule\n\nThe rule matched every tty.\nCloses: #1234\nThanks: Jane Doe\n",
+        "debian/lava-dispatcher.udev",
+    );
+    repo.commit(
+        BOB,
+        "Quiet the postinst\n\nIt printed the database password.\nGbp-Dch: Short\n",
+        "debian/lava-server.postinst",
+    );
+    // The release manager's git identity is not DEBFULLNAME's: --git-author decides.
+    repo.git(&["config", "user.name", "Git Author"]);
+    repo.git(&["config", "user.email", "git-author@example.org"]);
+    let run = RunOptions {
+        multimaint_merge: true,
+        first_bullet: Some(first_bullet()),
+        ..RunOptions::default()
+    };
+    for conf in [
+        "[dch]\nmeta = False\nfull = True\ngit-author = True\n",
+        "[DEFAULT]\nfull = true\n[dch]\ngit-author = 1 # as LAVA's release script\n",
+    ] {
+        // gbp dch (always --git-author here) and lava-release read the same ~/.gbp.conf.
+        std::fs::write(repo.home().join(".gbp.conf"), conf).unwrap();
+        let theirs = gbp_dch(&repo, VERSION, &run);
+        assert!(
+            theirs.contains("Git Author <git-author@example.org>"),
+            "{theirs}"
+        );
+        assert!(theirs.contains("The rule matched every tty."), "{theirs}");
+        assert!(!theirs.contains("database password"), "{theirs}");
+        assert_same(&changelog_with_home_gbp_conf(&repo), &theirs, conf);
+    }
+    // Without git-author, DEBFULLNAME signs, as gbp dch without --git-author.
+    std::fs::write(repo.home().join(".gbp.conf"), "[dch]\nfull = True\n").unwrap();
+    assert!(
+        changelog_with_home_gbp_conf(&repo).contains(&format!(" -- {} <{}>", RM.name, RM.email))
     );
 }
 

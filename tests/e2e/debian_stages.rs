@@ -421,4 +421,28 @@ fn the_dev_build_runs_lavas_script_into_the_scratch_space_and_gbp_is_checked_fir
         ),
         "{reason}"
     );
+
+    // gbp.conf's own ignore-branch and builder are read as gbp reads them.
+    std::fs::write(
+        &gbp_conf,
+        "[DEFAULT]\ndebian-branch = debian/main\n[buildpackage]\nignore-branch = True\nbuilder = sbuild -s\n",
+    )
+    .unwrap();
+    sb.replace_section(
+        "debian",
+        "[debian]\ndev_build = true\nbuilder = \"gbp buildpackage\"\n",
+    )
+    .unwrap();
+    // Not blocked: done as built before; with its stamp gone, to do with gbp's builder.
+    assert_eq!(planned_stage(&sb, V, "dev-build")["status"], "done");
+    std::fs::remove_file(sb.repo().join(".git/lava-release/2024.02-dev-build.ok")).unwrap();
+    let stage = planned_stage(&sb, V, "dev-build");
+    assert_eq!(stage["status"], "to-do", "{stage}");
+    assert_eq!(
+        stage["detail"],
+        format!(
+            "gbp builds with `sbuild -s` (builder in {})",
+            gbp_conf.display()
+        )
+    );
 }

@@ -304,6 +304,63 @@ fn clicolor_force_colours_the_plan_off_a_terminal_unless_no_color_says_otherwise
 }
 
 #[test]
+fn quiet_says_nothing_but_errors_and_verbose_says_each_stage_its_time_and_the_causes() {
+    let mut sb = sandbox();
+    // Quiet: a successful run prints nothing at all.
+    let out = lava_release(&sb, &["run", V, "--yes", "--to", "changelog", "--quiet"]);
+    assert_success(&out);
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr), "");
+
+    // Verbose: each stage as it starts (stderr), its line with the time it took.
+    let out = lava_release(&sb, &["-v", "run", V, "--yes", "--to", "local-tag"]);
+    assert_success(&out);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("local-tag: tag the release commit"),
+        "{stderr}"
+    );
+    let stdout = text(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("local-tag"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.ends_with(" s)"), "{line}");
+
+    // Both flags are everyone's: every subcommand takes them.
+    for args in [
+        &["plan", V, "-q"][..],
+        &["status", V, "-v"],
+        &["config", "-q"],
+        &["changelog", "--version", "2024.03", "-v"],
+    ] {
+        assert_success(&lava_release(&sb, args));
+    }
+    let out = lava_release(&sb, &["plan", V, "-q", "-v"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+
+    // Verbose errors: the one line, then each cause on its own.
+    sb.replace_key(
+        "release_key",
+        "release_key = \"C87D63FD935535CFB0CAF5C2A791358F2E49B100\"",
+    )
+    .unwrap();
+    let out = lava_release(&sb, &["run", V, "--yes", "--verbose"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("lava-release: cannot use the release key C87D63FD"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1..].iter().any(|l| l
+            .starts_with("  caused by: key C87D63FD935535CFB0CAF5C2A791358F2E49B100 not found")),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn output_has_no_colour_off_a_terminal() {
     let sb = sandbox();
     let out = lava_release(&sb, &["plan", V]);

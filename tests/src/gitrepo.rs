@@ -264,9 +264,13 @@ impl GitRepo {
         cmd.arg("clone").arg("--quiet").arg(self.path()).arg(dest);
         isolate(&mut cmd, &self.home());
         run(&mut cmd);
+        // The clone's user is this repository's (the release manager unless a test
+        // says otherwise), as `gbp dch --git-author` reads it.
+        let name = self.git(&["config", "user.name"]);
+        let email = self.git(&["config", "user.email"]);
         for (key, value) in [
-            ("user.name", RM.name),
-            ("user.email", RM.email),
+            ("user.name", name.trim()),
+            ("user.email", email.trim()),
             ("commit.gpgsign", "false"),
         ] {
             let mut cmd = Command::new("git");

@@ -9,7 +9,7 @@ use lava_gitlab::{CiTarget, GitLab, WaitCi};
 use crate::config::Config;
 use crate::env::Env;
 use crate::error::UsageError;
-use crate::step::{Context, Status};
+use crate::step::{Context, Status, Verbosity};
 
 /// The client of the project for reading: with the token the configuration names, or
 /// none (lava/lava is public: pipelines, jobs, artifacts and milestones need no token).
@@ -131,13 +131,15 @@ pub fn wait(
     ctx: &Context<'_>,
     target: CiTarget,
 ) -> anyhow::Result<lava_gitlab::Pipeline> {
-    let bar = std::io::stderr().is_terminal().then(|| {
+    let quiet = ctx.verbosity == Verbosity::Quiet;
+    let bar = (std::io::stderr().is_terminal() && !quiet).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
     });
     let mut progress = WaitProgress {
         bar,
+        quiet,
         last: String::new(),
     };
     let outcome = gl.wait_ci(&wait_request(ctx, target), &mut progress)?;
@@ -163,9 +165,11 @@ pub fn pipeline_status(gl: &GitLab, target: &CiTarget, what: &str) -> anyhow::Re
     })
 }
 
-/// Draws the wait: a spinner line on a terminal, plain lines otherwise.
+/// Draws the wait: a spinner line on a terminal, plain lines otherwise, nothing when
+/// quiet.
 struct WaitProgress {
     bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
     last: String,
 }
 
@@ -174,7 +178,7 @@ impl lava_gitlab::Progress for WaitProgress {
         let line = lava_gitlab::describe(snapshot);
         match &self.bar {
             Some(bar) => bar.set_message(line),
-            None if line != self.last => {
+            None if line != self.last && !self.quiet => {
                 eprintln!("wait-ci: {line}");
                 self.last = line;
             }

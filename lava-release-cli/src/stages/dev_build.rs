@@ -14,7 +14,7 @@ use lava_debian::DevBuild as Build;
 use crate::config::Config;
 use crate::gbp_conf::GbpConf;
 use crate::shared::debian::fill;
-use crate::step::{Absent, Context, Status, Step, short};
+use crate::step::{Absent, Context, Status, Step, Verbosity, short};
 use crate::version::Release;
 
 /// Inputs of the `dev-build` stage.
@@ -78,7 +78,9 @@ impl Step for DevBuild {
                 ),
             }
         } else {
-            Status::todo()
+            Status::ToDo {
+                detail: self.gbp_builder(ctx)?,
+            }
         })
     }
 
@@ -117,7 +119,12 @@ impl Step for DevBuild {
             ],
             log: self.log(ctx),
         };
-        lava_debian::dev_build(&build, &mut |line| eprintln!("    | {line}"))?;
+        let quiet = ctx.verbosity == Verbosity::Quiet;
+        lava_debian::dev_build(&build, &mut |line| {
+            if !quiet {
+                eprintln!("    | {line}");
+            }
+        })?;
         lava_io::write_atomically(self.stamp(ctx), format!("{commit}\n").as_bytes())?;
         Ok(format!(
             "built {} at {}; log {}",
@@ -142,7 +149,8 @@ impl DevBuild {
 
     /// Why `gbp buildpackage` would refuse to build here, read from gbp's own
     /// configuration (`[DEFAULT]`, `[buildpackage]`): HEAD not on its Debian branch
-    /// (unless the builder passes `--git-ignore-branch`), or `pristine-tar = True`
+    /// (unless the builder passes `--git-ignore-branch` or gbp.conf says
+    /// `ignore-branch = True`), or `pristine-tar = True`
     /// without a `pristine-tar` branch. `None` for other builders.
     fn gbp_refusal(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
         if !self.builder.trim_start().starts_with("gbp buildpackage") {
@@ -157,7 +165,9 @@ impl DevBuild {
                 |(_, f)| f.display().to_string(),
             )
         };
-        if !self.builder.contains("--git-ignore-branch") {
+        let ignore_branch = self.builder.contains("--git-ignore-branch")
+            || gbp.bool("ignore-branch")? == Some(true);
+        if !ignore_branch {
             let wanted = gbp.get("debian-branch").map_or("master", |(v, _)| v);
             let head = repo.head_branch()?;
             if head.as_deref() != Some(wanted) {
@@ -178,6 +188,27 @@ impl DevBuild {
             )));
         }
         Ok(None)
+    }
+
+    /// What `gbp buildpackage` runs when debian.builder does not say (`--git-builder`):
+    /// gbp.conf's `builder`, and the file that set it.
+    fn gbp_builder(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
+        if !self.builder.trim_start().starts_with("gbp buildpackage")
+            || self.builder.contains("--git-builder")
+        {
+            return Ok(None);
+        }
+        let repo = ctx.repo;
+        let gbp = GbpConf::read(
+            &GbpConf::files(repo.workdir(), repo.git_dir(), ctx.env),
+            "buildpackage",
+        )?;
+        Ok(gbp.get("builder").map(|(builder, file)| {
+            format!(
+                "gbp builds with `{builder}` (builder in {})",
+                file.display()
+            )
+        }))
     }
 
     fn stamp(&self, ctx: &Context<'_>) -> PathBuf {
