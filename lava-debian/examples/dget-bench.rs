@@ -51,6 +51,7 @@ fn fetch(url: &str, dest: &Path, keyring: &Path) -> Result<()> {
         allow_unsigned: false,
         jobs: 4,
         expected_dsc: None,
+        meter: Default::default(),
     })?;
     Ok(())
 }

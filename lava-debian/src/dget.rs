@@ -34,6 +34,8 @@ pub struct DgetRequest {
     /// What the `.dsc` must be, as a signed index lists it (see
     /// `lava_repo_sign::find_source`), checked before anything else is fetched.
     pub expected_dsc: Option<ExpectedDsc>,
+    /// Where each file's download is reported, byte by byte.
+    pub meter: lava_io::transfer::Meter,
 }
 
 /// A `.dsc`'s size and SHA256 as an index lists them.
@@ -159,7 +161,7 @@ pub fn dget_with(req: &DgetRequest, checkpoint: &(dyn Fn(&str) + Sync)) -> Resul
                                 url: req.dsc_url.clone(),
                             })
                             .and_then(|url| {
-                                fetch_file(&client, url.as_str(), &req.dest, file, checkpoint)
+                                fetch_file(&client, url.as_str(), req, file, checkpoint)
                             });
                         if let Ok(mut r) = results.lock() {
                             r[i] = Some(outcome);
@@ -252,11 +254,11 @@ fn get_all(client: &Client, file: &str, url: &str) -> Result<Vec<u8>> {
 fn fetch_file(
     client: &Client,
     url: &str,
-    dest: &Path,
+    req: &DgetRequest,
     file: &DscFile,
     checkpoint: &(dyn Fn(&str) + Sync),
 ) -> Result<Fetched> {
-    let path = dest.join(&file.name);
+    let path = req.dest.join(&file.name);
     let present = match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => Some(m.len()),
         _ => None,
@@ -288,7 +290,7 @@ fn fetch_file(
     if have > 0 {
         request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
     }
-    let mut response = request.send().map_err(http)?;
+    let response = request.send().map_err(http)?;
     let status = response.status();
     let how = match status {
         StatusCode::PARTIAL_CONTENT if have > 0 => Fetched::Resumed,
@@ -307,6 +309,9 @@ fn fetch_file(
             });
         }
     };
+    let transfer = req.meter.start(&file.name, Some(file.size));
+    transfer.advance(if how == Fetched::Resumed { have } else { 0 });
+    let mut response = transfer.reader(response);
     // Half the file, then the checkpoint, then the rest.
     let half = file.size.saturating_sub(have) / 2;
     std::io::copy(&mut std::io::Read::take(&mut response, half), &mut out)

@@ -43,6 +43,7 @@ impl Published {
             allow_unsigned: false,
             jobs: 4,
             expected_dsc: None,
+            meter: Default::default(),
         }
     }
 
@@ -129,6 +130,7 @@ fn fetches_from_a_reprepro_pool() {
         allow_unsigned: false,
         jobs: 2,
         expected_dsc: None,
+        meter: Default::default(),
     })
     .unwrap();
     assert_eq!(
@@ -261,7 +263,12 @@ fn partial_file_resumed_and_present_file_skipped() {
     // Half the orig tarball is there, as after an interrupted download.
     std::fs::write(dest.path().join(ORIG), &orig[..orig.len() / 2]).unwrap();
     std::fs::copy(published.path().join(DEBIAN), dest.path().join(DEBIAN)).unwrap();
-    let report = dget(&published.request(&server, dest.path())).unwrap();
+    let recorder = tests::meter::Recorder::default();
+    let report = dget(&DgetRequest {
+        meter: recorder.meter(),
+        ..published.request(&server, dest.path())
+    })
+    .unwrap();
     assert_eq!(
         report.files,
         vec![
@@ -270,6 +277,18 @@ fn partial_file_resumed_and_present_file_skipped() {
         ]
     );
     assert_eq!(std::fs::read(dest.path().join(ORIG)).unwrap(), orig);
+    // The resumed file's bar starts where the part ended and reaches its size; the
+    // file already there has none.
+    let size = orig.len() as u64;
+    assert_eq!(
+        recorder.transfers(),
+        [tests::meter::Recorded {
+            name: ORIG.to_owned(),
+            total: Some(size),
+            done: size,
+            ended: true,
+        }]
+    );
     // A second run finds everything in place.
     let again = dget(&published.request(&server, dest.path())).unwrap();
     assert!(

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use lava_io::retry::RetryPolicy;
+use lava_io::transfer::Transfer;
 
 use crate::auth::CredentialStore;
 use crate::client::Client;
@@ -48,6 +49,9 @@ pub struct Options {
     pub concurrency: usize,
     /// Retries of transient failures (connection errors, 408, 429, 500, 502, 503, 504).
     pub retry: RetryPolicy,
+    /// Where the blob copies are reported: one transfer per target repository, its
+    /// blobs' bytes (a blob already there or mounted counts as arrived).
+    pub meter: lava_io::transfer::Meter,
 }
 
 impl Default for Options {
@@ -65,6 +69,7 @@ impl Default for Options {
                 max_backoff: Duration::from_secs(4),
                 ..RetryPolicy::default()
             },
+            meter: lava_io::transfer::Meter::default(),
         }
     }
 }
@@ -870,6 +875,18 @@ impl Inner {
             }
         }
         firsts.sort_by_key(|job| std::cmp::Reverse(job.1.size));
+        let mut totals: HashMap<Repository, u64> = HashMap::new();
+        for (repo, blob, _) in firsts.iter().chain(&repeats) {
+            *totals.entry(repo.clone()).or_default() += blob.size;
+        }
+        let transfers: HashMap<Repository, Arc<Transfer>> = totals
+            .into_iter()
+            .map(|(repo, total)| {
+                let transfer = self.options.meter.start(&repo.to_string(), Some(total));
+                (repo, Arc::new(transfer))
+            })
+            .collect();
+        let transfers = &transfers;
         let holders: HashMap<Digest, Arc<tokio::sync::Mutex<Vec<Repository>>>> =
             seen.into_keys().map(|d| (d, Arc::default())).collect();
         let holders = &holders;
@@ -880,7 +897,12 @@ impl Inner {
                     .expect("every job's digest has a cell")
                     .clone();
                 let mut held = cell.lock().await;
-                self.ensure_blob(&repo, &blob, &origin, &held).await?;
+                let transfer = transfers
+                    .get(&repo)
+                    .expect("every job's repository has a transfer")
+                    .clone();
+                self.ensure_blob(&repo, &blob, &origin, &held, transfer)
+                    .await?;
                 held.push(repo);
                 Ok::<_, Error>(())
             })
@@ -905,6 +927,7 @@ impl Inner {
         blob: &Descriptor,
         origin: &Repository,
         holders: &[Repository],
+        transfer: Arc<Transfer>,
     ) -> Result<()> {
         let counters = &self.client.counters;
         let same_registry: Vec<&Repository> = holders
@@ -920,19 +943,22 @@ impl Inner {
             && self.client.mount(repo, &blob.digest, from).await?
         {
             counters.mounted.fetch_add(1, Ordering::Relaxed);
+            transfer.advance(blob.size);
             return Ok(());
         }
         if self.client.blob_exists(repo, &blob.digest).await? {
             counters.present.fetch_add(1, Ordering::Relaxed);
+            transfer.advance(blob.size);
             return Ok(());
         }
         for from in same_registry {
             if self.client.mount(repo, &blob.digest, from).await? {
                 counters.mounted.fetch_add(1, Ordering::Relaxed);
+                transfer.advance(blob.size);
                 return Ok(());
             }
         }
-        self.client.copy_blob(origin, repo, blob).await
+        self.client.copy_blob(origin, repo, blob, transfer).await
     }
 
     /// Reads back every target under `tag`: per-arch images at their member digest (or,

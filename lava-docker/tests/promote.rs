@@ -115,10 +115,32 @@ fn promotes_to_a_token_auth_registry_like_docker_hub() {
     let source = Source::start(&ImageSetSpec::small(2));
     let target = Registry::start(token()).unwrap();
     let set = image_set(&source.registry.host(), &target.host());
-    let report = promoter(&target.host(), PASSWORD).apply(&set).unwrap();
+    let recorder = tests::meter::Recorder::default();
+    let promoter = lava_docker::Promoter::new(lava_docker::Options {
+        meter: recorder.meter(),
+        ..common::options(&target.host(), PASSWORD)
+    })
+    .unwrap();
+    let report = promoter.apply(&set).unwrap();
     assert_eq!(report.moved.len(), 12);
     assert!(target.token_requests() > 0);
     assert_lists(&source, &target);
+    // One transfer per target repository (two images in two arches, and the two
+    // multi-arch ones), each carried to its total: its blobs' bytes, copied, mounted
+    // or found there.
+    let transfers = recorder.transfers();
+    assert_eq!(transfers.len(), 6, "{transfers:?}");
+    for t in &transfers {
+        assert!(
+            t.name
+                .starts_with(&format!("{}/lavasoftware/", target.host())),
+            "{t:?}"
+        );
+        assert!(
+            t.total.is_some_and(|total| total > 0 && total == t.done) && t.ended,
+            "{t:?}"
+        );
+    }
 }
 
 #[test]

@@ -103,7 +103,8 @@ impl GitLab {
             "that the job keeps artifacts and they have not expired",
         );
         let archive = dest.join(format!(".artifacts-{}.zip.part", job.id));
-        let archive_bytes = self.download(&call, &url, &archive)?;
+        let label = format!("{} artifacts", job.name);
+        let archive_bytes = self.download(&call, &url, &archive, &label)?;
         let extracted = extract_changes(&archive, dest, &job.name);
         // The archive was only a vehicle; whether extraction worked or not it goes.
         let _ = fs::remove_file(&archive);

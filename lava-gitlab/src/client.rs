@@ -185,6 +185,7 @@ pub struct GitLab {
     token: Token,
     retry: RetryPolicy,
     sent: AtomicU64,
+    meter: lava_io::transfer::Meter,
 }
 
 impl fmt::Debug for GitLab {
@@ -237,7 +238,15 @@ impl GitLab {
             token,
             retry: config.retry,
             sent: AtomicU64::new(0),
+            meter: lava_io::transfer::Meter::default(),
         })
+    }
+
+    /// This client, reporting its downloads (job artifacts) to `meter`.
+    #[must_use]
+    pub fn with_meter(mut self, meter: lava_io::transfer::Meter) -> Self {
+        self.meter = meter;
+        self
     }
 
     /// The project this client acts on.
@@ -555,7 +564,14 @@ impl GitLab {
     }
 
     /// Streams a GET body into `dest`, retrying a transfer that breaks off. Returns the size.
-    pub(crate) fn download(&self, call: &Call, url: &Url, dest: &std::path::Path) -> Result<u64> {
+    /// Streams `url` into `dest`, reported to the meter as `label`.
+    pub(crate) fn download(
+        &self,
+        call: &Call,
+        url: &Url,
+        dest: &std::path::Path,
+        label: &str,
+    ) -> Result<u64> {
         let mut tries = 0;
         loop {
             tries += 1;
@@ -582,7 +598,8 @@ impl GitLab {
                 path: dest.to_owned(),
                 source,
             })?;
-            let copied = std::io::copy(&mut response, &mut file).and_then(|n| {
+            let mut body = self.meter.start(label, expected).reader(&mut response);
+            let copied = std::io::copy(&mut body, &mut file).and_then(|n| {
                 file.sync_all()?;
                 match expected {
                     Some(len) if len != n => Err(std::io::Error::new(

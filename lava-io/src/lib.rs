@@ -9,6 +9,7 @@
 mod atomic;
 mod error;
 pub mod retry;
+pub mod transfer;
 
 pub use atomic::{AtomicFile, write_atomically};
 pub use error::{Error, Result};

@@ -45,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         },
         simulate: false,
         verbosity: Verbosity::Normal,
+        meter: Default::default(),
     };
     let summary = workspace.run(&release, &request, &mut Plain)?;
     println!("{summary:?}");

@@ -307,7 +307,7 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
         }
         Command::Repo { command } => {
             let settings = Settings::discover(&cli.repo, cli.config.as_deref(), &env)?;
-            repo_command(&settings, &env, command)?;
+            repo_command(&settings, &env, command, verbosity)?;
         }
         Command::Config { json } => {
             let settings = Settings::discover(&cli.repo, cli.config.as_deref(), &env)?;
@@ -409,6 +409,7 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                 },
                 simulate,
                 verbosity,
+                meter: lava_io::transfer::Meter::default(),
             };
             let dry_run = dry_run || simulate;
             if json {
@@ -434,6 +435,10 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                 };
             }
             let mut reporter = TerminalReporter::new(palette, dry_run, verbosity);
+            let request = RunRequest {
+                meter: reporter.meter(),
+                ..request
+            };
             match workspace.run(&prepared, &request, &mut reporter) {
                 Ok(_) if verbosity == Verbosity::Quiet => {}
                 Ok(summary) if dry_run => println!(
@@ -519,14 +524,22 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn repo_command(settings: &Settings, env: &Env, command: RepoCommand) -> anyhow::Result<()> {
+fn repo_command(
+    settings: &Settings,
+    env: &Env,
+    command: RepoCommand,
+    verbosity: Verbosity,
+) -> anyhow::Result<()> {
     match command {
         RepoCommand::Verify {
             location,
             keyring,
             json: false,
         } => {
-            for status in ops::repo_verify(settings, env, &location, keyring.as_deref(), false)? {
+            let meter = ui::terminal_meter(verbosity);
+            let statuses =
+                ops::repo_verify(settings, env, &location, keyring.as_deref(), false, &meter)?;
+            for status in statuses {
                 println!("{status}");
             }
         }
@@ -535,7 +548,9 @@ fn repo_command(settings: &Settings, env: &Env, command: RepoCommand) -> anyhow:
             keyring,
             json: true,
         } => {
-            let statuses = ops::repo_verify(settings, env, &location, keyring.as_deref(), true)?;
+            let meter = lava_io::transfer::Meter::default();
+            let statuses =
+                ops::repo_verify(settings, env, &location, keyring.as_deref(), true, &meter)?;
             let suites: Vec<serde_json::Value> = statuses
                 .iter()
                 .map(|s| {

@@ -131,6 +131,8 @@ pub struct RunRequest {
     pub simulate: bool,
     /// How much the stages say of their own progress.
     pub verbosity: crate::step::Verbosity,
+    /// Where downloads and copies report their bytes.
+    pub meter: lava_io::transfer::Meter,
 }
 
 /// Which changelog entry to render.
@@ -252,6 +254,7 @@ impl Workspace {
         ctx.simulate = request.simulate;
         ctx.dry_run = opts.dry_run;
         ctx.verbosity = request.verbosity;
+        ctx.meter = request.meter.clone();
         if !opts.dry_run {
             run::open_secrets(selected, &ctx)?;
             // Everything that can be seen wrong now is said now, before the first stage.
@@ -345,6 +348,7 @@ pub fn repo_verify(
     location: &str,
     keyring: Option<&Path>,
     all_problems: bool,
+    meter: &lava_io::transfer::Meter,
 ) -> anyhow::Result<Vec<lava_repo_sign::SuiteStatus>> {
     use lava_repo_sign::{Location, Tree};
     let config = &settings.config;
@@ -360,6 +364,7 @@ pub fn repo_verify(
             &config.repo.suites,
             &keyring,
             now,
+            meter,
         )?);
     }
     let location = Location::parse(location).map_err(|e| UsageError(e.to_string()))?;

@@ -263,6 +263,8 @@ pub struct Context<'a> {
     pub dry_run: bool,
     /// How much stages say of their own progress (pipeline waits, the builder's output).
     pub verbosity: Verbosity,
+    /// Where downloads and copies report their bytes (bars on a terminal).
+    pub meter: lava_io::transfer::Meter,
     signer: OnceCell<lava_signing::Signer>,
     debian_signer: OnceCell<lava_signing::Signer>,
 }
@@ -285,6 +287,7 @@ impl<'a> Context<'a> {
             simulate: false,
             dry_run: false,
             verbosity: Verbosity::Normal,
+            meter: lava_io::transfer::Meter::default(),
             signer: OnceCell::new(),
             debian_signer: OnceCell::new(),
         }

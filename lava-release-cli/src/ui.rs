@@ -3,10 +3,12 @@
 
 use std::fmt::Write as _;
 use std::io::IsTerminal as _;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use console::Style;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use lava_io::transfer::{Gauge, Meter, Transfers};
 
 use crate::journal::{Journal, Outcome};
 use crate::plan::Plan;
@@ -264,6 +266,8 @@ impl Reporter for JsonReporter {
 /// verbose, it also says each stage as it starts and how long it took.
 pub struct TerminalReporter {
     palette: Palette,
+    /// The spinners and byte bars drawn together on stderr.
+    bars: MultiProgress,
     spinner: Option<ProgressBar>,
     spin: bool,
     dry_run: bool,
@@ -276,11 +280,105 @@ impl TerminalReporter {
     pub fn new(palette: Palette, dry_run: bool, verbosity: Verbosity) -> Self {
         Self {
             palette,
+            bars: MultiProgress::new(),
             spinner: None,
             spin: std::io::stderr().is_terminal() && verbosity != Verbosity::Quiet,
             dry_run,
             verbosity,
             started_at: Instant::now(),
+        }
+    }
+}
+
+impl TerminalReporter {
+    /// Where the stages report their transfers: byte bars with rate and ETA under the
+    /// stage's spinner, a total on top, when the spinner is drawn; nothing otherwise.
+    pub fn meter(&self) -> Meter {
+        if self.spin {
+            byte_bars(self.bars.clone())
+        } else {
+            Meter::default()
+        }
+    }
+}
+
+/// Byte bars on stderr for a command without stages (`repo verify`): on a terminal,
+/// unless quiet.
+pub fn terminal_meter(verbosity: Verbosity) -> Meter {
+    if std::io::stderr().is_terminal() && verbosity != Verbosity::Quiet {
+        byte_bars(MultiProgress::new())
+    } else {
+        Meter::default()
+    }
+}
+
+fn byte_bars(bars: MultiProgress) -> Meter {
+    Meter::new(ByteBars {
+        bars,
+        total: Arc::default(),
+    })
+}
+
+/// The byte bars of a [`TerminalReporter`]: one line per transfer, and above them a
+/// total of those in flight, gone with the last.
+struct ByteBars {
+    bars: MultiProgress,
+    total: Arc<Mutex<Option<(ProgressBar, usize)>>>,
+}
+
+/// One transfer's bar, and the total it adds to.
+struct ByteBar {
+    bar: ProgressBar,
+    total: Arc<Mutex<Option<(ProgressBar, usize)>>>,
+}
+
+fn byte_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "  {msg:40!} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+    )
+    .expect("the template is valid")
+}
+
+impl Transfers for ByteBars {
+    fn start(&self, name: &str, total: Option<u64>) -> Box<dyn Gauge> {
+        let mut sum = self.total.lock().unwrap_or_else(|p| p.into_inner());
+        let (all, active) = sum.get_or_insert_with(|| {
+            let bar = self.bars.add(ProgressBar::new(0));
+            bar.set_style(byte_style());
+            bar.set_message("total");
+            (bar, 0)
+        });
+        *active += 1;
+        all.inc_length(total.unwrap_or(0));
+        let bar = self.bars.add(ProgressBar::new(total.unwrap_or(0)));
+        bar.set_style(byte_style());
+        bar.set_message(name.to_owned());
+        Box::new(ByteBar {
+            bar,
+            total: Arc::clone(&self.total),
+        })
+    }
+}
+
+impl Gauge for ByteBar {
+    fn advance(&self, bytes: u64) {
+        self.bar.inc(bytes);
+        if let Some((all, _)) = &*self.total.lock().unwrap_or_else(|p| p.into_inner()) {
+            all.inc(bytes);
+        }
+    }
+}
+
+impl Drop for ByteBar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+        let mut sum = self.total.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((all, active)) = sum.as_mut() {
+            *active -= 1;
+            if *active == 0 {
+                all.finish_and_clear();
+                *sum = None;
+            }
         }
     }
 }
@@ -292,11 +390,13 @@ impl Reporter for TerminalReporter {
             eprintln!("{}: {}", stage.name(), stage.describe());
         }
         if self.spin {
-            let bar = ProgressBar::new_spinner().with_message(format!(
-                "{}: {}",
-                stage.name(),
-                stage.describe()
-            ));
+            let bar = self
+                .bars
+                .add(ProgressBar::new_spinner().with_message(format!(
+                    "{}: {}",
+                    stage.name(),
+                    stage.describe()
+                )));
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
                     .expect("the template is valid"),

@@ -2,8 +2,10 @@
 //! release key's certificate. Every listed index is downloaded and hashed as it
 //! streams in (all listed hashes in one pass), as apt would.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use lava_io::transfer::{Meter, shared_reader};
 use lava_signing::Keyring;
 use time::OffsetDateTime;
 
@@ -57,11 +59,13 @@ pub(crate) fn get_bytes(client: &reqwest::blocking::Client, url: &str) -> Result
 /// Checks `suites` of the repository at `base` (an `http://` or `https://` URL of the
 /// directory holding `dists/`), read-only. Returns every suite's status; use
 /// [`SuiteStatus::is_done`] to judge, or [`verify_url`] for an error on any problem.
+/// Each suite's indexes are one transfer on `meter`, `dists/SUITE`.
 pub fn status_url(
     base: &str,
     suites: &[String],
     keyring: &Keyring,
     now: SystemTime,
+    meter: &Meter,
 ) -> Result<Vec<SuiteStatus>> {
     let client = client()?;
     let base = base.trim_end_matches('/');
@@ -76,10 +80,12 @@ pub fn status_url(
         let info = ReleaseInfo::parse(&release, &release_url)?;
         let mut problems = check_metadata(suite, &info, OffsetDateTime::from(now));
         let mut first_error = None;
+        let total = info.files.iter().map(|f| f.size).sum();
+        let transfer = Arc::new(meter.start(&format!("dists/{suite}"), Some(total)));
         let sources = info.files.iter().map(|f| {
             let url = format!("{dir}/{}", f.path);
             match get(&client, &url) {
-                Ok(r) => Ok(r),
+                Ok(r) => Ok(r.map(|r| shared_reader(&transfer, r))),
                 Err(e) => {
                     let message = e.to_string();
                     first_error.get_or_insert(e);
@@ -133,8 +139,9 @@ pub fn verify_url(
     suites: &[String],
     keyring: &Keyring,
     now: SystemTime,
+    meter: &Meter,
 ) -> Result<Vec<SuiteStatus>> {
-    let statuses = status_url(base, suites, keyring, now)?;
+    let statuses = status_url(base, suites, keyring, now, meter)?;
     let base = base.trim_end_matches('/');
     for s in &statuses {
         let dir = format!("{base}/dists/{}", s.suite);

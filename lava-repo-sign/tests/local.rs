@@ -10,6 +10,7 @@ use std::ops::ControlFlow;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 
 use common::*;
+use lava_io::transfer::Meter;
 use lava_repo_sign::{Error, Problem, Tree, verify_url};
 use tests::aptrepo::SUITES;
 use tests::http::HttpServer;
@@ -46,7 +47,18 @@ fn signed_repository_passes_apt_gpgv_and_sqv_and_unsigned_or_tampered_fails() {
         assert_apt_ok(&apt_update(&url, suite, &f.public_binary()));
         assert_gpgv_and_sqv_accept(&f.suite_dir(suite), &f);
     }
-    verify_url(&url, &suites(), &f.keyring, f.now()).unwrap();
+    // Over HTTP, each suite's indexes are one transfer, read to the byte.
+    let recorder = tests::meter::Recorder::default();
+    let verified = verify_url(&url, &suites(), &f.keyring, f.now(), &recorder.meter()).unwrap();
+    let transfers = recorder.transfers();
+    assert_eq!(transfers.len(), SUITES.len(), "{transfers:?}");
+    for (t, status) in transfers.iter().zip(&verified) {
+        assert_eq!(t.name, format!("dists/{}", status.suite));
+        assert_eq!(
+            (t.total, t.done, t.ended),
+            (Some(status.bytes), status.bytes, true)
+        );
+    }
 
     // A re-run leaves valid signatures alone.
     let before = signatures(&f.suite_dir("bookworm"));
@@ -64,7 +76,7 @@ fn signed_repository_passes_apt_gpgv_and_sqv_and_unsigned_or_tampered_fails() {
         err.to_string().contains("main/source/Sources: MD5Sum"),
         "{err}"
     );
-    assert!(verify_url(&url, &suites(), &f.keyring, f.now()).is_err());
+    assert!(verify_url(&url, &suites(), &f.keyring, f.now(), &Meter::default()).is_err());
     // apt fetches the compressed Sources only when asked for deb-src; tamper Packages.
     let packages = f.suite_dir("trixie").join("main/binary-amd64/Packages.xz");
     let mut bytes = std::fs::read(&packages).unwrap();
@@ -375,7 +387,7 @@ fn crash_between_suites_or_before_publish_then_rerun_publish_and_rollback() {
     for suite in SUITES {
         assert_apt_ok(&apt_update(&live_url, suite, &f.public_binary()));
     }
-    verify_url(&live_url, &suites(), &f.keyring, f.now()).unwrap();
+    verify_url(&live_url, &suites(), &f.keyring, f.now(), &Meter::default()).unwrap();
     let status = site
         .publish_status("2025.01", &f.keyring, f.now())
         .unwrap()

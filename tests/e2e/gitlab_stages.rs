@@ -182,6 +182,56 @@ fn artifacts_whose_hashes_disagree_with_their_changes_are_never_put_in_place() {
 }
 
 #[test]
+fn downloads_draw_byte_bars_on_a_terminal_and_nothing_off_one() {
+    let (sb, incoming) = taking_artifacts("");
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "push-tag"])
+        .output();
+    assert_success(&out);
+    // Bytes that do not compress, so the archive is as big as the package.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let deb: Vec<u8> = (0..4 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    let artifacts = DebianArtifacts::new("lava", &format!("{V}-1"), "build")
+        .file(&format!("lava_{V}-1.dsc"), b"dsc")
+        .file(&format!("lava_{V}-1_all.deb"), &deb);
+    tag_pipeline_with(&sb, &artifacts);
+
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--to", "ci-artifacts"])
+        .on_terminal();
+    let screen = text(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(incoming.join(artifacts.changes_name()).is_file());
+    for drawn in ["debian-bookworm artifacts", "total", "B/s", "ETA"] {
+        assert!(
+            screen.contains(drawn),
+            "no `{drawn}` on the terminal:\n{screen}"
+        );
+    }
+
+    // Off a terminal (and quiet on one), no bar: the stage's line alone.
+    std::fs::remove_dir_all(&incoming).unwrap();
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--only", "ci-artifacts"])
+        .output();
+    assert_success(&out);
+    assert!(!text(&out.stderr).contains("B/s"), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&incoming).unwrap();
+    let out = sb
+        .lava_release(&["run", V, "--yes", "--only", "ci-artifacts", "-q"])
+        .on_terminal();
+    assert!(out.status.success());
+    assert!(!text(&out.stdout).contains("B/s"), "{}", text(&out.stdout));
+}
+
+#[test]
 fn the_fork_pipeline_is_waited_for_and_artifacts_feed_the_incoming_directory() {
     let (sb, incoming) = taking_artifacts("fork_project = \"lava/lava\"");
 

@@ -16,6 +16,7 @@ pub mod gnupg;
 pub mod http;
 pub mod keys;
 pub mod loopback;
+pub mod meter;
 pub mod registry;
 pub mod rehearsal;
 pub mod rehearsal_debian;

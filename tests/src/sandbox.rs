@@ -629,6 +629,37 @@ impl Invocation<'_> {
     pub fn output(self) -> Output {
         self.command().output().expect("lava-release runs")
     }
+
+    /// Runs lava-release to its end on a pseudo-terminal (`script` of util-linux):
+    /// stdout and stderr are the terminal's, both in the output's `stdout`, escape
+    /// codes and all.
+    pub fn on_terminal(self) -> Output {
+        let inner = self.command();
+        let quote =
+            |word: &std::ffi::OsStr| format!("'{}'", word.to_string_lossy().replace('\'', r"'\''"));
+        let line: Vec<String> = std::iter::once(inner.get_program())
+            .chain(inner.get_args())
+            .map(quote)
+            .collect();
+        let mut cmd = Command::new("script");
+        cmd.args(["--quiet", "--flush", "--return", "--command"])
+            .arg(line.join(" "))
+            .arg("/dev/null")
+            .env("TERM", "xterm-256color")
+            .env("COLUMNS", "120");
+        if let Some(dir) = inner.get_current_dir() {
+            cmd.current_dir(dir);
+        }
+        for (name, value) in inner.get_envs() {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
+        cmd.stdin(std::process::Stdio::null())
+            .output()
+            .expect("script runs lava-release")
+    }
 }
 
 /// Asserts that the run succeeded, showing its standard error otherwise.

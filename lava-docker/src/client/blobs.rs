@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_util::Stream;
 use lava_io::retry::retryable_status;
+use lava_io::transfer::Transfer;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode};
 use sha2::Digest as _;
@@ -264,11 +265,15 @@ impl Client {
         source: &Repository,
         target: &Repository,
         blob: &Descriptor,
+        transfer: Arc<Transfer>,
     ) -> Result<()> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.copy_blob_once(source, target, blob).await {
+            match self
+                .copy_blob_once(source, target, blob, transfer.clone())
+                .await
+            {
                 Ok(()) => return Ok(()),
                 Err(CopyFailure::Transient(e)) => {
                     if !self.retry_failure(attempt).await {
@@ -285,6 +290,7 @@ impl Client {
         source: &Repository,
         target: &Repository,
         blob: &Descriptor,
+        transfer: Arc<Transfer>,
     ) -> Result<(), CopyFailure> {
         let fatal = CopyFailure::Fatal;
         let src = self.registry(source).await.map_err(fatal)?;
@@ -335,6 +341,7 @@ impl Client {
             size: blob.size,
             finished: false,
             outcome: outcome.clone(),
+            transfer,
         };
         let separator = if location.contains('?') { '&' } else { '?' };
         let put_url = format!("{location}{separator}digest={}", blob.digest);
@@ -427,6 +434,8 @@ struct VerifyStream {
     size: u64,
     finished: bool,
     outcome: Arc<Mutex<Option<StreamFailure>>>,
+    /// The target image's transfer, advanced by every chunk.
+    transfer: Arc<Transfer>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -445,6 +454,7 @@ impl Stream for VerifyStream {
             Poll::Ready(Some(Ok(chunk))) => {
                 self.hasher.update(&chunk);
                 self.seen += chunk.len() as u64;
+                self.transfer.advance(chunk.len() as u64);
                 if self.seen > self.size {
                     self.finished = true;
                     return Poll::Ready(Some(Err(Box::new(StreamMismatch))));

@@ -40,6 +40,7 @@ pub fn promoter(ctx: &Context<'_>) -> anyhow::Result<(Promoter, lava_docker::Ima
         credentials,
         plain_http: d.plain_http.clone(),
         concurrency: d.concurrency.max(1),
+        meter: ctx.meter.clone(),
         ..Options::default()
     };
     Ok((Promoter::new(options)?, set))

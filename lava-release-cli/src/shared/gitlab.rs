@@ -14,7 +14,10 @@ use crate::step::{Context, Status, Verbosity};
 /// The client of the project for reading: with the token the configuration names, or
 /// none (lava/lava is public: pipelines, jobs, artifacts and milestones need no token).
 pub fn client(ctx: &Context<'_>) -> anyhow::Result<GitLab> {
-    gitlab_client(ctx.config, ctx.env, &ctx.config.gitlab.project)
+    Ok(
+        gitlab_client(ctx.config, ctx.env, &ctx.config.gitlab.project)?
+            .with_meter(ctx.meter.clone()),
+    )
 }
 
 /// The client of the project for writing (release notes, the milestone): a token is

@@ -208,7 +208,7 @@ impl AptPublish {
         let keyring = signing::release_keyring(&ctx.config.signing, ctx.env)?;
         let now = SystemTime::now();
         let suites: Vec<String> = self.packages.iter().map(|p| p.suite.clone()).collect();
-        if let Err(e) = lava_repo_sign::verify_url(&self.url, &suites, &keyring, now) {
+        if let Err(e) = lava_repo_sign::verify_url(&self.url, &suites, &keyring, now, &ctx.meter) {
             return Ok(Err(e.to_string()));
         }
         let built = built_debs(ctx)?;

@@ -292,6 +292,7 @@ impl DebianUpload {
                 allow_unsigned: debian.allow_unsigned,
                 jobs: debian.jobs,
                 expected_dsc,
+                meter: ctx.meter.clone(),
             },
             &checkpoint,
         )?;
