@@ -21,10 +21,21 @@ fn a_source_that_drops_the_connection_mid_blob_is_retried() {
     });
     let target = Registry::start(htpasswd()).unwrap();
     let set = image_set(&proxy.host(), &target.host());
-    let report = promoter(&target.host(), PASSWORD).apply(&set).unwrap();
+    let recorder = tests::meter::Recorder::default();
+    let report = lava_docker::Promoter::new(lava_docker::Options {
+        meter: recorder.meter(),
+        ..common::options(&target.host(), PASSWORD)
+    })
+    .unwrap()
+    .apply(&set)
+    .unwrap();
     assert_eq!(proxy.fired(), 2);
     assert!(report.retries >= 2, "{report:?}");
     assert_eq!(report.moved.len(), 12);
+    // The bytes sent again after each drop are not counted twice.
+    for t in recorder.transfers() {
+        assert_eq!(t.total, Some(t.done), "{t:?}");
+    }
     assert_eq!(
         skopeo_entries(
             &format!("{}/lavasoftware/lava-server:latest", target.host()),

@@ -3,6 +3,7 @@
 //! way so that a blob whose digest or size is wrong is never committed.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -267,13 +268,14 @@ impl Client {
         blob: &Descriptor,
         transfer: Arc<Transfer>,
     ) -> Result<()> {
+        // What the transfer was told of this blob, across attempts: a retry re-sends
+        // the blob, but only what goes past the last attempt is news.
+        let reported = Arc::new(AtomicU64::new(0));
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self
-                .copy_blob_once(source, target, blob, transfer.clone())
-                .await
-            {
+            let progress = (transfer.clone(), reported.clone());
+            match self.copy_blob_once(source, target, blob, progress).await {
                 Ok(()) => return Ok(()),
                 Err(CopyFailure::Transient(e)) => {
                     if !self.retry_failure(attempt).await {
@@ -290,7 +292,7 @@ impl Client {
         source: &Repository,
         target: &Repository,
         blob: &Descriptor,
-        transfer: Arc<Transfer>,
+        (transfer, reported): (Arc<Transfer>, Arc<AtomicU64>),
     ) -> Result<(), CopyFailure> {
         let fatal = CopyFailure::Fatal;
         let src = self.registry(source).await.map_err(fatal)?;
@@ -342,6 +344,7 @@ impl Client {
             finished: false,
             outcome: outcome.clone(),
             transfer,
+            reported,
         };
         let separator = if location.contains('?') { '&' } else { '?' };
         let put_url = format!("{location}{separator}digest={}", blob.digest);
@@ -434,8 +437,10 @@ struct VerifyStream {
     size: u64,
     finished: bool,
     outcome: Arc<Mutex<Option<StreamFailure>>>,
-    /// The target image's transfer, advanced by every chunk.
+    /// The target image's transfer, advanced by every chunk not reported before.
     transfer: Arc<Transfer>,
+    /// The bytes of this blob the transfer was told of, by this or an earlier attempt.
+    reported: Arc<AtomicU64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -454,7 +459,10 @@ impl Stream for VerifyStream {
             Poll::Ready(Some(Ok(chunk))) => {
                 self.hasher.update(&chunk);
                 self.seen += chunk.len() as u64;
-                self.transfer.advance(chunk.len() as u64);
+                let before = self.reported.fetch_max(self.seen, Ordering::Relaxed);
+                if self.seen > before {
+                    self.transfer.advance(self.seen - before);
+                }
                 if self.seen > self.size {
                     self.finished = true;
                     return Poll::Ready(Some(Err(Box::new(StreamMismatch))));

@@ -54,8 +54,9 @@ impl Git {
         }
         if let Some(token) = &net.token {
             // After the user's own helpers: theirs answer first when they know the host.
+            // `store` and `erase` have nothing to do here and succeed quietly.
             cmd.arg("-c").arg(format!(
-                "credential.helper=!f() {{ test \"$1\" = get && printf 'username=oauth2\\npassword=%s\\n' \"${TOKEN_VAR}\"; }}; f"
+                "credential.helper=!f() {{ if test \"$1\" = get; then printf 'username=oauth2\\npassword=%s\\n' \"${TOKEN_VAR}\"; fi; }}; f"
             ));
             cmd.env(TOKEN_VAR, token);
         }
