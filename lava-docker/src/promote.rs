@@ -341,6 +341,22 @@ impl Member {
     }
 }
 
+/// Target tags' digests read ahead (`None`: no such tag).
+type TargetHeads = HashMap<(Repository, String), Option<Digest>>;
+
+/// The digest of `repo:tag`, read ahead in `heads` or now.
+async fn head(
+    inner: &Inner,
+    heads: &TargetHeads,
+    repo: &Repository,
+    tag: &str,
+) -> Result<Option<Digest>> {
+    match heads.get(&(repo.clone(), tag.to_owned())) {
+        Some(digest) => Ok(digest.clone()),
+        None => inner.client.head_manifest(repo, tag).await,
+    }
+}
+
 impl Inner {
     fn engine(&self) -> bool {
         matches!(self.options.transport, Transport::Engine { .. })
@@ -398,6 +414,35 @@ impl Inner {
             .await
     }
 
+    /// The sources, and meanwhile every target tag's digest (a HEAD each, on another
+    /// registry than the sources', so the two overlap). The engine transport reads
+    /// its targets' manifests instead, after.
+    async fn resolve_and_head(&self, set: &ImageSet) -> Result<(Vec<SourceImage>, TargetHeads)> {
+        if self.engine() {
+            return Ok((self.resolve(set).await?, TargetHeads::new()));
+        }
+        let mut targets = Vec::new();
+        for group in &set.groups {
+            for tag in set.tags() {
+                targets.extend(
+                    group
+                        .arches
+                        .iter()
+                        .map(|a| (a.target.clone(), tag.to_owned())),
+                );
+                targets.push((group.list.clone(), tag.to_owned()));
+            }
+        }
+        let heads = futures_util::stream::iter(targets)
+            .map(|(repo, tag)| async move {
+                let digest = self.client.head_manifest(&repo, &tag).await?;
+                Ok::<_, Error>(((repo, tag), digest))
+            })
+            .buffered(8)
+            .try_collect::<TargetHeads>();
+        futures_util::future::try_join(self.resolve(set), heads).await
+    }
+
     /// The per-arch target's manifest under `tag`, if any.
     async fn target_manifest(
         &self,
@@ -414,8 +459,8 @@ impl Inner {
     }
 
     async fn check(self: Arc<Self>, set: &ImageSet) -> Result<Promotion> {
-        let sources = self.resolve(set).await?;
-        let (tags, _) = self.observe(set, &sources).await?;
+        let (sources, heads) = self.resolve_and_head(set).await?;
+        let (tags, _) = self.observe(set, &sources, &heads).await?;
         Ok(Promotion {
             version: set.version.clone(),
             sources,
@@ -428,6 +473,7 @@ impl Inner {
         &self,
         set: &ImageSet,
         sources: &[SourceImage],
+        heads: &TargetHeads,
     ) -> Result<(Vec<TargetTag>, Vec<Option<Vec<Member>>>)> {
         let engine = self.engine();
         let mut by_group = Vec::new();
@@ -454,7 +500,7 @@ impl Inner {
                     self.target_manifest(&repo, &tag).await?
                 } else {
                     // A HEAD is enough when digests must match exactly.
-                    self.client.head_manifest(&repo, &tag).await?.map(|digest| {
+                    head(self, heads, &repo, &tag).await?.map(|digest| {
                         (
                             RawManifest {
                                 bytes: bytes::Bytes::new(),
@@ -539,7 +585,7 @@ impl Inner {
                 let want = members_ref[g]
                     .as_ref()
                     .map(|m| m.iter().map(Member::descriptor).collect::<Vec<_>>());
-                let current = self.client.head_manifest(&repo, &tag).await?;
+                let current = head(self, heads, &repo, &tag).await?;
                 let want_raw = want.as_deref().map(manifest::build_list);
                 let done = match (&current, &want_raw, &want) {
                     (Some(current), Some(raw), Some(entries)) => {
@@ -589,8 +635,8 @@ impl Inner {
             &counters.retries,
         ]
         .map(|c| c.load(Ordering::Relaxed));
-        let sources = self.resolve(set).await?;
-        let (before, mut members) = self.observe(set, &sources).await?;
+        let (sources, heads) = self.resolve_and_head(set).await?;
+        let (before, mut members) = self.observe(set, &sources, &heads).await?;
         let mut moved = Vec::new();
         let unchanged: Vec<ImageRef> = before
             .iter()
