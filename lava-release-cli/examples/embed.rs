@@ -46,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         simulate: false,
         verbosity: Verbosity::Normal,
         meter: Default::default(),
+        spinners: None,
     };
     let summary = workspace.run(&release, &request, &mut Plain)?;
     println!("{summary:?}");

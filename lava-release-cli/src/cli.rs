@@ -410,6 +410,7 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
                 simulate,
                 verbosity,
                 meter: lava_io::transfer::Meter::default(),
+                spinners: None,
             };
             let dry_run = dry_run || simulate;
             if json {
@@ -437,6 +438,7 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
             let mut reporter = TerminalReporter::new(palette, dry_run, verbosity);
             let request = RunRequest {
                 meter: reporter.meter(),
+                spinners: reporter.spinners(),
                 ..request
             };
             match workspace.run(&prepared, &request, &mut reporter) {

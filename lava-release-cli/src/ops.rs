@@ -133,6 +133,8 @@ pub struct RunRequest {
     pub verbosity: crate::step::Verbosity,
     /// Where downloads and copies report their bytes.
     pub meter: lava_io::transfer::Meter,
+    /// Where stages draw spinners of their own (a terminal's); `None`: lines instead.
+    pub spinners: Option<indicatif::MultiProgress>,
 }
 
 /// Which changelog entry to render.
@@ -255,6 +257,7 @@ impl Workspace {
         ctx.dry_run = opts.dry_run;
         ctx.verbosity = request.verbosity;
         ctx.meter = request.meter.clone();
+        ctx.spinners = request.spinners.clone();
         if !opts.dry_run {
             run::open_secrets(selected, &ctx)?;
             // Everything that can be seen wrong now is said now, before the first stage.

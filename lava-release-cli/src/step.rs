@@ -265,6 +265,9 @@ pub struct Context<'a> {
     pub verbosity: Verbosity,
     /// Where downloads and copies report their bytes (bars on a terminal).
     pub meter: lava_io::transfer::Meter,
+    /// Where a stage's own spinner goes (a pipeline wait), beside the run's: `None`
+    /// off a terminal, where a stage prints lines instead.
+    pub spinners: Option<indicatif::MultiProgress>,
     signer: OnceCell<lava_signing::Signer>,
     debian_signer: OnceCell<lava_signing::Signer>,
 }
@@ -288,6 +291,7 @@ impl<'a> Context<'a> {
             dry_run: false,
             verbosity: Verbosity::Normal,
             meter: lava_io::transfer::Meter::default(),
+            spinners: None,
             signer: OnceCell::new(),
             debian_signer: OnceCell::new(),
         }

@@ -302,6 +302,13 @@ impl TerminalReporter {
     }
 }
 
+impl TerminalReporter {
+    /// Where stages draw their own spinners: with the run's, when it draws any.
+    pub fn spinners(&self) -> Option<MultiProgress> {
+        self.spin.then(|| self.bars.clone())
+    }
+}
+
 /// Byte bars on stderr for a command without stages (`repo verify`): on a terminal,
 /// unless quiet.
 pub fn terminal_meter(verbosity: Verbosity) -> Meter {

@@ -209,7 +209,14 @@ fn downloads_draw_byte_bars_on_a_terminal_and_nothing_off_one() {
     let screen = text(&out.stdout);
     assert!(out.status.success(), "{screen}");
     assert!(incoming.join(artifacts.changes_name()).is_file());
-    for drawn in ["debian-bookworm artifacts", "total", "B/s", "ETA"] {
+    // The pipeline wait's spinner, with the run's: job counts and the page to click.
+    for drawn in [
+        "1/1 jobs succeeded",
+        "debian-bookworm artifacts",
+        "total",
+        "B/s",
+        "ETA",
+    ] {
         assert!(
             screen.contains(drawn),
             "no `{drawn}` on the terminal:\n{screen}"

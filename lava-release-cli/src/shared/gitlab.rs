@@ -1,7 +1,6 @@
 //! The GitLab client as the configuration describes it, and the pipeline wait that
 //! `wait-ci` and `fork-wait-ci` share.
 
-use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use lava_gitlab::{CiTarget, GitLab, WaitCi};
@@ -135,8 +134,10 @@ pub fn wait(
     target: CiTarget,
 ) -> anyhow::Result<lava_gitlab::Pipeline> {
     let quiet = ctx.verbosity == Verbosity::Quiet;
-    let bar = (std::io::stderr().is_terminal() && !quiet).then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
+    // On a terminal, a spinner with the run's (which are drawn only there, and not
+    // when quiet); otherwise plain lines.
+    let bar = ctx.spinners.as_ref().map(|spinners| {
+        let bar = spinners.add(indicatif::ProgressBar::new_spinner());
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
     });
