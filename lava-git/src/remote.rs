@@ -59,9 +59,10 @@ impl fmt::Debug for Network {
     }
 }
 
-/// Pushes `refspecs` (never forced: a `+` refspec is refused) to `remote` (a remote's
-/// name or a URL). Every ref must be accepted; a rejection names the refs rejected and
-/// those that were updated, so nothing is left half-pushed without a word.
+/// Pushes `refspecs` (never forced: a `+` or a deleting `:` refspec is refused) to
+/// `remote` (a remote's name or a URL). Every ref must be accepted; a rejection names
+/// the refs rejected and those that were updated, so nothing is left half-pushed
+/// without a word.
 pub(crate) fn push(git_dir: &Path, remote: &str, refspecs: &[&str], net: &Network) -> Result<()> {
     if let Some(forced) = refspecs
         .iter()

@@ -189,26 +189,8 @@ fn git_verifies_the_signed_tag_and_a_rerun_does_nothing() {
     sb.ci_for_tag(V).unwrap();
     let out = sb.lava_release(&["run", V, "--yes"]).output();
     assert_success(&out);
-    let gnupg = tempfile::Builder::new()
-        .prefix("lr-gpg")
-        .tempdir_in("/tmp")
-        .unwrap();
     let (_, public) = sb.release_key();
-    let imported = Command::new("gpg")
-        .arg("--homedir")
-        .arg(gnupg.path())
-        .args(["--batch", "--quiet", "--import"])
-        .arg(&public)
-        .status()
-        .unwrap();
-    assert!(imported.success());
-    let verify = Command::new("git")
-        .current_dir(sb.repo())
-        .args(["verify-tag", V])
-        .env("GNUPGHOME", gnupg.path())
-        .output()
-        .unwrap();
-    tests::rehearsal::stop_agent(gnupg.path());
+    let verify = crate::support::verify_tag(&sb, V, &public);
     assert_success(&verify);
     assert_stderr_contains(&verify, "Good signature");
 

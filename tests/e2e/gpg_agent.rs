@@ -7,21 +7,9 @@ use std::process::Command;
 
 use tests::sandbox::{Sandbox, assert_success, text};
 
-const V: &str = "2024.02";
+use crate::support::gnupg_home;
 
-/// A GnuPG home under /tmp (gpg-agent's socket path must be short), private to the user.
-fn gnupg_home() -> tempfile::TempDir {
-    let home = tempfile::Builder::new()
-        .prefix("lr-gpg")
-        .tempdir_in("/tmp")
-        .unwrap();
-    std::fs::set_permissions(
-        home.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
-    home
-}
+const V: &str = "2024.02";
 
 fn gpg(home: &Path, args: &[&str], file: &Path) {
     let status = Command::new("gpg")
@@ -96,15 +84,7 @@ fn the_agents_own_pinentry_asks_on_the_users_terminal_and_the_tag_verifies() {
     assert!(!text(&out.stdout).contains("correct horse"));
     assert!(!text(&out.stderr).contains("correct horse"));
 
-    let verifier = gnupg_home();
-    gpg(verifier.path(), &["--import"], &public);
-    let verify = Command::new("git")
-        .current_dir(sb.repo())
-        .args(["verify-tag", V])
-        .env("GNUPGHOME", verifier.path())
-        .output()
-        .unwrap();
-    tests::rehearsal::stop_agent(verifier.path());
+    let verify = crate::support::verify_tag(&sb, V, &public);
     assert_success(&verify);
     assert!(
         text(&verify.stderr).contains("Good signature"),

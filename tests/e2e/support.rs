@@ -64,3 +64,39 @@ pub fn documented_rows(name: &str) -> Vec<(String, Vec<String>)> {
         })
         .collect()
 }
+
+/// A GnuPG home under /tmp (gpg-agent's socket path must be short), private to the user.
+pub fn gnupg_home() -> tempfile::TempDir {
+    let home = tempfile::Builder::new()
+        .prefix("lr-gpg")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(
+        home.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    home
+}
+
+/// `git verify-tag TAG` in the sandbox repository, by a GnuPG home that knows only the
+/// certificate `public`, as a user of the release checks it.
+pub fn verify_tag(sb: &Sandbox, tag: &str, public: &std::path::Path) -> Output {
+    let home = gnupg_home();
+    let imported = std::process::Command::new("gpg")
+        .arg("--homedir")
+        .arg(home.path())
+        .args(["--batch", "--quiet", "--import"])
+        .arg(public)
+        .status()
+        .unwrap();
+    assert!(imported.success(), "gpg --import {}", public.display());
+    let verify = std::process::Command::new("git")
+        .current_dir(sb.repo())
+        .args(["verify-tag", tag])
+        .env("GNUPGHOME", home.path())
+        .output()
+        .unwrap();
+    tests::rehearsal::stop_agent(home.path());
+    verify
+}
