@@ -172,10 +172,79 @@ pub fn format_date(date: OffsetDateTime) -> String {
     )
 }
 
-/// The name of gbp's Debian tag for `version` (`debian/%(version)s`, with `~` as `_`
-/// and `:` as `%`, as gbp mangles it).
+/// The name of gbp's Debian tag for `version` under its default format,
+/// `debian/%(version)s`, mangled as [`gbp_tag`] does.
 pub fn debian_tag(version: &str) -> String {
-    format!("debian/{}", version.replace('~', "_").replace(':', "%"))
+    gbp_tag("debian/%(version)s", version)
+}
+
+/// A tag name from a gbp tag format (`debian-tag`, `upstream-tag`) and a version, as
+/// gbp's `version_to_tag` makes it: `%(version)s` is the version made a valid git ref
+/// name as DEP-14 says (`~` as `_`, `:` as `%`, a `.` before another `.`, at the end or
+/// before `lock` followed by `#`), `%(hversion)s` the same with `.` as `-`, and
+/// `%(version%A%B)s` the version with the character `A` replaced by `B` first (`\%` is a
+/// `%` in `B`).
+pub fn gbp_tag(format: &str, version: &str) -> String {
+    let (format, version) = match mangling(format) {
+        Some((start, end, from, to)) => (
+            format!("{}%(version)s{}", &format[..start], &format[end..]),
+            version.replace(from, &to),
+        ),
+        None => (format.to_owned(), version.to_owned()),
+    };
+    let clean = sanitize_version(&version);
+    format
+        .replace("%(hversion)s", &clean.replace('.', "-"))
+        .replace("%(version)s", &clean)
+}
+
+/// The first `%(version%A%B)s` in `format`: its span, `A` and `B`.
+fn mangling(format: &str) -> Option<(usize, usize, char, String)> {
+    let start = format.find("%(version%")?;
+    let rest = &format[start + "%(version%".len()..];
+    let mut chars = rest.char_indices();
+    let (_, from) = chars.next().filter(|(_, c)| *c != '%')?;
+    let (_, sep) = chars.next()?;
+    if sep != '%' {
+        return None;
+    }
+    let mut to = String::new();
+    let mut escaped = false;
+    for (i, c) in chars {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '%' if escaped => {
+                to.push('%');
+                escaped = false;
+            }
+            ')' if !escaped && rest[i..].starts_with(")s") && !to.is_empty() => {
+                let end = start + "%(version%".len() + i + 2;
+                return Some((start, end, from, to));
+            }
+            '%' => return None,
+            c => {
+                if escaped {
+                    to.push('\\');
+                    escaped = false;
+                }
+                to.push(c);
+            }
+        }
+    }
+    None
+}
+
+/// gbp's `_sanitize_version`: a version git takes in a tag name (DEP-14).
+fn sanitize_version(version: &str) -> String {
+    let mut out = String::with_capacity(version.len());
+    for (i, c) in version.char_indices() {
+        out.push(c);
+        let rest = &version[i + c.len_utf8()..];
+        if c == '.' && (rest.is_empty() || rest.starts_with('.') || rest == "lock") {
+            out.push('#');
+        }
+    }
+    out.replace('~', "_").replace(':', "%")
 }
 
 /// The top entry of an existing changelog, as `dpkg-parsechangelog` would report it.
@@ -273,6 +342,21 @@ mod tests {
     #[test]
     fn debian_tag_mangles_like_gbp() {
         assert_eq!(debian_tag("1:2024.05~rc1-1"), "debian/1%2024.05_rc1-1");
+    }
+
+    #[test]
+    fn gbp_tag_formats_as_gbp_version_to_tag() {
+        // gbp's own doctests of version_to_tag and _sanitize_version.
+        assert_eq!(gbp_tag("debian/%(version)s", "0:0~0"), "debian/0%0_0");
+        assert_eq!(gbp_tag("libfoo-%(hversion)s", "1.8.1"), "libfoo-1-8-1");
+        assert_eq!(gbp_tag("v%(version%.%_)s", "1.2.3"), "v1_2_3");
+        assert_eq!(gbp_tag(r"%(version%-%\%)s", "0-1.2.3"), "0%1.2.3");
+        assert_eq!(gbp_tag("%(version)s", "0....0"), "0.#.#.#.0");
+        assert_eq!(gbp_tag("%(version)s", "0.lock"), "0.#lock");
+        assert_eq!(
+            gbp_tag("upstream/%(version)s", "2026.07"),
+            "upstream/2026.07"
+        );
     }
 
     #[test]
