@@ -172,6 +172,17 @@ pub enum Error {
         /// The repository.
         repo: PathBuf,
     },
+    /// The repository's configuration cannot be written.
+    #[error("cannot set `{key}` in {repo:?}")]
+    SetConfig {
+        /// The key.
+        key: &'static str,
+        /// The repository.
+        repo: PathBuf,
+        /// What libgit2 said.
+        #[source]
+        source: Source,
+    },
     /// The configured identity is not usable in a commit.
     #[error("the configured user.name/user.email of {repo:?} cannot sign a commit")]
     Identity {
@@ -286,6 +297,17 @@ pub enum Error {
         /// The remote's name or URL.
         remote: String,
         /// What libgit2 said.
+        #[source]
+        source: Source,
+    },
+    /// A fetch failed (a ref that would not fast-forward included).
+    #[error("cannot fetch {refspecs} from {remote}")]
+    Fetch {
+        /// The remote's name, URL or path.
+        remote: String,
+        /// The refspecs, comma-separated.
+        refspecs: String,
+        /// What git said.
         #[source]
         source: Source,
     },

@@ -344,6 +344,29 @@ impl Repository {
         Ok((get("user.name"), get("user.email")))
     }
 
+    /// Sets `user.name` and `user.email` in this repository's own configuration (a
+    /// clone lava-release keeps, committing as the person it works for). A `Repository`
+    /// opened before still reads the old identity: open it again.
+    pub fn set_identity(&self, name: &str, email: &str) -> Result<()> {
+        let err = |key, source: git2::Error| Error::SetConfig {
+            key,
+            repo: self.workdir.clone(),
+            source: source.into(),
+        };
+        let repo = git2::Repository::open(self.repo.git_dir()).map_err(|e| err("user.name", e))?;
+        let config = repo.config().map_err(|e| err("user.name", e))?;
+        let mut local = config
+            .open_level(git2::ConfigLevel::Local)
+            .map_err(|e| err("user.name", e))?;
+        local
+            .set_str("user.name", name)
+            .map_err(|e| err("user.name", e))?;
+        local
+            .set_str("user.email", email)
+            .map_err(|e| err("user.email", e))?;
+        Ok(())
+    }
+
     /// Stages `paths` (relative to the working tree, as they are on disk) and commits them
     /// on the current branch with `message`, as `git commit PATHS -m MESSAGE` would (the
     /// configured identity, hooks not run). Returns the new commit's full id.
@@ -404,6 +427,19 @@ impl Repository {
     /// Pushes `refspecs` to `remote` (a remote's name or a URL), never forcing.
     pub fn push(&self, remote: &str, refspecs: &[&str], net: &Network) -> Result<()> {
         remote::push(self.repo.git_dir(), remote, refspecs, net)
+    }
+
+    /// Fetches `refspecs` (`SRC:DST`, fast-forward only) from `remote` (a remote's name,
+    /// a URL or another repository's path).
+    pub fn fetch(&self, remote: &str, refspecs: &[&str], net: &Network) -> Result<()> {
+        remote::fetch(self.repo.git_dir(), remote, refspecs, net)
+    }
+
+    /// Clones branch `branch` of `url` into `dest` (which must not exist), checked out,
+    /// and opens it.
+    pub fn clone_branch(url: &str, branch: &str, dest: &Path, net: &Network) -> Result<Self> {
+        remote::clone(url, branch, dest, None, net)?;
+        Self::open(dest)
     }
 
     /// The refs `remote` advertises (`git ls-remote`).

@@ -90,6 +90,21 @@ pub(crate) fn push(git_dir: &Path, remote: &str, refspecs: &[&str], net: &Networ
     })
 }
 
+/// Fetches `refspecs` (`SRC:DST`, never forced: a `+` refspec is refused, so a ref that
+/// would not fast-forward fails the fetch) from `remote` (a remote's name, a URL or a
+/// repository's path), tags only as the refspecs name them.
+pub(crate) fn fetch(git_dir: &Path, remote: &str, refspecs: &[&str], net: &Network) -> Result<()> {
+    if let Some(forced) = refspecs.iter().find(|r| r.starts_with('+')) {
+        return Err(Error::ForcePush {
+            refspec: (*forced).to_owned(),
+        });
+    }
+    match net.transport {
+        Transport::Git => system::fetch(git_dir, remote, refspecs, net),
+        Transport::Libgit2 => libgit2::fetch(git_dir, remote, refspecs, net),
+    }
+}
+
 /// What a push did to each ref: those the remote took and those it refused, with
 /// its reasons.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -112,7 +127,8 @@ pub(crate) fn remote_refs(
 }
 
 /// Clones branch `branch` of `url` into `dest` (which must not exist) and, when the
-/// server lets it be read, `extra` into `local` (a ref of the clone's own).
+/// server lets it be read, `extra` into `local` (a ref of the clone's own). The clone's
+/// `origin` fetches that branch alone.
 pub(crate) fn clone(
     url: &str,
     branch: &str,

@@ -105,6 +105,22 @@ pub(super) fn remote_refs(
     Ok(refs)
 }
 
+pub(super) fn fetch(git_dir: &Path, remote: &str, refspecs: &[&str], net: &Network) -> Result<()> {
+    let err = |source: git2::Error| Error::Fetch {
+        remote: remote.to_owned(),
+        refspecs: refspecs.join(", "),
+        source: source.into(),
+    };
+    let repo = git2::Repository::open(git_dir).map_err(err)?;
+    let mut handle = find_remote(&repo, remote).map_err(err)?;
+    let attempts = Cell::new(0);
+    let mut opts = git2::FetchOptions::new();
+    opts.remote_callbacks(callbacks(net, &attempts))
+        .download_tags(git2::AutotagOption::None)
+        .update_fetchhead(false);
+    handle.fetch(refspecs, Some(&mut opts), None).map_err(err)
+}
+
 pub(super) fn clone(
     url: &str,
     branch: &str,

@@ -292,6 +292,31 @@ pub(super) fn remote_refs(
         .collect())
 }
 
+pub(super) fn fetch(git_dir: &Path, remote: &str, refspecs: &[&str], net: &Network) -> Result<()> {
+    let err = |source: Source| Error::Fetch {
+        remote: redact_urls(remote),
+        refspecs: refspecs.join(", "),
+        source,
+    };
+    let out = Git::new(Some(git_dir), net)
+        .map_err(|e| err(source(e)))?
+        .args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--",
+            remote,
+        ])
+        .args(refspecs)
+        .output()
+        .map_err(|e| err(source(e)))?;
+    if !out.status.success() {
+        return Err(err(summary(&out.stderr, net).into()));
+    }
+    Ok(())
+}
+
 pub(super) fn clone(
     url: &str,
     branch: &str,
