@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod archive;
 mod artifacts;
 mod ci;
 mod client;
