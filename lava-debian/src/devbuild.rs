@@ -174,7 +174,7 @@ mod tests {
         )
         .unwrap_err();
         let message = err.to_string();
-        assert!(message.starts_with("the dev build `seq 1 30;"), "{message}");
+        assert!(message.starts_with("the build `seq 1 30;"), "{message}");
         assert!(message.contains("exit status: 3"), "{message}");
         assert!(
             message.ends_with("\n12\n13\n14\n15\n16\n17\n18\n19\n20\n21\n22\n23\n24\n25\n26\n27\n28\n29\n30\nE: missing build dependency"),

@@ -227,6 +227,47 @@ fn check_signature(
     }
 }
 
+/// Downloads `url` into `dest` (created or truncated; the caller renames it into place
+/// once it has checked it), reported to `meter`; returns its size.
+pub fn download(url: &str, dest: &Path, meter: &lava_io::transfer::Meter) -> Result<u64> {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let http = |source| Error::Http {
+        file: name.clone(),
+        url: url.into(),
+        source,
+    };
+    let client = Client::builder().build().map_err(http)?;
+    let response = client.get(url).send().map_err(http)?;
+    if !response.status().is_success() {
+        return Err(Error::HttpStatus {
+            file: name,
+            url: url.into(),
+            status: response.status().as_u16(),
+        });
+    }
+    let length = response.content_length();
+    let mut body = meter.start(&name, length).reader(response);
+    let io = |source| Error::File {
+        action: "download into",
+        path: dest.to_owned(),
+        source,
+    };
+    let mut file = File::create(dest).map_err(io)?;
+    let size = std::io::copy(&mut body, &mut file).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    if length.is_some_and(|l| l != size) {
+        return Err(Error::SizeMismatch {
+            file: name,
+            expected: length.unwrap_or_default(),
+            actual: size,
+        });
+    }
+    Ok(size)
+}
+
 fn get_all(client: &Client, file: &str, url: &str) -> Result<Vec<u8>> {
     let http = |source| Error::Http {
         file: file.into(),

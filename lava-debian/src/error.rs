@@ -197,8 +197,8 @@ pub enum Error {
         stderr: String,
     },
 
-    /// The dev build command failed.
-    #[error("the dev build `{command}` failed with {status}; the last lines of {log:?}:\n{tail}")]
+    /// A build command (the dev build, `gbp buildpackage`) failed.
+    #[error("the build `{command}` failed with {status}; the last lines of {log:?}:\n{tail}")]
     Build {
         /// The command, as configured.
         command: String,
@@ -208,6 +208,19 @@ pub enum Error {
         log: PathBuf,
         /// The last lines of the log.
         tail: String,
+    },
+
+    /// An upstream tarball does not hold what the tag does.
+    #[error("{orig:?} is not the tarball of {reference}: `{path}` {why}")]
+    OrigDiffers {
+        /// The tarball.
+        orig: PathBuf,
+        /// The tag (or commit) it was compared with.
+        reference: String,
+        /// The first path, in sorted order, where they differ.
+        path: String,
+        /// How.
+        why: String,
     },
 
     /// A worker thread panicked.

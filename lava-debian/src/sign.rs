@@ -8,9 +8,9 @@ use crate::changes::FileSums;
 use crate::dsc::strip_cleartext;
 use crate::{Error, Result};
 
-/// Replaces the lines naming `file.name` in the `Checksums-Sha1`, `Checksums-Sha256`
-/// and `Files` fields of an unsigned `.changes` with `file`'s size and sums, keeping
-/// the section and priority of `Files`.
+/// Replaces the lines naming `file.name` in the `Checksums-Md5` (of a `.buildinfo`),
+/// `Checksums-Sha1`, `Checksums-Sha256` and `Files` fields of an unsigned `.changes` or
+/// `.buildinfo` with `file`'s size and sums, keeping the section and priority of `Files`.
 pub fn update_changes_checksums(changes: &str, file: &FileSums) -> String {
     let mut out = String::with_capacity(changes.len());
     let mut current = String::new();
@@ -28,6 +28,9 @@ pub fn update_changes_checksums(changes: &str, file: &FileSums) -> String {
         let parts: Vec<&str> = body.split_whitespace().collect();
         let names_file = parts.last() == Some(&file.name.as_str());
         let replaced = match (current.as_str(), parts.as_slice()) {
+            ("checksums-md5", [_, _, _]) if names_file => {
+                Some(format!(" {} {} {}", file.md5, file.size, file.name))
+            }
             ("checksums-sha1", [_, _, _]) if names_file => {
                 Some(format!(" {} {} {}", file.sha1, file.size, file.name))
             }
@@ -63,8 +66,8 @@ pub struct SignedUpload {
 }
 
 /// Signs a source upload as `debsign` does: the `.dsc` listed in the `.changes`
-/// first, then the `.changes` with that `.dsc`'s new size and checksums. Existing
-/// signatures are replaced.
+/// first, then each `.buildinfo` it lists (given the signed `.dsc`'s sums), then the
+/// `.changes` with their new sizes and checksums. Existing signatures are replaced.
 pub fn sign_upload(changes_path: &Path, signer: &Signer) -> Result<SignedUpload> {
     sign_upload_with(changes_path, signer, &|_| {})
 }
@@ -122,7 +125,35 @@ pub fn sign_upload_with(
         })?;
     write(&dsc_path, &signed_dsc)?;
     checkpoint(DSC_SIGNED);
-    let changes = update_changes_checksums(&changes, &FileSums::of_bytes(&dsc_name, &signed_dsc));
+    let dsc_sums = FileSums::of_bytes(&dsc_name, &signed_dsc);
+    let mut changes = update_changes_checksums(&changes, &dsc_sums);
+    // As debsign: a `.buildinfo` the upload carries lists the `.dsc`'s sums; it gets the
+    // signed `.dsc`'s, is signed, and the `.changes` gets its new sums in turn.
+    let buildinfos: Vec<String> = changes
+        .lines()
+        .skip_while(|l| !l.starts_with("Files:"))
+        .skip(1)
+        .take_while(|l| l.starts_with([' ', '\t']))
+        .filter_map(|l| l.split_whitespace().last())
+        .filter(|n| n.ends_with(".buildinfo"))
+        .map(str::to_owned)
+        .collect();
+    for name in buildinfos {
+        let path = dir.join(&name);
+        let text = String::from_utf8(strip_cleartext(&read(&path)?)).map_err(|_| Error::Parse {
+            file: name.clone(),
+            reason: "it is not UTF-8".into(),
+        })?;
+        let text = update_changes_checksums(&text, &dsc_sums);
+        let signed = signer
+            .sign_cleartext(text.as_bytes())
+            .map_err(|source| Error::Sign {
+                file: name.clone(),
+                source,
+            })?;
+        write(&path, &signed)?;
+        changes = update_changes_checksums(&changes, &FileSums::of_bytes(&name, &signed));
+    }
     let signed_changes = signer
         .sign_cleartext(changes.as_bytes())
         .map_err(|source| Error::Sign {
