@@ -589,6 +589,25 @@ pub struct Debian {
     pub builder: String,
     /// The suite the dev build targets (`{suite}`).
     pub dev_build_suite: String,
+    /// How the Debian package is made: `dget` (the released source fetched from the
+    /// release repository and signed) or `gbp` (the written process's "Debian uploads":
+    /// the tag's tarball imported with `gbp import-orig` into the packaging repository,
+    /// built, signed, tagged and pushed by the Debian Developer).
+    pub flow: DebianFlow,
+    /// The packaging repository's remote (`gbp` flow): where `debian-push` pushes the
+    /// Debian and upstream branches, pristine-tar and the two tags, and where the
+    /// packaging repository is cloned from when `packaging_dir` is unset.
+    pub packaging_remote: Option<String>,
+    /// The Debian Developer's own checkout of the packaging repository (`gbp` flow);
+    /// unset: a clone kept in `.git/lava-release/debian/packaging/`.
+    pub packaging_dir: Option<PathBuf>,
+    /// The upstream tarball's URL (`gbp` flow); `{version}` and `{tag}` are replaced.
+    /// Unset: GitLab's archive of the tag, `GET /projects/:id/repository/archive.tar.gz?sha=TAG`.
+    pub archive_url: Option<String>,
+    /// `gbp buildpackage --git-builder=…` of `debian-build` (`gbp` flow).
+    pub package_builder: String,
+    /// Whether sbuild runs lintian; `false` passes `--no-run-lintian` to an sbuild builder.
+    pub lintian: bool,
     /// Where the signed upload goes: `dput:PROFILE`, `sftp://[user@]host[:port]/dir`
     /// or a directory. Unset: no `debian-upload` stage.
     pub upload: Option<String>,
@@ -630,6 +649,17 @@ pub struct Debian {
     pub freeze: Vec<Freeze>,
     /// Parallel downloads of the source package's files.
     pub jobs: usize,
+}
+
+/// `flow` of `[debian]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DebianFlow {
+    /// `debian-upload` fetches the released source with dget and signs it.
+    #[default]
+    Dget,
+    /// The git-buildpackage stages, from `upstream-tarball` to `debian-push`.
+    Gbp,
 }
 
 /// `orig` of `[debian]`.
@@ -682,6 +712,12 @@ impl Default for Debian {
             dev_build: false,
             builder: "./share/debian-dev-build.sh -o {output} -s {suite}".into(),
             dev_build_suite: "unstable".into(),
+            flow: DebianFlow::Dget,
+            packaging_remote: None,
+            packaging_dir: None,
+            archive_url: None,
+            package_builder: "sbuild -s".into(),
+            lintian: true,
             upload: None,
             repository: "https://apt.lavasoftware.org/release".into(),
             suite: "bookworm".into(),
@@ -1044,6 +1080,7 @@ impl Config {
                 DEBIAN,
             ),
             ("debian.dsc_url", debian.dsc_url.as_ref(), DEBIAN),
+            ("debian.archive_url", debian.archive_url.as_ref(), DEBIAN),
             (
                 "announce.subject",
                 Some(&self.announce.subject),
@@ -1065,6 +1102,14 @@ impl Config {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));
+            }
+        }
+        if debian.flow == DebianFlow::Gbp {
+            if debian.packaging_remote.is_none() {
+                return Err("debian.flow = \"gbp\" needs debian.packaging_remote, the packaging repository's remote".into());
+            }
+            if debian.key.is_none() {
+                return Err("debian.flow = \"gbp\" needs debian.key, the Debian Developer's key that signs the upload and the Debian tag".into());
             }
         }
         if self.docker.enabled {

@@ -372,6 +372,35 @@ pub fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
             }
         }
     }
+    // The gbp flow builds from the tag's tarball: it must be the tag, and the Debian
+    // version the tag's.
+    if config.debian.flow == crate::config::DebianFlow::Gbp {
+        let mut upstream = Agreement::new("the upstream version");
+        upstream.claim(format!("tag {v}"), v);
+        upstream.claim(
+            format!("the Debian version {debian_version}"),
+            ctx.release.debian_version.upstream_version.clone(),
+        );
+        checks.push(upstream);
+        let orig = crate::shared::packaging::orig_path(ctx);
+        if !orig.exists() {
+            return Ok(Observation::Missing(format!(
+                "{} is not downloaded yet (upstream-tarball)",
+                orig.display()
+            )));
+        }
+        let same = format!("`git archive {v}`");
+        let mut tarball = Agreement::new("the upstream tarball's content");
+        tarball.claim(format!("tag {v}"), same.clone());
+        tarball.claim(
+            crate::shared::debian::file_name(&orig),
+            match lava_debian::check_orig(&orig, ctx.repo.git_dir(), v) {
+                Ok(_) => same,
+                Err(e) => e.to_string(),
+            },
+        );
+        checks.push(tarball);
+    }
     let mut agreements = vec![tag_object, commit_of, version, debian];
     // The per-package agreements come after the release's own.
     agreements.extend(checks);

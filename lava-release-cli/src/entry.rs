@@ -100,13 +100,58 @@ pub fn render_entry(ctx: &Context<'_>, req: &EntryRequest<'_>) -> anyhow::Result
         (None, ChangelogStyle::Gbp) => ctx.config.changelog.paths.clone(),
         (None, ChangelogStyle::Oneline | ChangelogStyle::GitLog) => Vec::new(),
     };
-    let commits = repo.log(&lava_git::LogQuery {
+    let query = lava_git::LogQuery {
         since,
         exclude,
         until: "HEAD".into(),
         paths,
         no_merges: true,
-    })?;
+    };
+    Ok(RenderedEntry {
+        text: render_from(ctx, repo, top.source, &query, req)?,
+        warnings,
+    })
+}
+
+/// Renders the entry of the Debian branch of a packaging repository (`repo`, whose
+/// `debian/changelog` is `text`) for `ctx.release`'s Debian version, in the gbp style:
+/// the branch's own commits since the Debian tag of its top entry (else the last commit
+/// that touched the changelog), leaving out the upstream history `upstream` brings.
+pub fn render_packaging_entry(
+    ctx: &Context<'_>,
+    repo: &lava_git::Repository,
+    text: &str,
+    upstream: &str,
+) -> anyhow::Result<String> {
+    let top = lava_changelog::parse_top(text)
+        .with_context(|| format!("cannot parse {CHANGELOG} of {}", repo.workdir().display()))?;
+    let tag = lava_changelog::debian_tag(&top.version);
+    let since = match repo.resolve_commit(&format!("refs/tags/{tag}"))? {
+        Some(commit) => Some(commit),
+        None => repo.last_commit_touching(CHANGELOG)?,
+    };
+    let query = lava_git::LogQuery {
+        since,
+        exclude: vec![upstream.to_owned()],
+        until: "HEAD".into(),
+        paths: Vec::new(),
+        no_merges: true,
+    };
+    let mut req = EntryRequest::from_config(&ctx.config.changelog);
+    req.style = ChangelogStyle::Gbp;
+    render_from(ctx, repo, top.source, &query, &req)
+}
+
+/// The entry for `ctx.release` of the commits `query` finds in `repo`.
+fn render_from(
+    ctx: &Context<'_>,
+    repo: &lava_git::Repository,
+    source: String,
+    query: &lava_git::LogQuery,
+    req: &EntryRequest<'_>,
+) -> anyhow::Result<String> {
+    let new_version = &ctx.release.debian_version;
+    let commits = repo.log(query)?;
     let commits: Vec<lava_changelog::Commit> = commits
         .into_iter()
         .map(|c| lava_changelog::Commit {
@@ -119,7 +164,7 @@ pub fn render_entry(ctx: &Context<'_>, req: &EntryRequest<'_>) -> anyhow::Result
         .collect();
 
     let header = lava_changelog::Header {
-        source: top.source,
+        source,
         version: new_version.to_string(),
         distribution: ctx.config.changelog.distribution.clone(),
         urgency: ctx.config.changelog.urgency.clone(),
@@ -152,10 +197,7 @@ pub fn render_entry(ctx: &Context<'_>, req: &EntryRequest<'_>) -> anyhow::Result
         commits: &commits,
         trailer: &trailer,
     };
-    Ok(RenderedEntry {
-        text: lava_changelog::render(&entry, style, &options),
-        warnings,
-    })
+    Ok(lava_changelog::render(&entry, style, &options))
 }
 
 /// Where each style's range starts by itself.

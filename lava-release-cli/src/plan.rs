@@ -15,11 +15,17 @@ use crate::stages::changelog::Changelog;
 use crate::stages::ci_artifacts::CiArtifacts;
 use crate::stages::close_milestone::CloseMilestone;
 use crate::stages::consistency::Consistency;
+use crate::stages::debian_build::DebianBuild;
+use crate::stages::debian_changelog::DebianChangelog;
+use crate::stages::debian_push::DebianPush;
+use crate::stages::debian_sign::DebianSign;
+use crate::stages::debian_tag::DebianTag;
 use crate::stages::debian_upload::DebianUpload;
 use crate::stages::dev_build::DevBuild;
 use crate::stages::docker_publish::DockerPublish;
 use crate::stages::fork_ci::ForkCi;
 use crate::stages::fork_wait_ci::ForkWaitCi;
+use crate::stages::import_orig::ImportOrig;
 use crate::stages::lab_sync::LabSync;
 use crate::stages::local_tag::LocalTag;
 use crate::stages::milestone_check::MilestoneCheck;
@@ -31,6 +37,7 @@ use crate::stages::repo_import::RepoImport;
 use crate::stages::repo_publish::RepoPublish;
 use crate::stages::repo_sign::RepoSign;
 use crate::stages::signed_tag::SignedTag;
+use crate::stages::upstream_tarball::UpstreamTarball;
 use crate::stages::wait_branch_ci::WaitBranchCi;
 use crate::stages::wait_ci::WaitCi;
 use crate::step::{Absent, Need, Status, Step};
@@ -58,6 +65,8 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     // The tag's pipeline builds what the later stages publish.
     plan.add::<WaitCi>(config);
     plan.add::<CiArtifacts>(config);
+    // The gbp flow's tarball of the tag: the consistency gate proves it is the tag.
+    plan.add::<UpstreamTarball>(config);
     // Nothing is published from the release before its parts are seen to agree.
     plan.add::<Consistency>(config);
     // The apt repository: CI's publishing pipeline (LAVA today), or reprepro by hand.
@@ -65,7 +74,14 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     plan.add::<RepoImport>(config);
     plan.add::<RepoSign>(config);
     plan.add::<RepoPublish>(config);
-    // Debian gets the source as published in the release repository.
+    // Debian gets the source as published in the release repository (`dget` flow), or
+    // as the Debian Developer builds it from the packaging branch (`gbp` flow).
+    plan.add::<ImportOrig>(config);
+    plan.add::<DebianChangelog>(config);
+    plan.add::<DebianBuild>(config);
+    plan.add::<DebianSign>(config);
+    plan.add::<DebianTag>(config);
+    plan.add::<DebianPush>(config);
     plan.add::<DebianUpload>(config);
     plan.add::<DockerPublish>(config);
     plan.add::<ReleaseNotes>(config);

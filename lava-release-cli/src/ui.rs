@@ -115,13 +115,27 @@ pub fn render_plan(plan: &Plan, statuses: &[Status], workdir: &str, p: &Palette)
     }
     if !plan.absent.is_empty() {
         let _ = writeln!(out, "\n{}", p.bold.apply_to("Not in this plan:"));
+        // One line per setting: the stages it leaves out, then why (on a line of its own
+        // when the stages fill the column).
+        let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
         for absent in &plan.absent {
-            let _ = writeln!(
-                out,
-                "    {:<width$}  {}",
-                absent.stage,
-                p.dim.apply_to(&absent.why)
-            );
+            match groups.iter_mut().find(|(_, why)| *why == absent.why) {
+                Some((stages, _)) => stages.push(absent.stage),
+                None => groups.push((vec![absent.stage], &absent.why)),
+            }
+        }
+        for (stages, why) in groups {
+            let names = stages.join(", ");
+            if names.len() <= width {
+                let _ = writeln!(out, "    {names:<width$}  {}", p.dim.apply_to(why));
+            } else {
+                let _ = writeln!(
+                    out,
+                    "    {names}\n    {:<width$}  {}",
+                    "",
+                    p.dim.apply_to(why)
+                );
+            }
         }
     }
     if plan.stages.iter().any(|s| s.irreversible()) {
@@ -488,7 +502,7 @@ mod tests {
             },
             Status::ToDo { detail: None },
         ];
-        insta::assert_snapshot!(render_plan(&plan, &statuses, "/src/lava", &Palette::new(false)), @r"
+        insta::assert_snapshot!(render_plan(&plan, &statuses, "/src/lava", &Palette::new(false)), @r#"
             Release plan for LAVA 2024.05 (Debian 2024.05-1) in /src/lava
 
              1. preflight        done     check that 2024.05 (Debian 2024.05-1) is newer than the last release, the working tree is clean and HEAD is on master
@@ -497,16 +511,17 @@ mod tests {
 
             Not in this plan:
                 dev-build        debian.dev_build is false
-                fork-ci          project.fork is not set
-                fork-wait-ci     project.fork is not set
-                repo-import      repo.mode is pipeline: CI publishes the repository
-                repo-sign        repo.mode is pipeline: CI publishes the repository
-                repo-publish     repo.mode is pipeline: CI publishes the repository
+                fork-ci, fork-wait-ci
+                                 project.fork is not set
+                upstream-tarball, import-orig, debian-changelog, debian-build, debian-sign, debian-tag, debian-push
+                                 debian.flow is not "gbp"
+                repo-import, repo-sign, repo-publish
+                                 repo.mode is pipeline: CI publishes the repository
                 debian-upload    debian.upload is not set
                 announce         announce.smtp is not set
 
             ! cannot be undone: asks for confirmation unless --yes
-            ");
+            "#);
     }
 
     #[test]

@@ -312,7 +312,7 @@ fn a_failing_dev_build_shows_its_last_lines_and_a_fixed_one_is_recorded() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("| building 2024.02"), "streamed: {stderr}");
     assert!(
-        stderr.contains("the dev build `echo building 2024.02;")
+        stderr.contains("the build `echo building 2024.02;")
             && stderr.contains("exit status: 3")
             && stderr.contains("E: Unmet build dependencies: python3-voluptuous"),
         "{stderr}"

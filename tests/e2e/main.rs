@@ -8,6 +8,7 @@ mod apt_publish;
 mod changelog;
 mod consistency;
 mod debian_stages;
+mod gbp_flow;
 mod git_stages;
 mod gitlab_stages;
 mod gpg_agent;

@@ -17,6 +17,7 @@ pub mod http;
 pub mod keys;
 pub mod loopback;
 pub mod meter;
+pub mod packaging;
 pub mod registry;
 pub mod rehearsal;
 pub mod rehearsal_debian;

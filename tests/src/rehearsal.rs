@@ -199,6 +199,8 @@ pub struct Rehearsal {
     sandbox: Sandbox,
     apt: crate::rehearsal_repo::RepoRehearsal,
     debian: crate::rehearsal_debian::DebianRehearsal,
+    /// The packaging remote of the gbp flow ([`Publishing::Pipeline`]).
+    packaging: Option<PathBuf>,
     smtp: crate::smtp::SmtpSink,
     images: Images,
 }
@@ -238,8 +240,17 @@ impl Rehearsal {
         let apt = crate::rehearsal_repo::prepare(sandbox.path(), version, &uploads)?;
         // Debian: a dev build of the tag; in the written process, the upload fetched from
         // the published repository over HTTP and put in an SFTP queue.
+        // As LAVA today, the Debian Developer's git-buildpackage flow into a DEP-14
+        // packaging remote.
         let debian = crate::rehearsal_debian::prepare(apt.root())?;
-        sandbox.add_config(&debian.config_toml(!pipeline))?;
+        let packaging = if pipeline {
+            let remote = crate::packaging::packaging_remote(&sandbox)?;
+            sandbox.add_config(&debian.gbp_config_toml(&remote))?;
+            Some(remote)
+        } else {
+            sandbox.add_config(&debian.config_toml(true))?;
+            None
+        };
         // Container images: CI's registry with the per-arch images, and a Docker Hub
         // stand-in with a password.
         let (label, file) = match (options.image_version, options.publishing) {
@@ -325,6 +336,7 @@ impl Rehearsal {
             sandbox,
             apt,
             debian,
+            packaging,
             smtp,
             images,
         })
@@ -500,7 +512,18 @@ impl Rehearsal {
                 .check(&format!("{version}-1"), |name, passed, detail| {
                     report.record(name, passed, detail)
                 }),
-            Publishing::Pipeline => check_publishing_pipeline(&mut report, sandbox, version),
+            Publishing::Pipeline => {
+                check_publishing_pipeline(&mut report, sandbox, version);
+                if let Some(packaging) = &self.packaging {
+                    let orig = repo
+                        .join(".git/lava-release/debian")
+                        .join(version)
+                        .join(format!("gbp/lava_{version}.orig.tar.gz"));
+                    debian.check_gbp(version, packaging, &orig, |name, passed, detail| {
+                        report.record(name, passed, detail)
+                    });
+                }
+            }
         }
 
         // A second run changes nothing: every stage is observed done.

@@ -3,6 +3,10 @@
 //! `debian-upload` finds the source through the signed `Sources` index), a throwaway
 //! Debian Developer key, and an SFTP upload queue on a real `sshd`. Afterwards the
 //! queue's upload is checked with devscripts' `dscverify` against the Developer's key.
+//! Or, as the written process's "Debian uploads" have it (`debian.flow = "gbp"`), the
+//! tag's tarball imported into a DEP-14 packaging remote with git-buildpackage, built,
+//! signed, tagged and pushed, and the same upload queue: checked with `dscverify`, `git
+//! verify-tag` and `pristine-tar checkout` on the pushed remote.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -92,6 +96,71 @@ impl DebianRehearsal {
         )
     }
 
+    /// The `[debian]` section of the gbp flow into the packaging remote `packaging`: the
+    /// dev build, then `gbp buildpackage` with `dpkg-buildpackage -S` (sbuild needs a
+    /// chroot), the upload through SFTP.
+    pub fn gbp_config_toml(&self, packaging: &Path) -> String {
+        format!(
+            "{}flow = \"gbp\"\npackaging_remote = {:?}\npackage_builder = \"dpkg-buildpackage -S -us -uc -d\"\nupload = {:?}\nssh_config = {:?}\nkey = {:?}\nkey_file = {:?}\n",
+            self.config_toml(false),
+            packaging.display().to_string(),
+            format!(
+                "sftp://{}@127.0.0.1:{}{}",
+                self.sshd.user(),
+                self.sshd.port(),
+                self.queue.display()
+            ),
+            self.sshd.ssh_config().display().to_string(),
+            self.dd_fingerprint,
+            self.dd_secret.display().to_string(),
+        )
+    }
+
+    /// Checks the gbp flow's result for `version`: the signed Debian tag on the
+    /// packaging remote with `git verify-tag` and the Developer's key alone, the
+    /// tarball `pristine-tar checkout` gives back on a clone of the remote byte for byte
+    /// `orig`, and the upload in the queue with `dscverify`.
+    pub fn check_gbp(
+        &self,
+        version: &str,
+        packaging: &Path,
+        orig: &Path,
+        mut report: impl FnMut(&str, bool, String),
+    ) {
+        let tag = format!("debian/{version}-1");
+        let (passed, detail) = match verify_tag(packaging, &tag, &self.dd_keyring) {
+            Ok(out) => (out.0, out.1),
+            Err(e) => (false, format!("{e:#}")),
+        };
+        report(
+            "Debian tag on the packaging remote (git verify-tag)",
+            passed,
+            format!("{tag}: {detail}"),
+        );
+        let (passed, detail) = match pristine_tar_checkout(packaging, orig) {
+            Ok(same) => (same, format!("{} as downloaded: {same}", file_name(orig))),
+            Err(e) => (false, format!("{e:#}")),
+        };
+        report(
+            "orig tarball from the packaging remote (pristine-tar checkout)",
+            passed,
+            detail,
+        );
+        let changes = self.queue.join(format!("lava_{version}-1_source.changes"));
+        let (passed, detail) = match dscverify(&self.dd_keyring, &changes) {
+            Ok(out) => (
+                out.contains("All files validated successfully"),
+                last_line(&out),
+            ),
+            Err(e) => (false, format!("{e:#}")),
+        };
+        report(
+            "gbp-built Debian upload in the SFTP queue (dscverify)",
+            passed,
+            format!("{}: {detail}", changes.display()),
+        );
+    }
+
     /// Checks the upload of Debian version `version` in the queue with `dscverify`
     /// and the Developer's key only.
     pub fn check(&self, version: &str, mut report: impl FnMut(&str, bool, String)) {
@@ -119,6 +188,96 @@ impl Drop for DebianRehearsal {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.queue);
     }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn last_line(text: &str) -> String {
+    text.lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// `git verify-tag TAG` in `repo` with a GnuPG home holding only `keyring`.
+fn verify_tag(repo: &Path, tag: &str, keyring: &Path) -> anyhow::Result<(bool, String)> {
+    let home = tempfile::Builder::new()
+        .prefix("lr-gpg")
+        .tempdir_in("/tmp")?;
+    let imported = Command::new("gpg")
+        .arg("--homedir")
+        .arg(home.path())
+        .args(["--batch", "--quiet", "--import"])
+        .arg(keyring)
+        .status()
+        .context("cannot run gpg; install gnupg")?;
+    anyhow::ensure!(
+        imported.success(),
+        "gpg --import {} failed",
+        keyring.display()
+    );
+    let out = Command::new("git")
+        .current_dir(repo)
+        .args(["verify-tag", tag])
+        .env("GNUPGHOME", home.path())
+        .output()?;
+    crate::rehearsal::stop_agent(home.path());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let good = text
+        .lines()
+        .find(|l| l.contains("Good signature"))
+        .map_or_else(|| last_line(&text), |l| l.trim().to_owned());
+    Ok((out.status.success(), good))
+}
+
+/// Clones `remote`, checks out the orig tarball named as `orig` from its pristine-tar
+/// branch, and compares it with `orig`.
+fn pristine_tar_checkout(remote: &Path, orig: &Path) -> anyhow::Result<bool> {
+    let dir = tempfile::tempdir()?;
+    let clone = dir.path().join("clone");
+    let git = |args: &[&str], cwd: &Path| -> anyhow::Result<()> {
+        let out = Command::new("git").current_dir(cwd).args(args).output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    };
+    git(
+        &[
+            "clone",
+            "--quiet",
+            &remote.display().to_string(),
+            &clone.display().to_string(),
+        ],
+        dir.path(),
+    )?;
+    git(
+        &["branch", "--quiet", "pristine-tar", "origin/pristine-tar"],
+        &clone,
+    )?;
+    let name = file_name(orig);
+    let out = Command::new("pristine-tar")
+        .current_dir(&clone)
+        .args(["checkout", &name])
+        .output()
+        .context("cannot run pristine-tar; install pristine-tar")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "pristine-tar checkout {name}: {}",
+        last_line(&String::from_utf8_lossy(&out.stderr))
+    );
+    Ok(std::fs::read(clone.join(&name))? == std::fs::read(orig)?)
 }
 
 fn dscverify(keyring: &Path, file: &Path) -> anyhow::Result<String> {

@@ -13,9 +13,10 @@ pub const BUILD: &[&str] = &["pkg-config", "libssl-dev", "gcc", "libc6-dev"];
 
 /// What `cargo xtask ci` needs: the oracles and verifiers of the tests.
 pub const TESTS: &[&str] = &[
-    // Changelog oracles and readers.
+    // Changelog oracles and readers; the gbp flow's import and build.
     "git",
     "git-buildpackage",
+    "pristine-tar",
     "devscripts",
     "dpkg-dev",
     // OpenPGP verifiers.
@@ -51,6 +52,9 @@ pub const TESTS: &[&str] = &[
 /// What `cargo xtask rehearse` needs.
 pub const REHEARSAL: &[&str] = &[
     "git",
+    // The gbp flow: import-orig, pristine-tar, buildpackage.
+    "git-buildpackage",
+    "pristine-tar",
     "dpkg-dev",
     "devscripts",
     "gnupg",

@@ -5,7 +5,8 @@
 //!
 //! Its fetched and signed files are kept under `.git/lava-release/debian/VERSION/`, so
 //! a re-run reuses the signed upload rather than signing it again, and sends only what
-//! the target lacks.
+//! the target lacks. With `debian.flow = "gbp"`, what it uploads is the `.changes` that
+//! `debian-build` built and `debian-sign` signed instead.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -13,7 +14,7 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 use lava_debian::{OrigInclusion, UploadTarget};
 
-use crate::config::{Config, Freeze, OrigChoice};
+use crate::config::{Config, DebianFlow, Freeze, OrigChoice};
 use crate::error::UsageError;
 use crate::shared::debian::{file_name, fill};
 use crate::step::{Absent, Context, Credential, Need, Status, Step};
@@ -25,6 +26,7 @@ pub struct DebianUpload {
     release: Release,
     source: String,
     description: String,
+    flow: DebianFlow,
 }
 
 /// The failpoints inside lava-debian's part of the stage, in the order it reaches them:
@@ -48,19 +50,24 @@ impl Step for DebianUpload {
             .filter(|u| !u.is_empty())
             .ok_or_else(|| Absent::new("debian-upload", "debian.upload is not set"))?;
         let source = config.repo.source.clone();
-        let description = format!(
-            "fetch {source} {} from {}, check it against the release key, sign the source-only upload with {} and upload it to {upload}",
-            fill(&debian.source_version, release),
-            debian.dsc_url.as_deref().map_or_else(
-                || format!("{} {}", debian.repository, debian.suite),
-                |u| fill(u, release)
-            ),
-            debian.key.as_deref().unwrap_or("(debian.key unset)"),
-        );
+        let description = if debian.flow == DebianFlow::Gbp {
+            format!("upload the .changes debian-build built and debian-sign signed to {upload}")
+        } else {
+            format!(
+                "fetch {source} {} from {}, check it against the release key, sign the source-only upload with {} and upload it to {upload}",
+                fill(&debian.source_version, release),
+                debian.dsc_url.as_deref().map_or_else(
+                    || format!("{} {}", debian.repository, debian.suite),
+                    |u| fill(u, release)
+                ),
+                debian.key.as_deref().unwrap_or("(debian.key unset)"),
+            )
+        };
         Ok(Self {
             release: release.clone(),
             source,
             description,
+            flow: debian.flow,
         })
     }
 
@@ -82,7 +89,11 @@ impl Step for DebianUpload {
     }
 
     fn credentials(&self) -> Vec<Credential> {
-        vec![Credential::DebianKey]
+        match self.flow {
+            DebianFlow::Dget => vec![Credential::DebianKey],
+            // debian-sign signed it.
+            DebianFlow::Gbp => Vec::new(),
+        }
     }
 
     /// The upload target takes an upload (a directory that exists, a dput profile dput
@@ -116,7 +127,17 @@ impl Step for DebianUpload {
 
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {
         let target = upload_target(ctx.config)?;
-        let changes = self.changes_in(ctx, &self.work_dir(ctx));
+        let changes = match self.flow {
+            DebianFlow::Dget => self.changes_in(ctx, &self.work_dir(ctx)),
+            DebianFlow::Gbp => match gbp_signed_changes(ctx)? {
+                Some(changes) => changes,
+                None => {
+                    return Ok(Status::ToDo {
+                        detail: Some("after debian-sign".into()),
+                    });
+                }
+            },
+        };
         if changes.exists() {
             let preview = lava_debian::upload_preview(&changes, &target)?;
             if preview.uploaded.is_empty() {
@@ -151,7 +172,14 @@ impl Step for DebianUpload {
             eprintln!("warning: {reason}");
         }
         let target = upload_target(ctx.config)?;
-        let changes = self.prepare(ctx, &self.work_dir(ctx))?;
+        let changes = match self.flow {
+            DebianFlow::Dget => self.prepare(ctx, &self.work_dir(ctx))?,
+            DebianFlow::Gbp => gbp_signed_changes(ctx)?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "there is no signed .changes of debian-build; run debian-sign first"
+                )
+            })?,
+        };
         ctx.failpoint("debian-upload:prepared");
         let report = lava_debian::upload(&changes, &target)
             .with_context(|| format!("cannot upload {} to {target}", changes.display()))?;
@@ -179,11 +207,24 @@ impl Step for DebianUpload {
         }
         // An upload a real run prepared is simulated as it is; otherwise one is prepared
         // in the dry run's scratch directory, never where a real run would take it.
-        let prepared = self.changes_in(ctx, &self.work_dir(ctx));
-        let changes = if prepared.exists() {
-            prepared
-        } else {
-            self.prepare(ctx, &ctx.scratch_dir()?.join("debian"))?
+        let changes = match self.flow {
+            DebianFlow::Gbp => match gbp_signed_changes(ctx)? {
+                Some(changes) => changes,
+                None => {
+                    return Ok(Some(format!(
+                        "would upload {} {} to {target} once debian-build and debian-sign have made it",
+                        self.source, self.release.debian_version
+                    )));
+                }
+            },
+            DebianFlow::Dget => {
+                let prepared = self.changes_in(ctx, &self.work_dir(ctx));
+                if prepared.exists() {
+                    prepared
+                } else {
+                    self.prepare(ctx, &ctx.scratch_dir()?.join("debian"))?
+                }
+            }
         };
         let simulated = lava_debian::simulate(&changes, &target)?;
         let last = simulated
@@ -346,6 +387,16 @@ impl DebianUpload {
         })?;
         Ok(changes)
     }
+}
+
+/// The `gbp` flow's built `.changes`, once `debian-sign` has signed it.
+fn gbp_signed_changes(ctx: &Context<'_>) -> anyhow::Result<Option<PathBuf>> {
+    let Some(changes) = crate::shared::packaging::built_changes(ctx)? else {
+        return Ok(None);
+    };
+    let bytes =
+        std::fs::read(&changes).with_context(|| format!("cannot read {}", changes.display()))?;
+    Ok(lava_debian::is_signed(&bytes).then_some(changes))
 }
 
 /// Where `debian.upload` says the upload goes.

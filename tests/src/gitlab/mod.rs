@@ -489,6 +489,9 @@ pub(crate) struct State {
     pub repositories: Vec<Repository>,
     pub faults: VecDeque<Fault>,
     pub on_push: Option<OnPush>,
+    /// What `repository/archive.tar.gz` serves instead of `git archive` of the pushed
+    /// repository: a tampered tarball.
+    pub archive_override: Option<Vec<u8>>,
     pub log: Vec<Recorded>,
     /// Requests answered since the start (the log may be cleared; this is not).
     pub requests_answered: u64,
@@ -650,6 +653,7 @@ impl GitLabStandIn {
                 repositories: Vec::new(),
                 faults: VecDeque::new(),
                 on_push: None,
+                archive_override: None,
                 log: Vec::new(),
                 requests_answered: 0,
                 current_access: None,
@@ -785,6 +789,12 @@ impl GitLabStandIn {
     /// Starts pipelines for pushed refs from now on, as GitLab does (see [`OnPush`]).
     pub fn pipelines_on_push(&self, on_push: OnPush) {
         lock(&self.state).on_push = Some(on_push);
+    }
+
+    /// Serves `tarball` as every repository archive from now on (GitLab's own is
+    /// `git archive` of the pushed repository), as a tampered or broken mirror would.
+    pub fn override_archive(&self, tarball: Vec<u8>) {
+        lock(&self.state).archive_override = Some(tarball);
     }
 
     /// Adds a fault while running.

@@ -350,6 +350,7 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
             },
             None => not_found(""),
         },
+        ("GET", ["repository", "archive.tar.gz"]) => archive(st, &proj, param(&q, "sha")),
         ("GET", ["jobs", id, "artifacts"]) => match find_job(st, id) {
             Some((_, job)) => match &job.spec.artifacts {
                 Some(zip) => Answer {
@@ -781,4 +782,57 @@ fn paginate(st: &State, path: &str, q: &[(String, String)], items: Vec<Value>) -
         ("link".into(), links.join(", ")),
     ]);
     a
+}
+
+/// `GET /projects/:id/repository/archive.tar.gz?sha=REF`: `git archive` of `REF` in the
+/// first repository the release pushes to that has it, gzipped, every path under
+/// `PROJECT-REF-SHA/` as GitLab names it; 404 for a ref none has.
+fn archive(st: &State, project: &str, reference: Option<&str>) -> Answer {
+    let reference = reference.unwrap_or("HEAD");
+    let tarball = |body: Vec<u8>| Answer {
+        status: 200,
+        headers: vec![("content-type".into(), "application/gzip".into())],
+        body,
+    };
+    if let Some(body) = &st.archive_override {
+        return tarball(body.clone());
+    }
+    let repos = st
+        .on_push
+        .as_ref()
+        .map(|o| o.repos.clone())
+        .unwrap_or_default();
+    let name = project.rsplit('/').next().unwrap_or(project);
+    for repo in repos {
+        let sha = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(&repo)
+            .args([
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{reference}^{{commit}}"),
+            ])
+            .output();
+        let Ok(sha) = sha else { continue };
+        if !sha.status.success() {
+            continue;
+        }
+        let sha = String::from_utf8_lossy(&sha.stdout).trim().to_owned();
+        let safe = reference.replace('/', "-");
+        let out = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(&repo)
+            .args([
+                "archive",
+                "--format=tar.gz",
+                &format!("--prefix={name}-{safe}-{sha}/"),
+                reference,
+            ])
+            .output();
+        if let Some(out) = out.ok().filter(|o| o.status.success()) {
+            return tarball(out.stdout);
+        }
+    }
+    not_found("File")
 }
