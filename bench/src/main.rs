@@ -19,10 +19,11 @@ mod changelog;
 mod dget;
 mod docker;
 mod image_version;
+mod orig;
 mod repo_sign;
 
 const USAGE: &str =
-    "usage: cargo xtask bench changelog|repo-sign|docker|dget|image-version [ARGS...]";
+    "usage: cargo xtask bench changelog|repo-sign|docker|dget|image-version|orig [ARGS...]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,6 +41,8 @@ fn main() -> anyhow::Result<()> {
         "docker" => docker::run(args),
         // `[--iterations N] [--regenerate]`
         "image-version" => image_version::run(args),
+        // `[--iterations N] [--regenerate]`: proving the gbp flow's orig tarball.
+        "orig" => orig::run(args),
         other => bail!("unknown benchmark `{other}`; {USAGE}"),
     }
 }

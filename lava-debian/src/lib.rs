@@ -19,6 +19,7 @@ mod error;
 mod gbp;
 mod orig;
 mod sign;
+pub mod tag2upload;
 mod upload;
 
 pub use changes::{
@@ -33,7 +34,7 @@ pub use dget::{
 pub use dsc::{Dsc, DscFile, is_signed, parse_dsc, strip_cleartext};
 pub use error::{Error, Result};
 pub use gbp::{ImportOrig, import_orig};
-pub use orig::{OrigMatch, check_orig};
+pub use orig::{OrigMatch, check_archives, check_orig};
 pub use sign::{DSC_SIGNED, SignedUpload, sign_upload, sign_upload_with, update_changes_checksums};
 pub use upload::{
     UploadReport, UploadTarget, check_target, simulate, upload, upload_files, upload_preview,

@@ -65,6 +65,30 @@ pub fn check_orig(orig: &Path, git_dir: &Path, reference: &str) -> Result<OrigMa
             file: orig.display().to_string(),
             reason: format!("it is not a gzip tarball: {e}"),
         })?;
+    compare(&expected, &actual, orig, reference)?;
+    Ok(OrigMatch {
+        members: expected.len(),
+        prefix,
+    })
+}
+
+/// Proves that `git archive OTHER` holds what `git archive REFERENCE` does, both in the
+/// repository at `git_dir` (an upstream import against the release tag it imports);
+/// returns how many files and links they hold.
+pub fn check_archives(git_dir: &Path, reference: &str, other: &str) -> Result<usize> {
+    let expected = git_archive(git_dir, reference)?;
+    let actual = git_archive(git_dir, other)?;
+    compare(&expected, &actual, Path::new(other), reference)?;
+    Ok(expected.len())
+}
+
+/// The first difference between `expected` (of `reference`) and `actual` (of `orig`).
+fn compare(
+    expected: &BTreeMap<String, Member>,
+    actual: &BTreeMap<String, Member>,
+    orig: &Path,
+    reference: &str,
+) -> Result<()> {
     let differs = |path: &str, why: String| Error::OrigDiffers {
         orig: orig.to_owned(),
         reference: reference.to_owned(),
@@ -110,10 +134,7 @@ pub fn check_orig(orig: &Path, git_dir: &Path, reference: &str) -> Result<OrigMa
             }
         }
     }
-    Ok(OrigMatch {
-        members: expected.len(),
-        prefix,
-    })
+    Ok(())
 }
 
 /// `git archive --format=tar REFERENCE`, read as it streams.

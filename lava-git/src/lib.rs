@@ -225,6 +225,26 @@ impl Repository {
         Ok(found.is_some())
     }
 
+    /// The names of the tags starting with `prefix` (`debian/`), sorted.
+    pub fn tag_names(&self, prefix: &str) -> Result<Vec<String>> {
+        let err = |source: Source| Error::Tags {
+            repo: self.workdir.clone(),
+            source,
+        };
+        let refs = self.repo.references().map_err(|e| err(e.into()))?;
+        let mut names = Vec::new();
+        for r in refs.prefixed("refs/tags/").map_err(|e| err(e.into()))? {
+            let r = r.map_err(|e| err(Source::from(e)))?;
+            let name = r.name().as_bstr().to_string();
+            let name = name.trim_start_matches("refs/tags/");
+            if name.starts_with(prefix) {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// The release tag `git describe --abbrev=0 [--match ..] [--exclude ..] HEAD` names:
     /// the annotated tag closest to HEAD among those matching `pattern`. `None` when no
     /// annotated tag can describe HEAD, or HEAD has no commits.

@@ -57,6 +57,9 @@ pub struct VersionArgs {
     /// Release even if the milestone has open merge requests or issues.
     #[arg(long)]
     allow_open: bool,
+    /// Skip one `git debpush` check of `debian-tag2upload` (e.g. `suite`); repeatable.
+    #[arg(long, value_name = "CHECK")]
+    force: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +221,7 @@ impl VersionArgs {
             version: self.version,
             debian_version: self.debian_version.clone(),
             allow_open: self.allow_open,
+            force: self.force.clone(),
         }
     }
 }

@@ -608,6 +608,11 @@ pub struct Debian {
     pub package_builder: String,
     /// Whether sbuild runs lintian; `false` passes `--no-run-lintian` to an sbuild builder.
     pub lintian: bool,
+    /// The quilt mode of a tag2upload tag (`gbp` for LAVA's DEP-14 layout); unset: the
+    /// mode of the newest earlier tag2upload tag on the Debian branch, as `git debpush`.
+    pub quilt: Option<String>,
+    /// The `git debpush` checks `debian-tag2upload` skips (`run --force=CHECK` adds one).
+    pub force: Vec<String>,
     /// Where the signed upload goes: `dput:PROFILE`, `sftp://[user@]host[:port]/dir`
     /// or a directory. Unset: no `debian-upload` stage.
     pub upload: Option<String>,
@@ -660,6 +665,25 @@ pub enum DebianFlow {
     Dget,
     /// The git-buildpackage stages, from `upstream-tarball` to `debian-push`.
     Gbp,
+    /// The gbp flow's `upstream-tarball`, `import-orig` and `debian-changelog`, then one
+    /// signed tag for Debian's tag2upload service (`debian-tag2upload`).
+    Tag2upload,
+}
+
+impl DebianFlow {
+    /// Whether the flow imports the tag's tarball into the packaging repository.
+    pub fn imports(self) -> bool {
+        matches!(self, DebianFlow::Gbp | DebianFlow::Tag2upload)
+    }
+
+    /// Its name in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            DebianFlow::Dget => "dget",
+            DebianFlow::Gbp => "gbp",
+            DebianFlow::Tag2upload => "tag2upload",
+        }
+    }
 }
 
 /// `orig` of `[debian]`.
@@ -718,6 +742,8 @@ impl Default for Debian {
             archive_url: None,
             package_builder: "sbuild -s".into(),
             lintian: true,
+            quilt: None,
+            force: Vec::new(),
             upload: None,
             repository: "https://apt.lavasoftware.org/release".into(),
             suite: "bookworm".into(),
@@ -1104,12 +1130,25 @@ impl Config {
                 ));
             }
         }
-        if debian.flow == DebianFlow::Gbp {
+        if debian.flow.imports() {
+            let flow = debian.flow.name();
             if debian.packaging_remote.is_none() {
-                return Err("debian.flow = \"gbp\" needs debian.packaging_remote, the packaging repository's remote".into());
+                return Err(format!(
+                    "debian.flow = \"{flow}\" needs debian.packaging_remote, the packaging repository's remote"
+                ));
             }
             if debian.key.is_none() {
-                return Err("debian.flow = \"gbp\" needs debian.key, the Debian Developer's key that signs the upload and the Debian tag".into());
+                return Err(format!(
+                    "debian.flow = \"{flow}\" needs debian.key, the Debian Developer's key that signs the Debian tag"
+                ));
+            }
+        }
+        if let Some(quilt) = &debian.quilt {
+            if !lava_debian::tag2upload::QUILT_MODES.contains(&quilt.as_str()) {
+                return Err(format!(
+                    "debian.quilt `{quilt}` is not a quilt mode tag2upload knows ({})",
+                    lava_debian::tag2upload::QUILT_MODES.join(", ")
+                ));
             }
         }
         if self.docker.enabled {

@@ -374,7 +374,7 @@ pub fn observe(ctx: &Context<'_>, v: &str) -> anyhow::Result<Observation> {
     }
     // The gbp flow builds from the tag's tarball: it must be the tag, and the Debian
     // version the tag's.
-    if config.debian.flow == crate::config::DebianFlow::Gbp {
+    if config.debian.flow.imports() {
         let mut upstream = Agreement::new("the upstream version");
         upstream.claim(format!("tag {v}"), v);
         upstream.claim(

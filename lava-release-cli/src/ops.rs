@@ -97,6 +97,8 @@ pub struct ReleaseRequest {
     pub debian_version: Option<String>,
     /// Release even if the milestone has open merge requests or issues.
     pub allow_open: bool,
+    /// `git debpush` checks `debian-tag2upload` skips, besides `debian.force`.
+    pub force: Vec<String>,
 }
 
 impl ReleaseRequest {
@@ -106,6 +108,7 @@ impl ReleaseRequest {
             version,
             debian_version: None,
             allow_open: false,
+            force: Vec::new(),
         }
     }
 }
@@ -187,6 +190,7 @@ impl Workspace {
         self.settings.validate()?;
         let mut config = self.settings.config.clone();
         config.gitlab.allow_open |= request.allow_open;
+        config.debian.force.extend(request.force.iter().cloned());
         let release = release(request)?;
         let plan = plan::plan(&config, &release);
         Ok(PreparedRelease {

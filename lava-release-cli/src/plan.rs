@@ -20,6 +20,7 @@ use crate::stages::debian_changelog::DebianChangelog;
 use crate::stages::debian_push::DebianPush;
 use crate::stages::debian_sign::DebianSign;
 use crate::stages::debian_tag::DebianTag;
+use crate::stages::debian_tag2upload::DebianTag2upload;
 use crate::stages::debian_upload::DebianUpload;
 use crate::stages::dev_build::DevBuild;
 use crate::stages::docker_publish::DockerPublish;
@@ -82,6 +83,8 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     plan.add::<DebianSign>(config);
     plan.add::<DebianTag>(config);
     plan.add::<DebianPush>(config);
+    // Or one tag for Debian's tag2upload service instead of the build and the upload.
+    plan.add::<DebianTag2upload>(config);
     plan.add::<DebianUpload>(config);
     plan.add::<DockerPublish>(config);
     plan.add::<ReleaseNotes>(config);

@@ -513,8 +513,8 @@ mod tests {
                 dev-build        debian.dev_build is false
                 fork-ci, fork-wait-ci
                                  project.fork is not set
-                upstream-tarball, import-orig, debian-changelog, debian-build, debian-sign, debian-tag, debian-push
-                                 debian.flow is not "gbp"
+                upstream-tarball, import-orig, debian-changelog, debian-build, debian-sign, debian-tag, debian-push, debian-tag2upload
+                                 debian.flow is "dget"
                 repo-import, repo-sign, repo-publish
                                  repo.mode is pipeline: CI publishes the repository
                 debian-upload    debian.upload is not set

@@ -6,9 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::SystemTime;
 
-use tests::packaging::{DD_EMAIL, DD_NAME, packaging_remote};
+use tests::packaging::{dd_key, packaging_remote};
 use tests::sandbox::{Sandbox, all_text, assert_output_contains};
 
 use crate::support::{error_line, gnupg_home, run};
@@ -32,15 +31,9 @@ fn setup(extra: &str, through: bool) -> Fixture {
     let mut sb = Sandbox::lava().unwrap();
     let remote = packaging_remote(&sb).unwrap();
     let keys = tempfile::tempdir().unwrap();
-    let key = tests::keys::generate(
-        DD_NAME,
-        DD_EMAIL,
-        SystemTime::now() - std::time::Duration::from_secs(3600),
-    );
+    let key = dd_key(keys.path()).unwrap();
     let dd_secret = keys.path().join("dd.key");
     let dd_public = keys.path().join("dd.asc");
-    key.write_secret_key(&dd_secret).unwrap();
-    key.write_public_key(&dd_public).unwrap();
     let queue = tempfile::tempdir().unwrap();
     sb.add_config(&format!(
         "[debian]\nflow = \"gbp\"\npackaging_remote = {remote:?}\npackage_builder = \"dpkg-buildpackage -S -us -uc -d\"\nupload = {queue:?}\nkey = {fpr:?}\nkey_file = {secret:?}\n{extra}",

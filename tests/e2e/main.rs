@@ -18,3 +18,4 @@ mod repo_stages;
 mod resilience;
 mod shell;
 mod support;
+mod tag2upload;

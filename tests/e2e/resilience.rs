@@ -725,9 +725,9 @@ fn bad_input_is_one_sentence_naming_the_culprit_and_changes_nothing() {
         ),
         Bad::new(
             "unknown flag",
-            &["run", V, "--yes", "--force"],
+            &["run", V, "--yes", "--force-push"],
             2,
-            &["'--force'"],
+            &["'--force-push'"],
         ),
         Bad::new("unknown subcommand", &["publish", V], 2, &["'publish'"]),
         Bad::new(

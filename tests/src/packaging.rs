@@ -18,6 +18,19 @@ pub const DD_NAME: &str = "Debbie Developer";
 /// Their address.
 pub const DD_EMAIL: &str = "dd@debian.example";
 
+/// A fresh key of the Debian Developer, created an hour ago, its secret key written to
+/// `DIR/dd.key` and its certificate to `DIR/dd.asc`; returns the key.
+pub fn dd_key(dir: &Path) -> anyhow::Result<lava_signing::keygen::GeneratedKey> {
+    let key = crate::keys::generate(
+        DD_NAME,
+        DD_EMAIL,
+        std::time::SystemTime::now() - std::time::Duration::from_secs(3600),
+    );
+    key.write_secret_key(&dir.join("dd.key"))?;
+    key.write_public_key(&dir.join("dd.asc"))?;
+    Ok(key)
+}
+
 /// LAVA's `debian/gbp.conf` (as at tag 2026.07).
 pub const GBP_CONF: &str = "[DEFAULT]\ndebian-branch = debian/main\npristine-tar = True\nupstream-branch = upstream\nupstream-tag = upstream/%(version)s\n";
 

@@ -22,6 +22,8 @@ pub struct Report {
     pub version: String,
     /// How the apt repository was published.
     pub publishing: Publishing,
+    /// How the Debian package went to Debian.
+    pub debian: DebianPath,
     /// Each stage's name, outcome and evidence, from the journal.
     pub stages: Vec<(String, String, String)>,
     /// The `debian/changelog` entry the release wrote.
@@ -65,9 +67,10 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "Rehearsal of LAVA {} (apt repository: {})\n\nStages:",
+            "Rehearsal of LAVA {} (apt repository: {}, Debian: {})\n\nStages:",
             self.version,
-            self.publishing.name()
+            self.publishing.name(),
+            self.debian.name()
         )?;
         for (stage, outcome, evidence) in &self.stages {
             writeln!(f, "  {stage:<16} {outcome:<13} {evidence}")?;
@@ -128,6 +131,42 @@ impl Publishing {
     }
 }
 
+/// How a rehearsal's Debian package goes to Debian (`debian.flow`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DebianPath {
+    /// As the publishing implies: with [`Publishing::Pipeline`] the gbp flow, with
+    /// [`Publishing::Reprepro`] the dget flow.
+    #[default]
+    AsPublished,
+    /// The written process's first path: the released source fetched and signed.
+    Dget,
+    /// The written process's "Debian uploads": git-buildpackage, built, signed, pushed.
+    Gbp,
+    /// One signed tag for Debian's tag2upload service.
+    Tag2upload,
+}
+
+impl DebianPath {
+    /// The path `publishing` takes when not told otherwise.
+    fn resolve(self, publishing: Publishing) -> Self {
+        match (self, publishing) {
+            (DebianPath::AsPublished, Publishing::Pipeline) => DebianPath::Gbp,
+            (DebianPath::AsPublished, Publishing::Reprepro) => DebianPath::Dget,
+            (path, _) => path,
+        }
+    }
+
+    /// Its name in the report (`debian.flow`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DebianPath::AsPublished => "as published",
+            DebianPath::Dget => "dget",
+            DebianPath::Gbp => "gbp",
+            DebianPath::Tag2upload => "tag2upload",
+        }
+    }
+}
+
 /// With [`Publishing::Pipeline`], what the tag pipeline's publishing trigger job does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Downstream {
@@ -161,6 +200,8 @@ pub enum ImageVersion {
 pub struct Options {
     /// How the apt repository is published.
     pub publishing: Publishing,
+    /// How the Debian package goes to Debian.
+    pub debian: DebianPath,
     /// With [`Publishing::Pipeline`], what the publishing trigger job does.
     pub downstream: Downstream,
     /// How CI's images say their version.
@@ -199,7 +240,9 @@ pub struct Rehearsal {
     sandbox: Sandbox,
     apt: crate::rehearsal_repo::RepoRehearsal,
     debian: crate::rehearsal_debian::DebianRehearsal,
-    /// The packaging remote of the gbp flow ([`Publishing::Pipeline`]).
+    /// How the Debian package goes to Debian.
+    path: DebianPath,
+    /// The packaging remote of the gbp and tag2upload flows.
     packaging: Option<PathBuf>,
     smtp: crate::smtp::SmtpSink,
     images: Images,
@@ -243,13 +286,23 @@ impl Rehearsal {
         // As LAVA today, the Debian Developer's git-buildpackage flow into a DEP-14
         // packaging remote.
         let debian = crate::rehearsal_debian::prepare(apt.root())?;
-        let packaging = if pipeline {
-            let remote = crate::packaging::packaging_remote(&sandbox)?;
-            sandbox.add_config(&debian.gbp_config_toml(&remote))?;
-            Some(remote)
-        } else {
-            sandbox.add_config(&debian.config_toml(true))?;
-            None
+        let path = options.debian.resolve(options.publishing);
+        let packaging = match path {
+            DebianPath::Gbp | DebianPath::Tag2upload => {
+                let remote = crate::packaging::packaging_remote(&sandbox)?;
+                let section = if path == DebianPath::Gbp {
+                    debian.gbp_config_toml(&remote)
+                } else {
+                    debian.tag2upload_config_toml(&remote)
+                };
+                sandbox.add_config(&section)?;
+                Some(remote)
+            }
+            DebianPath::Dget => {
+                sandbox.add_config(&debian.config_toml(true))?;
+                None
+            }
+            DebianPath::AsPublished => unreachable!("resolved above"),
         };
         // Container images: CI's registry with the per-arch images, and a Docker Hub
         // stand-in with a password.
@@ -336,6 +389,7 @@ impl Rehearsal {
             sandbox,
             apt,
             debian,
+            path,
             packaging,
             smtp,
             images,
@@ -482,6 +536,7 @@ impl Rehearsal {
         let mut report = Report {
             version: version.clone(),
             publishing: self.publishing,
+            debian: self.path,
             ..Report::default()
         };
         let journal = self.journal()?;
@@ -507,23 +562,22 @@ impl Rehearsal {
         images.check(&mut report, version);
         check_consistency(&mut report, sandbox, images, version);
         apt.check(|name, passed, detail| report.record(name, passed, detail));
-        match self.publishing {
-            Publishing::Reprepro => debian
-                .check(&format!("{version}-1"), |name, passed, detail| {
-                    report.record(name, passed, detail)
-                }),
-            Publishing::Pipeline => {
-                check_publishing_pipeline(&mut report, sandbox, version);
-                if let Some(packaging) = &self.packaging {
-                    let orig = repo
-                        .join(".git/lava-release/debian")
-                        .join(version)
-                        .join(format!("gbp/lava_{version}.orig.tar.gz"));
-                    debian.check_gbp(version, packaging, &orig, |name, passed, detail| {
-                        report.record(name, passed, detail)
-                    });
-                }
+        if self.publishing == Publishing::Pipeline {
+            check_publishing_pipeline(&mut report, sandbox, version);
+        }
+        let mut record = |name: &str, passed, detail| report.record(name, passed, detail);
+        match (self.path, &self.packaging) {
+            (DebianPath::Gbp, Some(packaging)) => {
+                let orig = repo
+                    .join(".git/lava-release/debian")
+                    .join(version)
+                    .join(format!("gbp/lava_{version}.orig.tar.gz"));
+                debian.check_gbp(version, packaging, &orig, &mut record);
             }
+            (DebianPath::Tag2upload, Some(packaging)) => {
+                debian.check_tag2upload(version, packaging, &mut record);
+            }
+            _ => debian.check(&format!("{version}-1"), &mut record),
         }
 
         // A second run changes nothing: every stage is observed done.

@@ -116,6 +116,58 @@ impl DebianRehearsal {
         )
     }
 
+    /// The `[debian]` section of the tag2upload flow into the packaging remote
+    /// `packaging`: the dev build, then the signed tag in LAVA's DEP-14 (`gbp`) quilt mode.
+    pub fn tag2upload_config_toml(&self, packaging: &Path) -> String {
+        format!(
+            "{}flow = \"tag2upload\"\npackaging_remote = {:?}\nquilt = \"gbp\"\nkey = {:?}\nkey_file = {:?}\n",
+            self.config_toml(false),
+            packaging.display().to_string(),
+            self.dd_fingerprint,
+            self.dd_secret.display().to_string(),
+        )
+    }
+
+    /// Checks the tag2upload flow's result for `version`: the Debian tag on the
+    /// packaging remote verified with `git verify-tag` and the Developer's key alone, and
+    /// asking tag2upload for this upload.
+    pub fn check_tag2upload(
+        &self,
+        version: &str,
+        packaging: &Path,
+        mut report: impl FnMut(&str, bool, String),
+    ) {
+        let tag = format!("debian/{version}-1");
+        let (passed, detail) = match verify_tag(packaging, &tag, &self.dd_keyring) {
+            Ok(out) => out,
+            Err(e) => (false, format!("{e:#}")),
+        };
+        report(
+            "tag2upload tag on the packaging remote (git verify-tag)",
+            passed,
+            format!("{tag}: {detail}"),
+        );
+        let message = Command::new("git")
+            .current_dir(packaging)
+            .args(["cat-file", "tag", &tag])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let wanted = format!(
+            "[dgit please-upload source=lava version={version}-1 upstream-tag=upstream/{version} upstream="
+        );
+        let line = message
+            .lines()
+            .find(|l| l.starts_with("[dgit please-upload"))
+            .unwrap_or("no [dgit please-upload] line")
+            .to_owned();
+        report(
+            "tag2upload asks for this upload (git cat-file tag)",
+            line.starts_with(&wanted) && message.contains("[dgit distro=debian split --quilt=gbp]"),
+            line,
+        );
+    }
+
     /// Checks the gbp flow's result for `version`: the signed Debian tag on the
     /// packaging remote with `git verify-tag` and the Developer's key alone, the
     /// tarball `pristine-tar checkout` gives back on a clone of the remote byte for byte

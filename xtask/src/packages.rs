@@ -87,9 +87,11 @@ pub fn bench(name: &str, args: &[String]) -> anyhow::Result<Vec<&'static str>> {
         "docker" => &["skopeo", "docker-registry", "apache2-utils", "openssl"],
         // `skopeo copy` to a directory and `tar`, from a docker-registry server.
         "image-version" => &["skopeo", "docker-registry", "tar"],
+        // `git archive`, `tar` and `diff -r`.
+        "orig" => &["git", "tar", "diffutils"],
         other => {
             bail!(
-                "unknown benchmark `{other}`; benchmarks: changelog, repo-sign, docker, dget, image-version"
+                "unknown benchmark `{other}`; benchmarks: changelog, repo-sign, docker, dget, image-version, orig"
             )
         }
     });

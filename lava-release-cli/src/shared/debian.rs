@@ -1,8 +1,12 @@
-//! What the Debian stages share: their templates' placeholders and file names.
+//! What the Debian stages share: their templates' placeholders and file names, and the
+//! freezes that hold an upload back.
 
 use std::path::Path;
 
+use crate::config::Freeze;
+use crate::error::UsageError;
 use crate::packages::{SuiteVersion, package_versions};
+use crate::step::Context;
 use crate::version::Release;
 
 /// Fills `{version}`, `{debian_version}` and `{tag}` in a `[debian]` template.
@@ -38,4 +42,41 @@ pub fn release_package_versions(
 /// Whether each suite has its own upload (`repo.package_version` names the suite).
 pub fn per_suite(config: &crate::config::Config) -> bool {
     crate::packages::per_suite(&config.repo.package_version)
+}
+
+/// Why uploading now needs `--yes`: the target distribution (`changelog.distribution`)
+/// is in one of `debian.freeze`'s windows today.
+pub fn frozen(ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
+    let distribution = &ctx.config.changelog.distribution;
+    let today = ctx.now.date();
+    for freeze in &ctx.config.debian.freeze {
+        if freeze.distribution == *distribution && in_freeze(freeze, today)? {
+            let name = if freeze.name.is_empty() {
+                "a freeze"
+            } else {
+                freeze.name.as_str()
+            };
+            return Ok(Some(format!(
+                "{distribution} is frozen ({name}, from {} {}); pass --yes to upload anyway",
+                freeze.from,
+                freeze
+                    .until
+                    .as_deref()
+                    .map_or("until further notice".to_owned(), |u| format!("until {u}"))
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `today` is within `freeze` (both ends inclusive).
+pub fn in_freeze(freeze: &Freeze, today: time::Date) -> anyhow::Result<bool> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let parse = |text: &str| {
+        time::Date::parse(text, &format)
+            .map_err(|_| UsageError(format!("debian.freeze date `{text}` is not YYYY-MM-DD")))
+    };
+    let from = parse(&freeze.from)?;
+    let until = freeze.until.as_deref().map(parse).transpose()?;
+    Ok(from <= today && until.is_none_or(|u| today <= u))
 }

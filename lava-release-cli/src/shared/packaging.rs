@@ -236,6 +236,24 @@ impl Packaging {
     }
 }
 
+/// `debian.packaging_remote` for a stage's description, or that it is unset.
+pub fn remote_name(config: &crate::config::Config) -> String {
+    config
+        .debian
+        .packaging_remote
+        .clone()
+        .unwrap_or_else(|| "(debian.packaging_remote unset)".into())
+}
+
+/// What would stop a stage that pushes to the packaging remote, from its `check`: the
+/// reason it is blocked (the remote moved, a tag elsewhere), or why it cannot look.
+pub fn push_ready(ctx: &Context<'_>, check: anyhow::Result<crate::step::Status>) -> Vec<String> {
+    match check {
+        Ok(crate::step::Status::Blocked { reason }) => vec![reason],
+        other => crate::shared::git::push_ready(ctx, other),
+    }
+}
+
 /// Where the `gbp` flow keeps a release's files: `.git/lava-release/debian/VERSION/gbp/`.
 pub fn work_dir(ctx: &Context<'_>) -> PathBuf {
     ctx.state_dir()

@@ -21,7 +21,10 @@ pub struct DebianBuild {
 impl Step for DebianBuild {
     fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         if config.debian.flow != DebianFlow::Gbp {
-            return Err(Absent::new("debian-build", "debian.flow is not \"gbp\""));
+            return Err(Absent::new(
+                "debian-build",
+                format!("debian.flow is \"{}\"", config.debian.flow.name()),
+            ));
         }
         let mut builder = config.debian.package_builder.trim().to_owned();
         if !config.debian.lintian && builder.split_whitespace().next() == Some("sbuild") {

@@ -5,7 +5,7 @@
 
 use anyhow::Context as _;
 
-use crate::config::{Config, DebianFlow};
+use crate::config::Config;
 use crate::entry::CHANGELOG;
 use crate::shared::packaging::Packaging;
 use crate::step::{Absent, Context, Need, Status, Step, short};
@@ -21,11 +21,8 @@ pub struct DebianChangelog {
 
 impl Step for DebianChangelog {
     fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
-        if config.debian.flow != DebianFlow::Gbp {
-            return Err(Absent::new(
-                "debian-changelog",
-                "debian.flow is not \"gbp\"",
-            ));
+        if !config.debian.flow.imports() {
+            return Err(Absent::new("debian-changelog", "debian.flow is \"dget\""));
         }
         Ok(Self {
             version: release.version.to_string(),

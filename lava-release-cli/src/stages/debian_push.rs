@@ -22,16 +22,15 @@ type Refs = Vec<(String, String)>;
 impl Step for DebianPush {
     fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         if config.debian.flow != DebianFlow::Gbp {
-            return Err(Absent::new("debian-push", "debian.flow is not \"gbp\""));
+            return Err(Absent::new(
+                "debian-push",
+                format!("debian.flow is \"{}\"", config.debian.flow.name()),
+            ));
         }
         Ok(Self {
             version: release.version.to_string(),
             debian_version: release.debian_version.to_string(),
-            remote: config
-                .debian
-                .packaging_remote
-                .clone()
-                .unwrap_or_else(|| "(debian.packaging_remote unset)".into()),
+            remote: crate::shared::packaging::remote_name(config),
         })
     }
 
@@ -56,11 +55,7 @@ impl Step for DebianPush {
     }
 
     fn ready(&self, ctx: &Context<'_>) -> Vec<String> {
-        match self.check(ctx) {
-            Ok(Status::Blocked { reason }) => vec![reason],
-            Ok(_) => Vec::new(),
-            Err(e) => vec![crate::error::one_line(&e)],
-        }
+        crate::shared::packaging::push_ready(ctx, self.check(ctx))
     }
 
     fn check(&self, ctx: &Context<'_>) -> anyhow::Result<Status> {

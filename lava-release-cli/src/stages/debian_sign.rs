@@ -16,7 +16,10 @@ pub struct DebianSign {
 impl Step for DebianSign {
     fn from_config(config: &Config, _release: &Release) -> Result<Self, Absent> {
         if config.debian.flow != DebianFlow::Gbp {
-            return Err(Absent::new("debian-sign", "debian.flow is not \"gbp\""));
+            return Err(Absent::new(
+                "debian-sign",
+                format!("debian.flow is \"{}\"", config.debian.flow.name()),
+            ));
         }
         Ok(Self {
             key: config

@@ -21,7 +21,10 @@ pub struct DebianTag {
 impl Step for DebianTag {
     fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
         if config.debian.flow != DebianFlow::Gbp {
-            return Err(Absent::new("debian-tag", "debian.flow is not \"gbp\""));
+            return Err(Absent::new(
+                "debian-tag",
+                format!("debian.flow is \"{}\"", config.debian.flow.name()),
+            ));
         }
         Ok(Self {
             source: config.repo.source.clone(),

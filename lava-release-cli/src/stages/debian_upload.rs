@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 use lava_debian::{OrigInclusion, UploadTarget};
 
-use crate::config::{Config, DebianFlow, Freeze, OrigChoice};
+use crate::config::{Config, DebianFlow, OrigChoice};
 use crate::error::UsageError;
 use crate::shared::debian::{file_name, fill};
 use crate::step::{Absent, Context, Credential, Need, Status, Step};
@@ -49,6 +49,12 @@ impl Step for DebianUpload {
             .as_deref()
             .filter(|u| !u.is_empty())
             .ok_or_else(|| Absent::new("debian-upload", "debian.upload is not set"))?;
+        if debian.flow == DebianFlow::Tag2upload {
+            return Err(Absent::new(
+                "debian-upload",
+                "debian.flow is \"tag2upload\": the tag is the upload",
+            ));
+        }
         let source = config.repo.source.clone();
         let description = if debian.flow == DebianFlow::Gbp {
             format!("upload the .changes debian-build built and debian-sign signed to {upload}")
@@ -92,7 +98,7 @@ impl Step for DebianUpload {
         match self.flow {
             DebianFlow::Dget => vec![Credential::DebianKey],
             // debian-sign signed it.
-            DebianFlow::Gbp => Vec::new(),
+            DebianFlow::Gbp | DebianFlow::Tag2upload => Vec::new(),
         }
     }
 
@@ -117,7 +123,7 @@ impl Step for DebianUpload {
             }
             Err(e) => problems.push(crate::error::one_line(&e)),
         }
-        match self.frozen(ctx) {
+        match crate::shared::debian::frozen(ctx) {
             Ok(Some(reason)) if !ctx.yes => problems.push(reason),
             Ok(_) => {}
             Err(e) => problems.push(crate::error::one_line(&e)),
@@ -129,7 +135,7 @@ impl Step for DebianUpload {
         let target = upload_target(ctx.config)?;
         let changes = match self.flow {
             DebianFlow::Dget => self.changes_in(ctx, &self.work_dir(ctx)),
-            DebianFlow::Gbp => match gbp_signed_changes(ctx)? {
+            DebianFlow::Gbp | DebianFlow::Tag2upload => match gbp_signed_changes(ctx)? {
                 Some(changes) => changes,
                 None => {
                     return Ok(Status::ToDo {
@@ -149,7 +155,7 @@ impl Step for DebianUpload {
                     ),
                 });
             }
-            if let Some(reason) = self.frozen(ctx)?.filter(|_| !ctx.yes) {
+            if let Some(reason) = crate::shared::debian::frozen(ctx)?.filter(|_| !ctx.yes) {
                 return Ok(Status::Blocked { reason });
             }
             return Ok(Status::ToDo {
@@ -160,25 +166,27 @@ impl Step for DebianUpload {
                 )),
             });
         }
-        if let Some(reason) = self.frozen(ctx)?.filter(|_| !ctx.yes) {
+        if let Some(reason) = crate::shared::debian::frozen(ctx)?.filter(|_| !ctx.yes) {
             return Ok(Status::Blocked { reason });
         }
         Ok(Status::todo())
     }
 
     fn apply(&self, ctx: &Context<'_>) -> anyhow::Result<String> {
-        if let Some(reason) = self.frozen(ctx)? {
+        if let Some(reason) = crate::shared::debian::frozen(ctx)? {
             anyhow::ensure!(ctx.yes, "{reason}");
             eprintln!("warning: {reason}");
         }
         let target = upload_target(ctx.config)?;
         let changes = match self.flow {
             DebianFlow::Dget => self.prepare(ctx, &self.work_dir(ctx))?,
-            DebianFlow::Gbp => gbp_signed_changes(ctx)?.ok_or_else(|| {
-                anyhow::anyhow!(
-                    "there is no signed .changes of debian-build; run debian-sign first"
-                )
-            })?,
+            DebianFlow::Gbp | DebianFlow::Tag2upload => {
+                gbp_signed_changes(ctx)?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "there is no signed .changes of debian-build; run debian-sign first"
+                    )
+                })?
+            }
         };
         ctx.failpoint("debian-upload:prepared");
         let report = lava_debian::upload(&changes, &target)
@@ -208,7 +216,7 @@ impl Step for DebianUpload {
         // An upload a real run prepared is simulated as it is; otherwise one is prepared
         // in the dry run's scratch directory, never where a real run would take it.
         let changes = match self.flow {
-            DebianFlow::Gbp => match gbp_signed_changes(ctx)? {
+            DebianFlow::Gbp | DebianFlow::Tag2upload => match gbp_signed_changes(ctx)? {
                 Some(changes) => changes,
                 None => {
                     return Ok(Some(format!(
@@ -258,29 +266,6 @@ impl DebianUpload {
         let version = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
         work.join("upload")
             .join(format!("{}_{version}_source.changes", self.source))
-    }
-
-    fn frozen(&self, ctx: &Context<'_>) -> anyhow::Result<Option<String>> {
-        let distribution = &ctx.config.changelog.distribution;
-        let today = ctx.now.date();
-        for freeze in &ctx.config.debian.freeze {
-            if freeze.distribution == *distribution && in_freeze(freeze, today)? {
-                let name = if freeze.name.is_empty() {
-                    "a freeze"
-                } else {
-                    freeze.name.as_str()
-                };
-                return Ok(Some(format!(
-                    "{distribution} is frozen ({name}, from {} {}); pass --yes to upload anyway",
-                    freeze.from,
-                    freeze
-                        .until
-                        .as_deref()
-                        .map_or("until further notice".to_owned(), |u| format!("until {u}"))
-                )));
-            }
-        }
-        Ok(None)
     }
 
     /// The signed upload in `work`: reused when a previous run made it, else fetched,
@@ -440,21 +425,11 @@ fn upload_target(config: &Config) -> anyhow::Result<UploadTarget> {
     Ok(UploadTarget::Directory(PathBuf::from(spec)))
 }
 
-/// Whether `today` is within `freeze` (both ends inclusive).
-fn in_freeze(freeze: &Freeze, today: time::Date) -> anyhow::Result<bool> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let parse = |text: &str| {
-        time::Date::parse(text, &format)
-            .map_err(|_| UsageError(format!("debian.freeze date `{text}` is not YYYY-MM-DD")))
-    };
-    let from = parse(&freeze.from)?;
-    let until = freeze.until.as_deref().map(parse).transpose()?;
-    Ok(from <= today && until.is_none_or(|u| today <= u))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Freeze;
+    use crate::shared::debian::in_freeze;
 
     fn config(toml: &str) -> Config {
         Config::from_toml(toml).unwrap()

@@ -8,7 +8,7 @@
 
 use anyhow::Context as _;
 
-use crate::config::{Config, DebianFlow};
+use crate::config::Config;
 use crate::shared::debian::file_name;
 use crate::shared::packaging::{Packaging, orig_path};
 use crate::step::{Absent, Context, Need, Status, Step, short};
@@ -23,16 +23,12 @@ pub struct ImportOrig {
 
 impl Step for ImportOrig {
     fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
-        if config.debian.flow != DebianFlow::Gbp {
-            return Err(Absent::new("import-orig", "debian.flow is not \"gbp\""));
+        if !config.debian.flow.imports() {
+            return Err(Absent::new("import-orig", "debian.flow is \"dget\""));
         }
         Ok(Self {
             version: release.version.to_string(),
-            remote: config
-                .debian
-                .packaging_remote
-                .clone()
-                .unwrap_or_else(|| "(debian.packaging_remote unset)".into()),
+            remote: crate::shared::packaging::remote_name(config),
         })
     }
 

@@ -14,6 +14,7 @@ pub mod debian_changelog;
 pub mod debian_push;
 pub mod debian_sign;
 pub mod debian_tag;
+pub mod debian_tag2upload;
 pub mod debian_upload;
 pub mod dev_build;
 pub mod docker_publish;

@@ -5,7 +5,7 @@
 
 use anyhow::Context as _;
 
-use crate::config::{Config, DebianFlow};
+use crate::config::Config;
 use crate::shared::debian::{file_name, fill};
 use crate::shared::packaging::orig_path;
 use crate::step::{Absent, Context, Need, Status, Step};
@@ -20,11 +20,8 @@ pub struct UpstreamTarball {
 
 impl Step for UpstreamTarball {
     fn from_config(config: &Config, release: &Release) -> Result<Self, Absent> {
-        if config.debian.flow != DebianFlow::Gbp {
-            return Err(Absent::new(
-                "upstream-tarball",
-                "debian.flow is not \"gbp\"",
-            ));
+        if !config.debian.flow.imports() {
+            return Err(Absent::new("upstream-tarball", "debian.flow is \"dget\""));
         }
         Ok(Self {
             tag: release.version.to_string(),
