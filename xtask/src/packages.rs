@@ -13,10 +13,12 @@ pub const BUILD: &[&str] = &["pkg-config", "libssl-dev", "gcc", "libc6-dev"];
 
 /// What `cargo xtask ci` needs: the oracles and verifiers of the tests.
 pub const TESTS: &[&str] = &[
-    // Changelog oracles and readers; the gbp flow's import and build.
+    // Changelog oracles and readers; the gbp flow's import and build, and the real
+    // `git debpush` the tag2upload tag is compared with.
     "git",
     "git-buildpackage",
     "pristine-tar",
+    "git-debpush",
     "devscripts",
     "dpkg-dev",
     // OpenPGP verifiers.
