@@ -1330,6 +1330,30 @@ mod tests {
     }
 
     #[test]
+    fn the_debian_flows_name_what_they_lack() {
+        let validate = |toml: &str| Config::from_toml(toml).unwrap().validate();
+        assert_eq!(
+            validate("[debian]\nflow = \"gbp\"\n").unwrap_err(),
+            "debian.flow = \"gbp\" needs debian.packaging_remote, the packaging repository's remote"
+        );
+        assert_eq!(
+            validate("[debian]\nflow = \"tag2upload\"\npackaging_remote = \"r\"\n").unwrap_err(),
+            "debian.flow = \"tag2upload\" needs debian.key, the Debian Developer's key that signs the Debian tag"
+        );
+        assert_eq!(
+            validate("[debian]\nquilt = \"quilty\"\n").unwrap_err(),
+            "debian.quilt `quilty` is not a quilt mode tag2upload knows (linear, auto, smash, nofix, gbp, dpm, unapplied, baredebian)"
+        );
+        assert_eq!(
+            validate(
+                "[debian]\nflow = \"tag2upload\"\npackaging_remote = \"r\"\nkey = \"F\"\nquilt = \"gbp\"\n"
+            ),
+            Ok(())
+        );
+        assert!(Config::from_toml("[debian]\nflow = \"dput\"\n").is_err());
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         let err = Config::from_toml("[gitlab]\nprojet = \"x\"\n").unwrap_err();
         assert!(

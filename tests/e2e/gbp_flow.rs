@@ -4,13 +4,13 @@
 //! packaging repository, its changelog, a source build, the DD's signatures, the Debian
 //! tag, and the push to a bare packaging remote; then each way it must stop.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use tests::packaging::{dd_key, packaging_remote};
 use tests::sandbox::{Sandbox, all_text, assert_output_contains};
 
-use crate::support::{error_line, gnupg_home, run};
+use crate::support::{error_line, git, gnupg_home, run};
 
 const V: &str = "2024.02";
 const ORIG: &str = "lava_2024.02.orig.tar.gz";
@@ -69,17 +69,6 @@ fn gbp_stages(f: &Fixture, extra: &[&str]) -> std::process::Output {
     ];
     args.extend_from_slice(extra);
     run(&f.sb, &args, None)
-}
-
-/// `git ARGS` in `dir`, its stdout; panics on failure.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", all_text(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// The packaging repository lava-release keeps.

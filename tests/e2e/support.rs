@@ -100,3 +100,19 @@ pub fn verify_tag(sb: &Sandbox, tag: &str, public: &std::path::Path) -> Output {
     tests::rehearsal::stop_agent(home.path());
     verify
 }
+
+/// `git ARGS` in `dir` (a work tree or a bare repository), its stdout trimmed; panics with
+/// git's output on failure.
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        tests::sandbox::all_text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use tests::packaging::{DD_EMAIL, DD_NAME, dd_key, packaging_remote};
 use tests::sandbox::{Sandbox, all_text, assert_output_contains};
 
-use crate::support::{error_line, gnupg_home, run};
+use crate::support::{error_line, git, gnupg_home, run};
 
 const V: &str = "2024.02";
 const TAG: &str = "debian/2024.02-1";
@@ -99,16 +99,6 @@ fn setup() -> Fixture {
         gnupg,
         _keys: keys,
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", all_text(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// The real `git debpush --no-push --gbp` in `dir`, signing with the DD key.
@@ -277,4 +267,44 @@ fn each_check_git_debpush_makes_stops_both_and_nothing_is_tagged() {
     let forced = tag2upload(&f, &["--force", "suite"]);
     assert!(forced.status.success(), "{}", all_text(&forced));
     tests::rehearsal::stop_agent(f.gnupg.path());
+}
+
+#[test]
+fn a_remote_holding_the_tag_elsewhere_stops_before_the_first_stage() {
+    let f = setup();
+    // Someone already pushed a `debian/2024.02-1` of another commit.
+    let other = f.sb.path().join("someone-else");
+    let out = Command::new("git")
+        .args(["clone", "--quiet", "--branch", "debian/main"])
+        .arg(&f.remote)
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", all_text(&out));
+    git(
+        &other,
+        &[
+            "-c",
+            "user.name=X",
+            "-c",
+            "user.email=x@example",
+            "tag",
+            "-a",
+            "-m",
+            "early",
+            TAG,
+        ],
+    );
+    git(&other, &["push", "--quiet", "origin", TAG]);
+    let theirs = git(&f.remote, &["rev-parse", TAG]);
+
+    let out = tag2upload(&f, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", all_text(&out));
+    assert_output_contains(
+        &out,
+        &format!("{} already has tag `{TAG}` at ", f.remote.display()),
+    );
+    assert_output_contains(&out, "(tag-elsewhere check)");
+    assert!(git(&f.dir, &["tag", "-l", TAG]).is_empty());
+    assert_eq!(git(&f.remote, &["rev-parse", TAG]), theirs);
 }
