@@ -57,23 +57,6 @@ impl TagMessage {
             distro = self.distro,
         )
     }
-
-    /// The tag's name: `DISTRO/VERSION`, DEP-14 mangled.
-    pub fn tag_name(&self) -> String {
-        let mut mangled = String::new();
-        for (i, c) in self.version.char_indices() {
-            mangled.push(match c {
-                ':' => '%',
-                '~' => '_',
-                c => c,
-            });
-            let rest = &self.version[i + c.len_utf8()..];
-            if c == '.' && (rest.is_empty() || rest.starts_with('.') || rest == "lock") {
-                mangled.push('#');
-            }
-        }
-        format!("{}/{mangled}", self.distro)
-    }
 }
 
 /// The quilt mode a previous tag2upload tag's message names (`--quilt=MODE`).
@@ -207,9 +190,10 @@ pub fn check(c: &Checks<'_>) -> Result<Vec<Refusal>> {
             m.quilt.as_deref(),
             Some("gbp" | "unapplied" | "baredebian" | "dpm" | "nofix")
         );
-        if !checks_patches {
-        } else if let Some(failed) = patches_failing(c.git_dir, commit, &branch)? {
-            refuse("patches-applicable", failed);
+        if checks_patches {
+            if let Some(failed) = patches_failing(c.git_dir, commit, &branch)? {
+                refuse("patches-applicable", failed);
+            }
         }
     }
     Ok(refusals)
@@ -355,7 +339,6 @@ mod tests {
             m.render(),
             "lava release 1:2026.07~rc1-1 for unstable\n\n[dgit distro=debian split --quilt=gbp]\n[dgit please-upload source=lava version=1:2026.07~rc1-1 upstream-tag=upstream/2026.07_rc1 upstream=abc]\n"
         );
-        assert_eq!(m.tag_name(), "debian/1%2026.07_rc1-1");
         let native = TagMessage {
             quilt: None,
             upstream: None,

@@ -176,21 +176,27 @@ impl Packaging {
         Ok(repo)
     }
 
-    /// Problems that would make a push to the remote fail or undo someone's work, each a
-    /// sentence: a branch the remote lacks (the upstream branch must be there before
-    /// the first import), or one the remote has at a commit the checkout does not
-    /// contain (someone pushed since it was cloned).
-    pub fn moved(
+    /// The refs the remote advertises (`git ls-remote`), asked from the checkout or,
+    /// before it is cloned, from the release repository.
+    pub fn remote_refs(
         &self,
         ctx: &Context<'_>,
         repo: Option<&lava_git::Repository>,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let net = crate::shared::git::network(ctx);
+        Ok(repo.unwrap_or(ctx.repo).remote_refs(&self.remote, &net)?)
+    }
+
+    /// Problems that would make a push to the remote fail or undo someone's work, each a
+    /// sentence, from the remote's `refs`: a branch the remote lacks (the upstream branch
+    /// must be there before the first import), or one the remote has at a commit the
+    /// checkout does not contain (someone pushed since it was cloned).
+    pub fn moved(
+        &self,
+        refs: &[(String, String)],
+        repo: Option<&lava_git::Repository>,
         layout: &Layout,
     ) -> anyhow::Result<Vec<String>> {
-        let net = crate::shared::git::network(ctx);
-        let refs = match repo {
-            Some(repo) => repo.remote_refs(&self.remote, &net)?,
-            None => ctx.repo.remote_refs(&self.remote, &net)?,
-        };
         let mut problems = Vec::new();
         for branch in [&layout.debian_branch, &layout.upstream_branch] {
             if !refs

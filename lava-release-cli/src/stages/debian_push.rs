@@ -62,7 +62,8 @@ impl Step for DebianPush {
         let packaging = Packaging::in_context(ctx)?;
         let repo = packaging.open()?;
         let layout = packaging.layout(ctx)?;
-        let moved = packaging.moved(ctx, repo.as_ref(), &layout)?;
+        let theirs = packaging.remote_refs(ctx, repo.as_ref())?;
+        let moved = packaging.moved(&theirs, repo.as_ref(), &layout)?;
         if let Some(reason) = moved.into_iter().next() {
             return Ok(Status::Blocked { reason });
         }
@@ -76,8 +77,6 @@ impl Step for DebianPush {
                 detail: Some("after debian-tag".into()),
             });
         };
-        let net = crate::shared::git::network(ctx);
-        let theirs = repo.remote_refs(&packaging.remote, &net)?;
         let mut missing = Vec::new();
         for (name, id) in &wanted {
             match theirs.iter().find(|(n, _)| n == name) {

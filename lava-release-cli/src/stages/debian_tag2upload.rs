@@ -78,8 +78,9 @@ impl Step for DebianTag2upload {
         let packaging = Packaging::in_context(ctx)?;
         let repo = packaging.open()?;
         let layout = packaging.layout(ctx)?;
+        let theirs = packaging.remote_refs(ctx, repo.as_ref())?;
         if let Some(reason) = packaging
-            .moved(ctx, repo.as_ref(), &layout)?
+            .moved(&theirs, repo.as_ref(), &layout)?
             .into_iter()
             .next()
         {
@@ -91,8 +92,6 @@ impl Step for DebianTag2upload {
             });
         };
         let name = self.tag_name();
-        let net = crate::shared::git::network(ctx);
-        let theirs = repo.remote_refs(&packaging.remote, &net)?;
         let remote_tag = theirs
             .iter()
             .find(|(n, _)| *n == format!("refs/tags/{name}"))
@@ -235,16 +234,9 @@ impl Step for DebianTag2upload {
 }
 
 impl DebianTag2upload {
+    /// `debian/VERSION`, DEP-14 mangled, as `git debpush` and `gbp tag` name it.
     fn tag_name(&self) -> String {
-        TagMessage {
-            source: String::new(),
-            version: self.debian_version.clone(),
-            target: String::new(),
-            distro: "debian".into(),
-            quilt: None,
-            upstream: None,
-        }
-        .tag_name()
+        lava_changelog::debian_tag(&self.debian_version)
     }
 
     /// What the tag will say, and the commit it tags: the Debian branch's head.
@@ -322,18 +314,27 @@ impl DebianTag2upload {
         repo: &lava_git::Repository,
         commit: &str,
     ) -> anyhow::Result<Option<String>> {
-        let mut best: Option<(debversion::Version, String)> = None;
-        for tag in repo.tag_names("debian/")? {
-            let Some(TagRef::Annotated(t)) = repo.read_tag(&tag)? else {
-                continue;
-            };
-            if !repo.is_ancestor(&t.target, commit)? {
-                continue;
+        for tag in self.earlier_tags(repo, commit)? {
+            if let Some(TagRef::Annotated(t)) = repo.read_tag(&tag)? {
+                if let Some(mode) = tag2upload::quilt_of(&t.message) {
+                    return Ok(Some(mode));
+                }
             }
-            let Some(mode) = tag2upload::quilt_of(&t.message) else {
-                continue;
-            };
-            let Ok(v) = tag
+        }
+        Ok(None)
+    }
+
+    /// The `debian/*` tags of earlier Debian versions that `commit` contains, newest
+    /// version first.
+    fn earlier_tags(
+        &self,
+        repo: &lava_git::Repository,
+        commit: &str,
+    ) -> anyhow::Result<Vec<String>> {
+        let mine = self.tag_name();
+        let mut tags = Vec::new();
+        for tag in repo.tag_names("debian/")? {
+            let Ok(version) = tag
                 .trim_start_matches("debian/")
                 .replace('%', ":")
                 .replace('_', "~")
@@ -341,11 +342,15 @@ impl DebianTag2upload {
             else {
                 continue;
             };
-            if best.as_ref().is_none_or(|(b, _)| v > *b) {
-                best = Some((v, mode));
+            let Some(tagged) = repo.resolve_commit(&format!("refs/tags/{tag}"))? else {
+                continue;
+            };
+            if tag != mine && repo.is_ancestor(&tagged, commit)? {
+                tags.push((version, tag));
             }
         }
-        Ok(best.map(|(_, m)| m))
+        tags.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(tags.into_iter().map(|(_, tag)| tag).collect())
     }
 
     /// Every check that stops the tag, those `--force` names left out.
@@ -380,28 +385,11 @@ impl DebianTag2upload {
         let commit = repo
             .resolve_commit(&format!("refs/heads/{}", layout.debian_branch))?
             .unwrap_or_default();
-        let previous = repo
-            .tag_names("debian/")?
-            .into_iter()
-            .filter(|t| *t != self.tag_name())
-            .filter_map(|t| {
-                repo.resolve_commit(&format!("refs/tags/{t}"))
-                    .ok()
-                    .flatten()
-                    .map(|c| (t, c))
-            })
-            .filter(|(_, c)| repo.is_ancestor(c, &commit).unwrap_or(false))
-            .max_by(|(a, _), (b, _)| {
-                let v = |t: &str| {
-                    t.trim_start_matches("debian/")
-                        .replace('%', ":")
-                        .replace('_', "~")
-                        .parse::<debversion::Version>()
-                        .ok()
-                };
-                v(a).cmp(&v(b))
-            });
-        if let Some((tag, old)) = previous {
+        let previous = self.earlier_tags(repo, &commit)?.into_iter().next();
+        if let Some(tag) = previous {
+            let old = repo
+                .resolve_commit(&format!("refs/tags/{tag}"))?
+                .unwrap_or_default();
             let packages = |id: &str| -> anyhow::Result<Vec<String>> {
                 Ok(repo
                     .file_at(id, "debian/control")?

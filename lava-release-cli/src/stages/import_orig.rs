@@ -56,7 +56,8 @@ impl Step for ImportOrig {
         let moved = Packaging::in_context(ctx).and_then(|packaging| {
             let repo = packaging.open()?;
             let layout = packaging.layout(ctx)?;
-            packaging.moved(ctx, repo.as_ref(), &layout)
+            let refs = packaging.remote_refs(ctx, repo.as_ref())?;
+            packaging.moved(&refs, repo.as_ref(), &layout)
         });
         match moved {
             Ok(problems) => problems,
@@ -127,7 +128,8 @@ impl Step for ImportOrig {
         let repo = packaging.prepare(ctx, &layout, &self.version)?;
         // gbp reads the checkout's own gbp.conf from here on.
         let layout = crate::shared::packaging::Layout::read(repo.workdir(), repo.git_dir(), ctx)?;
-        let problems = packaging.moved(ctx, Some(&repo), &layout)?;
+        let refs = packaging.remote_refs(ctx, Some(&repo))?;
+        let problems = packaging.moved(&refs, Some(&repo), &layout)?;
         anyhow::ensure!(problems.is_empty(), "{}", problems.join("; "));
         let on = repo.head_branch()?;
         anyhow::ensure!(
