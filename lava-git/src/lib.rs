@@ -35,7 +35,7 @@ mod write;
 pub use error::{Error, Result, Source};
 pub use handover::{Handover, HandoverState, handover, handover_state};
 pub use remote::{Network, Transport};
-pub use tag::{NewTag, SignFn, TagObject, TagRef, split_signature};
+pub use tag::{NewTag, SignFn, TagObject, TagRef, read_remote_tag, split_signature};
 
 use std::path::{Path, PathBuf};
 
@@ -452,7 +452,7 @@ impl Repository {
     /// Fetches `refspecs` (`SRC:DST`, fast-forward only) from `remote` (a remote's name,
     /// a URL or another repository's path).
     pub fn fetch(&self, remote: &str, refspecs: &[&str], net: &Network) -> Result<()> {
-        remote::fetch(self.repo.git_dir(), remote, refspecs, net)
+        remote::fetch(self.repo.git_dir(), remote, refspecs, None, net)
     }
 
     /// Clones branch `branch` of `url` into `dest` (which must not exist), checked out,

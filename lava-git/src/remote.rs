@@ -92,16 +92,23 @@ pub(crate) fn push(git_dir: &Path, remote: &str, refspecs: &[&str], net: &Networ
 
 /// Fetches `refspecs` (`SRC:DST`, never forced: a `+` refspec is refused, so a ref that
 /// would not fast-forward fails the fetch) from `remote` (a remote's name, a URL or a
-/// repository's path), tags only as the refspecs name them.
-pub(crate) fn fetch(git_dir: &Path, remote: &str, refspecs: &[&str], net: &Network) -> Result<()> {
+/// repository's path), tags only as the refspecs name them; `depth` makes a shallow
+/// fetch of that many commits.
+pub(crate) fn fetch(
+    git_dir: &Path,
+    remote: &str,
+    refspecs: &[&str],
+    depth: Option<u32>,
+    net: &Network,
+) -> Result<()> {
     if let Some(forced) = refspecs.iter().find(|r| r.starts_with('+')) {
         return Err(Error::ForcePush {
             refspec: (*forced).to_owned(),
         });
     }
     match net.transport {
-        Transport::Git => system::fetch(git_dir, remote, refspecs, net),
-        Transport::Libgit2 => libgit2::fetch(git_dir, remote, refspecs, net),
+        Transport::Git => system::fetch(git_dir, remote, refspecs, depth, net),
+        Transport::Libgit2 => libgit2::fetch(git_dir, remote, refspecs, depth, net),
     }
 }
 

@@ -225,6 +225,30 @@ pub(crate) fn create_tag(
     }
 }
 
+/// Tag `name` as the repository at `url` publishes it, read by anyone with no checkout:
+/// a shallow fetch of the tag alone into a new bare repository at `scratch` (which must
+/// not exist; the caller removes it). `None` when `url` has no such tag.
+pub fn read_remote_tag(
+    url: &str,
+    name: &str,
+    scratch: &Path,
+    net: &crate::Network,
+) -> Result<Option<TagRef>> {
+    git2::Repository::init_bare(scratch).map_err(|source| Error::Clone {
+        url: url.to_owned(),
+        dest: scratch.to_owned(),
+        source: source.into(),
+    })?;
+    let wanted = format!("refs/tags/{name}");
+    let refs = crate::remote::remote_refs(scratch, url, net)?;
+    if !refs.iter().any(|(n, _)| *n == wanted) {
+        return Ok(None);
+    }
+    let refspec = format!("{wanted}:{wanted}");
+    crate::remote::fetch(scratch, url, &[refspec.as_str()], Some(1), net)?;
+    read_tag(scratch, scratch, name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

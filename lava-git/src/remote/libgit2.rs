@@ -105,7 +105,13 @@ pub(super) fn remote_refs(
     Ok(refs)
 }
 
-pub(super) fn fetch(git_dir: &Path, remote: &str, refspecs: &[&str], net: &Network) -> Result<()> {
+pub(super) fn fetch(
+    git_dir: &Path,
+    remote: &str,
+    refspecs: &[&str],
+    depth: Option<u32>,
+    net: &Network,
+) -> Result<()> {
     let err = |source: git2::Error| Error::Fetch {
         remote: remote.to_owned(),
         refspecs: refspecs.join(", "),
@@ -118,6 +124,9 @@ pub(super) fn fetch(git_dir: &Path, remote: &str, refspecs: &[&str], net: &Netwo
     opts.remote_callbacks(callbacks(net, &attempts))
         .download_tags(git2::AutotagOption::None)
         .update_fetchhead(false);
+    if let Some(depth) = depth {
+        opts.depth(i32::try_from(depth).unwrap_or(i32::MAX));
+    }
     handle.fetch(refspecs, Some(&mut opts), None).map_err(err)
 }
 

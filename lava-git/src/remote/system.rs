@@ -292,7 +292,13 @@ pub(super) fn remote_refs(
         .collect())
 }
 
-pub(super) fn fetch(git_dir: &Path, remote: &str, refspecs: &[&str], net: &Network) -> Result<()> {
+pub(super) fn fetch(
+    git_dir: &Path,
+    remote: &str,
+    refspecs: &[&str],
+    depth: Option<u32>,
+    net: &Network,
+) -> Result<()> {
     let err = |source: Source| Error::Fetch {
         remote: redact_urls(remote),
         refspecs: refspecs.join(", "),
@@ -300,14 +306,9 @@ pub(super) fn fetch(git_dir: &Path, remote: &str, refspecs: &[&str], net: &Netwo
     };
     let out = Git::new(Some(git_dir), net)
         .map_err(|e| err(source(e)))?
-        .args([
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            "--",
-            remote,
-        ])
+        .args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"])
+        .args(depth.map(|d| format!("--depth={d}")))
+        .args(["--", remote])
         .args(refspecs)
         .output()
         .map_err(|e| err(source(e)))?;
