@@ -37,7 +37,7 @@ pub use error::{BoxError, Error, Result};
 pub use lava_io::retry::RetryPolicy;
 pub use layers::LayerFile;
 pub use promote::{
-    Options, Promoter, Promotion, Report, SourceImage, TagState, TargetKind, TargetTag, Transport,
-    Verified,
+    Options, Promoter, Promotion, Published, Report, SourceImage, TagState, TargetKind, TargetTag,
+    Transport, Verified,
 };
 pub use reference::{DOCKER_HUB, Digest, ImageRef, Repository};

@@ -209,6 +209,21 @@ pub struct Verified {
     pub entries: Vec<(Platform, Digest)>,
 }
 
+/// A tag or digest as its registry serves it now ([`Promoter::inspect`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// What was asked for.
+    pub reference: ImageRef,
+    /// The manifest's digest.
+    pub digest: Digest,
+    /// The manifest's media type.
+    pub media_type: String,
+    /// A single image's platform, from its config; `None` for a list.
+    pub platform: Option<Platform>,
+    /// A list's entries: each platform and digest; empty for a single image.
+    pub entries: Vec<(Platform, Digest)>,
+}
+
 /// What [`Promoter::apply`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -313,6 +328,14 @@ impl Promoter {
         })
     }
 
+    /// What `reference` (a tag or digest) resolves to on its registry now, read-only:
+    /// its digest and, for a list, each entry's platform and digest, or, for one
+    /// image, the platform its config names. `None` when there is no such manifest.
+    /// How anyone checks a published tag against what a release recorded.
+    pub fn inspect(&self, reference: &ImageRef) -> Result<Option<Published>> {
+        self.runtime.block_on(self.inner.inspect(reference))
+    }
+
     /// Promotes the set: blobs, manifests by digest, version tags, read-back, then
     /// `latest`, then a final read-back of every target. Safe to run again after a
     /// failure or a crash: what is done is skipped.
@@ -358,6 +381,43 @@ async fn head(
 }
 
 impl Inner {
+    async fn inspect(&self, reference: &ImageRef) -> Result<Option<Published>> {
+        let name = reference
+            .manifest_reference()
+            .unwrap_or_else(|| "latest".into());
+        let Some(raw) = self
+            .client
+            .get_manifest(&reference.repository, &name)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (platform, entries) = match raw.parse(&reference.to_string())? {
+            Manifest::List(entries) => (
+                None,
+                entries
+                    .into_iter()
+                    .map(|e| (e.platform.unwrap_or_else(unknown_platform), e.digest))
+                    .collect(),
+            ),
+            Manifest::Image(image) => {
+                let config = self
+                    .client
+                    .get_small_blob(&reference.repository, &image.config)
+                    .await?;
+                let platform = manifest::platform_of_config(&config, &reference.to_string())?;
+                (Some(platform), Vec::new())
+            }
+        };
+        Ok(Some(Published {
+            reference: reference.clone(),
+            digest: raw.digest,
+            media_type: raw.media_type,
+            platform,
+            entries,
+        }))
+    }
+
     fn engine(&self) -> bool {
         matches!(self.options.transport, Transport::Engine { .. })
     }
