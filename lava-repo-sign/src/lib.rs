@@ -51,7 +51,7 @@ pub use problem::Problem;
 pub use publish::{Layout, Live, Site, Switch};
 pub use release::{Listed, ReleaseInfo, parse_date};
 pub use sources::{
-    Published, PublishedBinary, SourceLocation, SourceQuery, find_source, published,
+    Published, PublishedBinary, Signed, SourceLocation, SourceQuery, find_source, published,
 };
 pub use store::{Location, SshOptions, SshUrl};
 pub use tree::{SignatureState, SuiteStatus, Tree, signature_state};

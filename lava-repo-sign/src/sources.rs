@@ -132,6 +132,18 @@ struct SignedSuite {
     /// Where its signed Release was read (`InRelease`, or `Release` with `Release.gpg`).
     release_url: String,
     info: ReleaseInfo,
+    /// What was verified: the signed file's SHA-256 and the signer.
+    signed: Signed,
+}
+
+/// A suite's signed Release as read: the SHA-256 of the file that carries the
+/// signature (`InRelease`, else `Release.gpg`) and the release key that made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signed {
+    /// The SHA-256 of `InRelease` (or of `Release.gpg`), hex.
+    pub sha256: String,
+    /// The signer's primary fingerprint.
+    pub signer: String,
 }
 
 impl SignedSuite {
@@ -140,7 +152,7 @@ impl SignedSuite {
         let base = query.base.trim_end_matches('/');
         let dir = format!("{base}/dists/{}", query.suite);
         let keyring = keyring.clone().at(now);
-        let release = signed_release(&client, &dir, &keyring)?;
+        let (release, signed) = signed_release(&client, &dir, &keyring)?;
         let release_url = format!("{dir}/InRelease");
         let info = ReleaseInfo::parse(&release, &release_url)?;
         Ok(Self {
@@ -148,6 +160,7 @@ impl SignedSuite {
             dir,
             release_url,
             info,
+            signed,
         })
     }
 }
@@ -176,6 +189,8 @@ pub struct Published {
     pub source_versions: Vec<String>,
     /// Its binary packages in every `Packages` index of the component.
     pub binaries: Vec<PublishedBinary>,
+    /// The signature that vouches for all of it.
+    pub signed: Signed,
 }
 
 /// What `query.suite`'s `query.component` of the repository at `query.base` publishes
@@ -188,6 +203,7 @@ pub fn published(query: &SourceQuery<'_>, keyring: &Keyring, now: SystemTime) ->
         dir,
         release_url,
         info,
+        signed,
     } = SignedSuite::open(query, keyring, now)?;
     let mut source_versions = Vec::new();
     if let Some((_, text)) = signed_index(
@@ -249,6 +265,7 @@ pub fn published(query: &SourceQuery<'_>, keyring: &Keyring, now: SystemTime) ->
         release_url,
         source_versions,
         binaries,
+        signed,
     })
 }
 
@@ -257,7 +274,9 @@ fn signed_release(
     client: &reqwest::blocking::Client,
     dir: &str,
     keyring: &Keyring,
-) -> Result<Vec<u8>> {
+) -> Result<(Vec<u8>, Signed)> {
+    use sha2::Digest as _;
+    let sha256 = |bytes: &[u8]| hex(&sha2::Sha256::digest(bytes));
     let bad = |location: String, e: lava_signing::Error| Error::BadSignature {
         location,
         reason: "it does not verify with the release key".into(),
@@ -267,7 +286,11 @@ fn signed_release(
     if let Some(inrelease) = get_bytes(client, &inrelease_url)? {
         let verified = lava_signing::verify_cleartext(&inrelease, keyring)
             .map_err(|e| bad(inrelease_url, e))?;
-        return Ok(verified.text);
+        let signed = Signed {
+            sha256: sha256(&inrelease),
+            signer: verified.signer.to_hex(),
+        };
+        return Ok((verified.text, signed));
     }
     let release_url = format!("{dir}/Release");
     let release = get_bytes(client, &release_url)?.ok_or(Error::MissingRelease {
@@ -279,9 +302,13 @@ fn signed_release(
         reason: "the suite is not signed (neither InRelease nor Release.gpg)".into(),
         source: None,
     })?;
-    lava_signing::verify_detached(&release, &detached, keyring)
+    let signer = lava_signing::verify_detached(&release, &detached, keyring)
         .map_err(|e| bad(detached_url, e))?;
-    Ok(release)
+    let signed = Signed {
+        sha256: sha256(&detached),
+        signer: signer.to_hex(),
+    };
+    Ok((release, signed))
 }
 
 #[derive(Debug, PartialEq, Eq)]
