@@ -180,6 +180,10 @@ pub(crate) struct Answer {
 /// queried through it and gets the same retries.
 pub struct GitLab {
     http: reqwest::blocking::Client,
+    /// The same client, but redirects come back as answers: [`GitLab::fetch`] follows
+    /// them itself, so that the token never goes with a hop to another host (reqwest
+    /// strips `Authorization` on such a hop, but not GitLab's `PRIVATE-TOKEN`).
+    direct: reqwest::blocking::Client,
     api: Url,
     project: Project,
     token: Token,
@@ -214,25 +218,31 @@ impl GitLab {
             url: config.base_url.clone(),
             source,
         })?;
-        let mut builder = reqwest::blocking::Client::builder()
-            .user_agent(concat!("lava-release/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(20))
-            .timeout(config.request_timeout)
-            .no_proxy();
-        if let Some(proxy) = &config.proxy {
-            let proxy =
-                reqwest::Proxy::all(proxy.as_str()).map_err(|source| Error::HttpClient {
-                    url: config.base_url.clone(),
-                    source,
-                })?;
-            builder = builder.proxy(proxy);
-        }
-        let http = builder.build().map_err(|source| Error::HttpClient {
-            url: config.base_url.clone(),
-            source,
-        })?;
+        let build = |redirects: reqwest::redirect::Policy| {
+            let mut builder = reqwest::blocking::Client::builder()
+                .user_agent(concat!("lava-release/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(20))
+                .timeout(config.request_timeout)
+                .redirect(redirects)
+                .no_proxy();
+            if let Some(proxy) = &config.proxy {
+                let proxy =
+                    reqwest::Proxy::all(proxy.as_str()).map_err(|source| Error::HttpClient {
+                        url: config.base_url.clone(),
+                        source,
+                    })?;
+                builder = builder.proxy(proxy);
+            }
+            builder.build().map_err(|source| Error::HttpClient {
+                url: config.base_url.clone(),
+                source,
+            })
+        };
+        let http = build(reqwest::redirect::Policy::default())?;
+        let direct = build(reqwest::redirect::Policy::none())?;
         Ok(Self {
             http,
+            direct,
             api,
             project: config.project,
             token,
@@ -252,6 +262,11 @@ impl GitLab {
     /// The project this client acts on.
     pub fn project(&self) -> &Project {
         &self.project
+    }
+
+    /// The API's base URL, ending in `/api/v4/`.
+    pub(crate) fn api_base(&self) -> &Url {
+        &self.api
     }
 
     /// HTTP requests sent so far, retries included.
@@ -274,6 +289,23 @@ impl GitLab {
         Ok(url)
     }
 
+    /// Whether `url` is on this GitLab (scheme, host and port of the API): the only
+    /// place the token is sent.
+    pub(crate) fn is_own(&self, url: &Url) -> bool {
+        url.scheme() == self.api.scheme()
+            && url.host_str() == self.api.host_str()
+            && url.port_or_known_default() == self.api.port_or_known_default()
+    }
+
+    /// An API request: the redirect-following client, with the token.
+    fn api_route<'a>(&'a self, url: &'a Url) -> Route<'a> {
+        Route {
+            http: &self.http,
+            token: true,
+            shown: url.as_str(),
+        }
+    }
+
     /// Sends until an answer that is not worth retrying, or the policy is spent.
     fn attempts(
         &self,
@@ -283,14 +315,27 @@ impl GitLab {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<reqwest::blocking::Response> {
+        self.attempts_on(self.api_route(url), call, method, url, headers, body)
+    }
+
+    /// [`Self::attempts`] by `route`.
+    fn attempts_on(
+        &self,
+        route: Route<'_>,
+        call: &Call,
+        method: &Method,
+        url: &Url,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<reqwest::blocking::Response> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self.http.request(method.clone(), url.as_str());
+            let mut request = route.http.request(method.clone(), url.as_str());
             for (name, value) in headers {
                 request = request.header(name, value);
             }
-            if let Some(token) = self.token.header_value() {
+            if let Some(token) = self.token.header_value().filter(|_| route.token) {
                 request = request.header("PRIVATE-TOKEN", token);
             }
             if !body.is_empty() || *method != Method::GET {
@@ -303,7 +348,7 @@ impl GitLab {
                     None => {
                         return Err(Error::Transport {
                             call: call.what.clone(),
-                            url: url.to_string(),
+                            url: route.shown.to_owned(),
                             attempts: attempt,
                             source: source.without_url(),
                         });
@@ -324,7 +369,7 @@ impl GitLab {
                         Decision::TooLong(asked) => {
                             return Err(Error::RateLimited {
                                 call: call.what.clone(),
-                                url: url.to_string(),
+                                url: route.shown.to_owned(),
                                 wait_secs: asked.as_secs(),
                                 max_secs: self.retry.max_retry_after.as_secs(),
                             });
@@ -332,7 +377,7 @@ impl GitLab {
                         Decision::Exhausted => {
                             return Err(Error::Exhausted {
                                 call: call.what.clone(),
-                                url: url.to_string(),
+                                url: route.shown.to_owned(),
                                 status: status.as_u16(),
                                 attempts: attempt,
                             });
@@ -357,10 +402,23 @@ impl GitLab {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Answer> {
+        self.exchange_on(self.api_route(url), call, method, url, headers, body)
+    }
+
+    /// [`Self::exchange`] by `route`.
+    fn exchange_on(
+        &self,
+        route: Route<'_>,
+        call: &Call,
+        method: &Method,
+        url: &Url,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Answer> {
         let mut tries = 0;
         loop {
             tries += 1;
-            let response = self.attempts(call, method, url, headers, body)?;
+            let response = self.attempts_on(route, call, method, url, headers, body)?;
             let status = response.status();
             let headers_in = response.headers().clone();
             match response.bytes() {
@@ -376,7 +434,7 @@ impl GitLab {
                     None => {
                         return Err(Error::Transport {
                             call: call.what.clone(),
-                            url: url.to_string(),
+                            url: route.shown.to_owned(),
                             attempts: tries,
                             source: source.without_url(),
                         });
@@ -563,6 +621,58 @@ impl GitLab {
         }
     }
 
+    /// GETs `url`, which may be anywhere (a release link's target), following up to
+    /// [`MAX_REDIRECTS`] redirects itself: the token goes with a hop only when it is on
+    /// this GitLab ([`Self::is_own`]), so a redirect to object storage or a mirror never
+    /// carries it. An error names `url` as asked, never a later hop (a signed storage
+    /// URL holds credentials in its query); GitLab's own error answers are mapped as
+    /// every call's are, another host's are [`Error::Elsewhere`].
+    pub(crate) fn fetch(&self, call: &Call, url: &Url) -> Result<Bytes> {
+        let mut hop = url.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            let own = self.is_own(&hop);
+            let route = Route {
+                http: &self.direct,
+                token: own,
+                shown: url.as_str(),
+            };
+            let answer =
+                self.exchange_on(route, call, &Method::GET, &hop, &HeaderMap::new(), &[])?;
+            if answer.status.is_redirection() {
+                let next = answer
+                    .headers
+                    .get(http::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|location| hop.join(location).ok());
+                if let Some(next) = next {
+                    hop = next;
+                    continue;
+                }
+            }
+            if own {
+                return self.check(call, url, answer).map(|a| a.body);
+            }
+            if answer.status.is_success() {
+                return Ok(answer.body);
+            }
+            return Err(Error::Elsewhere {
+                call: call.what.clone(),
+                url: url.to_string(),
+                host: match (hop.host_str(), hop.port()) {
+                    (Some(host), Some(port)) => format!("{host}:{port}"),
+                    (host, _) => host.unwrap_or_default().to_owned(),
+                },
+                status: answer.status.as_u16(),
+                message: gitlab_message(&answer.body),
+            });
+        }
+        Err(Error::Redirects {
+            call: call.what.clone(),
+            url: url.to_string(),
+            max: MAX_REDIRECTS,
+        })
+    }
+
     /// Streams a GET body into `dest`, retrying a transfer that breaks off. Returns the size.
     /// Streams `url` into `dest`, reported to the meter as `label`.
     pub(crate) fn download(
@@ -624,6 +734,19 @@ impl GitLab {
             }
         }
     }
+}
+
+/// Redirects [`GitLab::fetch`] follows before giving up (reqwest's default too).
+const MAX_REDIRECTS: u32 = 10;
+
+/// How one request goes out.
+#[derive(Clone, Copy)]
+struct Route<'a> {
+    http: &'a reqwest::blocking::Client,
+    /// Whether the token goes with it.
+    token: bool,
+    /// The URL errors name.
+    shown: &'a str,
 }
 
 enum NextPage {

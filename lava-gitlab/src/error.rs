@@ -22,6 +22,15 @@ pub enum Error {
         #[source]
         source: url::ParseError,
     },
+    /// A URL handed in to download does not parse.
+    #[error("`{url}` is not a valid URL to download from")]
+    Url {
+        /// The URL as given.
+        url: String,
+        /// Why it does not parse.
+        #[source]
+        source: url::ParseError,
+    },
     /// reqwest could not build its client (TLS backend initialisation).
     #[error("could not set up the HTTP client for GitLab at {url}")]
     HttpClient {
@@ -148,6 +157,45 @@ pub enum Error {
         status: u16,
         /// GitLab's message or the start of the body.
         message: String,
+    },
+    /// A host other than GitLab (where a release link or a redirect led) answered an error.
+    #[error("could not {call} from {url}: {host} answered {status} ({message}); check the URL")]
+    Elsewhere {
+        /// What was being asked.
+        call: String,
+        /// The URL asked for (not the redirect's, which may be signed).
+        url: String,
+        /// The host that answered.
+        host: String,
+        /// The status.
+        status: u16,
+        /// The start of the body.
+        message: String,
+    },
+    /// A download was redirected more times than allowed.
+    #[error("could not {call} from {url}: redirected more than {max} times; check the URL")]
+    Redirects {
+        /// What was being asked.
+        call: String,
+        /// The URL asked for.
+        url: String,
+        /// The bound.
+        max: u32,
+    },
+    /// The release already links the URL under another name; GitLab keeps URLs unique
+    /// in a release.
+    #[error(
+        "release `{tag}` already links {url} as `{taken_by}`, so it cannot also be `{name}`; rename or delete that link on the release page"
+    )]
+    LinkUrlTaken {
+        /// The release's tag.
+        tag: String,
+        /// The URL.
+        url: String,
+        /// The name wanted.
+        name: String,
+        /// The name of the link that has the URL.
+        taken_by: String,
     },
     /// The answer was not the JSON expected.
     #[error(

@@ -1,6 +1,7 @@
 //! GitLab API v4 for the release: wait for CI pipelines, check and close the version's
-//! milestone, create or update the release notes, fetch and verify Debian build
-//! artifacts, and prune container-registry tags.
+//! milestone, create or update the release notes and the links to their assets (files
+//! in the generic package registry), fetch and verify Debian build artifacts, and prune
+//! container-registry tags.
 //!
 //! Every operation comes as a read-only check ("is it done already?", with evidence such
 //! as a pipeline or release URL) and an apply, for `lava-release`'s stages. Requests go
@@ -17,6 +18,7 @@
 mod access;
 mod archive;
 mod artifacts;
+mod assets;
 mod ci;
 mod client;
 mod endpoints;
@@ -29,6 +31,7 @@ mod release;
 
 pub use access::{Access, DEVELOPER};
 pub use artifacts::{ArtifactsReport, ChangesArtifacts, extract_changes};
+pub use assets::ReleaseLink;
 pub use ci::{Bridge, CiOutcome, CiTarget, FailedJob, Job, JobCounts, JobPipeline, Pipeline};
 pub use client::{Config, GitLab, Project, Token};
 pub use error::{Error, Result};
@@ -37,7 +40,9 @@ pub use milestone::{Milestone, MilestoneReport, OpenItem};
 pub use pipeline::{CiSnapshot, PlainLines, Progress, WaitCi, describe};
 pub use poll::PollPolicy;
 pub use registry::{PruneCandidate, PruneReport, PruneRequest, RegistryRepository, RegistryTag};
-pub use release::{Release, ReleaseAction, ReleaseLinks, ReleaseNotes, ReleaseState};
+pub use release::{
+    Release, ReleaseAction, ReleaseAssets, ReleaseLinks, ReleaseNotes, ReleaseState,
+};
 
 /// The `gitlab` crate, for callers that query other endpoints through [`GitLab`].
 pub use gitlab;

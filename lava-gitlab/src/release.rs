@@ -3,6 +3,7 @@
 use gitlab::api::projects::releases::{CreateRelease, ProjectReleaseByTag};
 use serde::{Deserialize, Serialize};
 
+use crate::ReleaseLink;
 use crate::client::{Call, GitLab};
 use crate::endpoints::UpdateRelease;
 use crate::{Error, Result};
@@ -21,6 +22,17 @@ pub struct Release {
     /// Links; `self` is the release page.
     #[serde(default, rename = "_links")]
     pub links: Option<ReleaseLinks>,
+    /// Its assets: the links to files (GitLab's source archives are left out).
+    #[serde(default)]
+    pub assets: ReleaseAssets,
+}
+
+/// `assets` of a release.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseAssets {
+    /// The links, newest first as GitLab lists them.
+    #[serde(default)]
+    pub links: Vec<ReleaseLink>,
 }
 
 /// `_links` of a release.
@@ -149,4 +161,21 @@ impl GitLab {
 fn same(r: &Release, notes: &ReleaseNotes) -> bool {
     r.name.as_deref() == Some(notes.name.as_str())
         && r.description.as_deref().map(str::trim_end) == Some(notes.description.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_release_carries_its_asset_links_when_gitlab_gives_them() {
+        let release: Release = serde_json::from_str(
+            r#"{"tag_name":"v0.1","assets":{"count":5,"sources":[{"format":"zip","url":"u"}],"links":[{"id":1,"name":"n","url":"u","direct_asset_url":"u","link_type":"other"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(release.assets.links.len(), 1);
+        assert_eq!(release.assets.links[0].name, "n");
+        let bare: Release = serde_json::from_str(r#"{"tag_name":"v0.1"}"#).unwrap();
+        assert!(bare.assets.links.is_empty());
+    }
 }

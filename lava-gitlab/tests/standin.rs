@@ -846,3 +846,406 @@ fn a_missing_issue_list_is_named_as_the_list_not_the_milestone() {
     );
     assert!(!text.contains("milestone `2024.05` not found"), "{text}");
 }
+
+const TARBALL: &[u8] = b"\x1f\x8b\x08\x00lava-2024.05 tarball bytes";
+
+fn writes_of(gl: &GitLabStandIn) -> Vec<(String, String, u16)> {
+    gl.writes()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone(), r.status))
+        .collect()
+}
+
+#[test]
+fn generic_package_files_are_uploaded_with_a_token_and_read_without_one() {
+    let gl = stand_in(GitLabStandIn::builder());
+    let (anonymous, reader, writer) = (client(&gl, ""), client(&gl, RO), client(&gl, RW));
+    let file = "lava-2024.05.tar.gz";
+    let path = "/api/v4/projects/lava%2Flava/packages/generic/lava/2024.05/lava-2024.05.tar.gz";
+    assert_eq!(
+        writer.generic_package_url("lava", "2024.05", file),
+        format!("{}{path}", gl.url())
+    );
+    assert_eq!(
+        anonymous
+            .generic_package_file("lava", "2024.05", file)
+            .unwrap(),
+        None
+    );
+
+    let err = anonymous
+        .upload_generic_package("lava", "2024.05", file, TARBALL)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string().replace(gl.url(), "URL"),
+        format!(
+            "GitLab needs a token to upload `{file}` to generic package `lava` 2024.05 at URL{path} (401 Unauthorized): pass one with the `api` scope in GITLAB_TOKEN or the token file"
+        )
+    );
+    let err = reader
+        .upload_generic_package("lava", "2024.05", file, TARBALL)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string().replace(gl.url(), "URL"),
+        format!(
+            "GitLab refused to upload `{file}` to generic package `lava` 2024.05 on project `lava/lava` at URL{path} (403 Forbidden); the token needs the `api` scope and a role on the project that allows it"
+        )
+    );
+    assert_eq!(gl.package_file("lava", "2024.05", file), None);
+
+    writer
+        .upload_generic_package("lava", "2024.05", file, TARBALL)
+        .unwrap();
+    assert_eq!(
+        gl.package_file("lava", "2024.05", file).as_deref(),
+        Some(TARBALL)
+    );
+    assert_eq!(
+        anonymous
+            .generic_package_file("lava", "2024.05", file)
+            .unwrap()
+            .as_deref(),
+        Some(TARBALL)
+    );
+    assert_eq!(
+        writes_of(&gl),
+        [
+            ("PUT".into(), path.into(), 401),
+            ("PUT".into(), path.into(), 403),
+            ("PUT".into(), path.into(), 201),
+        ]
+    );
+    let put = gl.writes().pop().unwrap();
+    assert_eq!(put.auth, "maintainer");
+    // The log keeps bodies as (lossy) text.
+    assert!(
+        put.body.ends_with("lava-2024.05 tarball bytes"),
+        "{}",
+        put.body
+    );
+
+    // The newest upload is what readers get; so is a tampered file.
+    writer
+        .upload_generic_package("lava", "2024.05", file, b"second")
+        .unwrap();
+    assert_eq!(
+        reader
+            .generic_package_file("lava", "2024.05", file)
+            .unwrap()
+            .as_deref(),
+        Some(&b"second"[..])
+    );
+    gl.set_package_file("lava", "2024.05", file, b"tampered");
+    assert_eq!(
+        anonymous
+            .generic_package_file("lava", "2024.05", file)
+            .unwrap()
+            .as_deref(),
+        Some(&b"tampered"[..])
+    );
+
+    // A private project read without a token is an error, not "no such file".
+    let private = stand_in(GitLabStandIn::builder().private());
+    let err = client(&private, "")
+        .generic_package_file("lava", "2024.05", file)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("project `lava/lava` not found"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_lost_upload_answer_is_retried_and_the_newest_file_is_the_same() {
+    let gl = stand_in(
+        GitLabStandIn::builder()
+            .fault(Fault::on("/packages/generic/", FaultKind::Lost).method("PUT")),
+    );
+    let api = client(&gl, RW);
+    api.upload_generic_package("lava", "2024.05", "lava.tar.gz", TARBALL)
+        .unwrap();
+    let statuses: Vec<u16> = gl.writes().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [201, 201]);
+    assert_eq!(
+        gl.package_file("lava", "2024.05", "lava.tar.gz").as_deref(),
+        Some(TARBALL)
+    );
+}
+
+#[test]
+fn release_links_are_created_once_moved_when_their_url_changes_never_duplicated() {
+    let gl = stand_in(GitLabStandIn::builder().release("2024.05", "LAVA 2024.05", "notes"));
+    let api = client(&gl, RW);
+    let name = "lava-2024.05.tar.gz";
+    let url = api.generic_package_url("lava", "2024.05", name);
+    assert!(api.release_links("2024.05").unwrap().is_empty());
+
+    let link = api
+        .link_release_asset("2024.05", name, &url, Some(name))
+        .unwrap();
+    assert_eq!(
+        (link.name.as_str(), link.url.as_str()),
+        (name, url.as_str())
+    );
+    assert_eq!(link.link_type.as_deref(), Some("other"));
+    assert_eq!(
+        link.direct_asset_url.as_deref(),
+        Some(format!("{}/lava/lava/-/releases/2024.05/downloads/{name}", gl.url()).as_str())
+    );
+    // Again: done, nothing written.
+    assert_eq!(
+        api.link_release_asset("2024.05", name, &url, Some(&format!("/{name}")))
+            .unwrap(),
+        link
+    );
+    // The package moved: the link follows, keeping its id.
+    let moved = api.generic_package_url("lava", "2024.05.1", name);
+    let updated = api
+        .link_release_asset("2024.05", name, &moved, Some(name))
+        .unwrap();
+    assert_eq!(
+        (updated.id, updated.url.as_str()),
+        (link.id, moved.as_str())
+    );
+    assert_eq!(
+        gl.release_links("2024.05"),
+        [(name.to_owned(), moved.clone())]
+    );
+
+    let links_path = "/api/v4/projects/lava%2Flava/releases/2024.05/assets/links";
+    assert_eq!(
+        writes_of(&gl),
+        [
+            ("POST".into(), links_path.into(), 201),
+            ("PUT".into(), format!("{links_path}/{}", link.id), 200),
+        ]
+    );
+    let post = &gl.writes()[0];
+    assert!(
+        post.body.contains("link_type=other") && post.body.contains("direct_asset_path=%2F"),
+        "{}",
+        post.body
+    );
+
+    // Anyone reads the links, and the release carries them.
+    let anonymous = client(&gl, "");
+    let release = anonymous.release("2024.05").unwrap().unwrap();
+    assert_eq!(release.assets.links, [updated]);
+    assert_eq!(
+        anonymous.release_links("2024.05").unwrap(),
+        release.assets.links
+    );
+
+    // A URL linked under another name is refused before any write.
+    gl.clear_log();
+    let err = api
+        .link_release_asset("2024.05", "renamed.tar.gz", &moved, None)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string().replace(gl.url(), "URL"),
+        format!(
+            "release `2024.05` already links {} as `{name}`, so it cannot also be `renamed.tar.gz`; rename or delete that link on the release page",
+            moved.replace(gl.url(), "URL")
+        )
+    );
+    assert!(gl.writes().is_empty());
+
+    // No release, no link: the error says which release.
+    let err = api
+        .link_release_asset("2099.01", name, &url, None)
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "could not list the links of release `2099.01`: release `2099.01` not found at "
+        ),
+        "{err}"
+    );
+    assert!(gl.writes().is_empty());
+}
+
+#[test]
+fn a_link_whose_answer_was_lost_is_not_created_twice() {
+    let gl = stand_in(
+        GitLabStandIn::builder()
+            .release("2024.05", "LAVA 2024.05", "notes")
+            .fault(Fault::on("/assets/links", FaultKind::Lost).method("POST")),
+    );
+    let api = client(&gl, RW);
+    let link = api
+        .link_release_asset(
+            "2024.05",
+            "lava.tar.gz",
+            "https://example.org/lava.tar.gz",
+            None,
+        )
+        .unwrap();
+    assert_eq!(link.url, "https://example.org/lava.tar.gz");
+    // The first POST landed; the retried one was refused as a taken name, and the
+    // link there was taken as done.
+    let statuses: Vec<u16> = gl.writes().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [201, 400]);
+    assert_eq!(gl.release_links("2024.05").len(), 1);
+}
+
+#[test]
+fn download_url_follows_direct_asset_urls_and_sends_the_token_only_to_gitlab() {
+    let gl = stand_in(
+        GitLabStandIn::builder()
+            .release("2024.05", "LAVA 2024.05", "notes")
+            .fault(Fault::on("/packages/generic/", FaultKind::Status(502)).method("GET")),
+    );
+    // Another host (same tokens configured, so a leaked one would be recognised).
+    let elsewhere = stand_in(GitLabStandIn::builder().project("mirror/lava", 7));
+    elsewhere.set_package_file("lava", "2024.05", "lava.tar.gz", b"mirrored");
+    let mirror = client_for(&elsewhere, "mirror/lava", "").generic_package_url(
+        "lava",
+        "2024.05",
+        "lava.tar.gz",
+    );
+
+    let api = client(&gl, RW);
+    api.upload_generic_package("lava", "2024.05", "lava.tar.gz", TARBALL)
+        .unwrap();
+    let own = api.generic_package_url("lava", "2024.05", "lava.tar.gz");
+    let here = api
+        .link_release_asset("2024.05", "lava.tar.gz", &own, Some("/lava.tar.gz"))
+        .unwrap();
+    let there = api
+        .link_release_asset("2024.05", "mirror", &mirror, Some("/mirror/lava.tar.gz"))
+        .unwrap();
+
+    gl.clear_log();
+    let direct = here.direct_asset_url.unwrap();
+    assert_eq!(api.download_url(&direct).unwrap(), TARBALL);
+    let seen: Vec<(String, u16, String)> = gl
+        .requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.status, r.auth.clone()))
+        .collect();
+    let package_path = "/api/v4/projects/lava%2Flava/packages/generic/lava/2024.05/lava.tar.gz";
+    assert_eq!(
+        seen,
+        [
+            (
+                "/lava/lava/-/releases/2024.05/downloads/lava.tar.gz".into(),
+                302,
+                "maintainer".into()
+            ),
+            // A 502 on the way is retried.
+            (package_path.into(), 502, "fault: 502".into()),
+            (package_path.into(), 200, "maintainer".into()),
+        ]
+    );
+    // Anyone downloads from a public project.
+    assert_eq!(client(&gl, "").download_url(&direct).unwrap(), TARBALL);
+
+    // A link to another host: GitLab's redirect is followed there without the token.
+    let direct = there.direct_asset_url.unwrap();
+    assert_eq!(api.download_url(&direct).unwrap(), b"mirrored");
+    let auth: Vec<String> = elsewhere
+        .requests()
+        .iter()
+        .map(|r| r.auth.clone())
+        .collect();
+    assert_eq!(auth, ["no token"]);
+    assert_eq!(gl.requests().last().unwrap().auth, "maintainer");
+
+    // Missing: an error naming the URL asked for, on GitLab or elsewhere.
+    let gone = format!(
+        "{}/lava/lava/-/releases/2024.05/downloads/gone.tar.gz",
+        gl.url()
+    );
+    let err = api.download_url(&gone).unwrap_err();
+    assert_eq!(
+        err.to_string().replace(gl.url(), "URL"),
+        "could not download a release asset: the asset not found at URL/lava/lava/-/releases/2024.05/downloads/gone.tar.gz (GitLab said \"404  Not Found\"); check the release link's URL"
+    );
+    elsewhere.set_package_file("lava", "2024.05", "other.tar.gz", b"x");
+    let missing = mirror.replace("lava.tar.gz", "missing.tar.gz");
+    let err = api.download_url(&missing).unwrap_err();
+    let host = elsewhere.url().trim_start_matches("http://");
+    assert_eq!(
+        err.to_string().replace(host, "HOST"),
+        "could not download a release asset from http://HOST/api/v4/projects/mirror%2Flava/packages/generic/lava/2024.05/missing.tar.gz: HOST answered 404 (404 Package Not Found); check the URL"
+    );
+    let err = api.download_url("not a url").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`not a url` is not a valid URL to download from"
+    );
+    assert_no_secret(&format!("{:?} {:?}", gl.requests(), elsewhere.requests()));
+}
+
+#[test]
+fn the_stand_in_refuses_taken_link_names_and_urls_and_redirects_direct_asset_urls() {
+    let gl = stand_in(GitLabStandIn::builder().release("2024.05", "LAVA 2024.05", "notes"));
+    let http = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let links = format!(
+        "{}/api/v4/projects/lava%2Flava/releases/2024.05/assets/links",
+        gl.url()
+    );
+    let post = |form: &[(&str, &str)]| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let answer = http
+            .post(&links)
+            .header("PRIVATE-TOKEN", RW)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .unwrap();
+        (answer.status().as_u16(), answer.text().unwrap())
+    };
+    let (status, body) = post(&[
+        ("name", "a"),
+        ("url", "https://example.org/a"),
+        ("filepath", "/bin/a"),
+    ]);
+    assert_eq!(status, 201, "{body}");
+    let link: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let direct = format!("{}/lava/lava/-/releases/2024.05/downloads/bin/a", gl.url());
+    assert_eq!(link["direct_asset_url"], direct.as_str());
+    assert_eq!(
+        post(&[("name", "a"), ("url", "https://example.org/b")]),
+        (
+            400,
+            r#"{"message":{"name":["has already been taken"]}}"#.into()
+        )
+    );
+    assert_eq!(
+        post(&[("name", "b"), ("url", "https://example.org/a")]),
+        (
+            400,
+            r#"{"message":{"url":["has already been taken"]}}"#.into()
+        )
+    );
+    // Without a path, the direct asset URL is the link's own.
+    let (status, body) = post(&[("name", "b"), ("url", "https://example.org/b")]);
+    assert_eq!(status, 201);
+    let link: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(link["direct_asset_url"], "https://example.org/b");
+
+    let release: serde_json::Value = http
+        .get(format!(
+            "{}/api/v4/projects/lava%2Flava/releases/2024.05",
+            gl.url()
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(release["assets"]["count"], 2);
+    assert_eq!(release["assets"]["links"][0]["name"], "b");
+
+    let redirect = http.get(&direct).send().unwrap();
+    assert_eq!(redirect.status(), 302);
+    assert_eq!(
+        redirect.headers()["location"].to_str().unwrap(),
+        "https://example.org/a"
+    );
+}

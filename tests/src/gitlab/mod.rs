@@ -2,8 +2,9 @@
 //! endpoints lava-gitlab uses the way the GitLab documentation describes them (JSON
 //! shapes, offset pagination headers, `{"message": ...}` error bodies, PRIVATE-TOKEN and
 //! Bearer tokens), with scripted pipeline timelines, job logs and artifact zips,
-//! milestones with issues and merge requests, releases, a container registry, fault
-//! injection and a log of every request it got.
+//! milestones with issues and merge requests, releases and their asset links (with
+//! the direct asset URLs that redirect to them), a generic package registry, a
+//! container registry, fault injection and a log of every request it got.
 //!
 //! Seed it with [`GitLabStandIn::builder`]; it stops when dropped.
 
@@ -348,6 +349,9 @@ pub enum FaultKind {
     Slow(Duration),
     /// Close the connection without answering.
     Drop,
+    /// Answer the request (a write lands), then close the connection without sending
+    /// the answer: what a client sees when the answer is lost on the way back.
+    Lost,
     /// Answer a list page with its last item missing, headers (`x-total`) unchanged:
     /// an item lost on the way.
     ShortPage,
@@ -463,6 +467,27 @@ pub(crate) struct Release {
     pub tag: String,
     pub name: String,
     pub description: String,
+    /// Its asset links, oldest first.
+    pub links: Vec<Link>,
+}
+
+/// A release's asset link.
+pub(crate) struct Link {
+    pub id: u64,
+    pub name: String,
+    pub url: String,
+    /// `/…` under the release's `downloads`, when the link has a permanent URL.
+    pub direct_asset_path: Option<String>,
+    pub link_type: String,
+}
+
+/// One upload to the generic package registry; GitLab keeps every upload of a name
+/// and serves the newest.
+pub(crate) struct PackageFile {
+    pub package: String,
+    pub version: String,
+    pub file: String,
+    pub bytes: Vec<u8>,
 }
 
 pub(crate) struct Repository {
@@ -486,6 +511,8 @@ pub(crate) struct State {
     pub issues: Vec<Item>,
     pub mrs: Vec<Item>,
     pub releases: Vec<Release>,
+    /// The generic package registry, in upload order.
+    pub packages: Vec<PackageFile>,
     pub repositories: Vec<Repository>,
     pub faults: VecDeque<Fault>,
     pub on_push: Option<OnPush>,
@@ -504,6 +531,15 @@ impl State {
     pub fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// The newest upload of `file` in generic package `package` at `version`.
+    pub fn package_file(&self, package: &str, version: &str, file: &str) -> Option<&Vec<u8>> {
+        self.packages
+            .iter()
+            .rev()
+            .find(|p| p.package == package && p.version == version && p.file == file)
+            .map(|p| &p.bytes)
     }
 
     /// The id of project `path`: the stand-in's own, or another made on first mention.
@@ -650,6 +686,7 @@ impl GitLabStandIn {
                 issues: Vec::new(),
                 mrs: Vec::new(),
                 releases: Vec::new(),
+                packages: Vec::new(),
                 repositories: Vec::new(),
                 faults: VecDeque::new(),
                 on_push: None,
@@ -706,6 +743,7 @@ impl Builder {
             tag: tag.into(),
             name: name.into(),
             description: description.into(),
+            links: Vec::new(),
         });
         self
     }
@@ -814,6 +852,40 @@ impl GitLabStandIn {
             .iter()
             .map(|r| (r.tag.clone(), r.name.clone(), r.description.clone()))
             .collect()
+    }
+
+    /// The newest upload of `file` in generic package `package` at `version`.
+    pub fn package_file(&self, package: &str, version: &str, file: &str) -> Option<Vec<u8>> {
+        lock(&self.state)
+            .package_file(package, version, file)
+            .cloned()
+    }
+
+    /// Replaces what the generic package registry serves as `file` of `package` at
+    /// `version` (as a new upload would, with no request logged): to seed it, or to
+    /// tamper with it.
+    pub fn set_package_file(&self, package: &str, version: &str, file: &str, bytes: &[u8]) {
+        lock(&self.state).packages.push(PackageFile {
+            package: package.into(),
+            version: version.into(),
+            file: file.into(),
+            bytes: bytes.to_vec(),
+        });
+    }
+
+    /// The asset links of the release of `tag` now, oldest first: `(name, url)`.
+    pub fn release_links(&self, tag: &str) -> Vec<(String, String)> {
+        lock(&self.state)
+            .releases
+            .iter()
+            .find(|r| r.tag == tag)
+            .map(|r| {
+                r.links
+                    .iter()
+                    .map(|l| (l.name.clone(), l.url.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// A milestone's state (`active`, `closed`).

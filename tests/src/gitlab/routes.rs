@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Access, FaultKind, Pipeline, Recorded, Release, State, json_body, lock};
+use super::{
+    Access, FaultKind, Link, PackageFile, Pipeline, Recorded, Release, State, json_body, lock,
+};
 use crate::http::{HttpRequest, Reply};
 
 const STAMP: &str = "2024-05-06T10:00:00.000Z";
@@ -101,6 +103,7 @@ pub(super) fn handle(state: &Mutex<State>, request: HttpRequest) -> Reply {
     // Faults come first: a proxy in front of GitLab answers before GitLab checks anything.
     let mut delay = Duration::ZERO;
     let mut short = false;
+    let mut lost = false;
     let hit = st.faults.iter().position(|f| {
         f.times > 0
             && path.contains(&f.path_contains)
@@ -145,6 +148,7 @@ pub(super) fn handle(state: &Mutex<State>, request: HttpRequest) -> Reply {
             }
             FaultKind::Slow(d) => delay = d,
             FaultKind::ShortPage => short = true,
+            FaultKind::Lost => lost = true,
         }
     }
 
@@ -212,6 +216,11 @@ pub(super) fn handle(state: &Mutex<State>, request: HttpRequest) -> Reply {
         record.auth = format!("{} (fault: short page)", record.auth);
     }
     record.status = answer.status;
+    if lost {
+        record.auth = format!("{} (fault: answer lost)", record.auth);
+        st.log.push(record);
+        return Reply::Drop;
+    }
     st.log.push(record);
     reply(answer, delay)
 }
@@ -234,6 +243,11 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let q = pairs(query);
     let m = request.method.as_str();
+    if m == "GET" {
+        if let Some(answer) = direct_asset(st, &segs) {
+            return answer;
+        }
+    }
     let ["api", "v4", "projects", project, rest @ ..] = segs.as_slice() else {
         return not_found("");
     };
@@ -437,6 +451,7 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
                 name: param(&f, "name").unwrap_or(&tag).to_owned(),
                 description: param(&f, "description").unwrap_or("").to_owned(),
                 tag,
+                links: Vec::new(),
             };
             let v = release_json(st, &r);
             st.releases.push(r);
@@ -454,6 +469,129 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
                 st.releases[i].description = d.to_owned();
             }
             json_answer(200, release_json(st, &st.releases[i]))
+        }
+        ("PUT", ["packages", "generic", package, version, file @ ..]) if !file.is_empty() => {
+            let file = file.join("/");
+            if let Some(invalid) = invalid_package(package, version, &file) {
+                return invalid;
+            }
+            st.packages.push(PackageFile {
+                package: (*package).to_owned(),
+                version: (*version).to_owned(),
+                file,
+                bytes: request.body.clone(),
+            });
+            message(201, "201 Created")
+        }
+        ("GET", ["packages", "generic", package, version, file @ ..]) if !file.is_empty() => {
+            match st.package_file(package, version, &file.join("/")) {
+                Some(bytes) => Answer {
+                    status: 200,
+                    headers: vec![("content-type".into(), "application/octet-stream".into())],
+                    body: bytes.clone(),
+                },
+                None => not_found("Package"),
+            }
+        }
+        ("GET", ["releases", tag, "assets", "links"]) => {
+            match st.releases.iter().find(|r| r.tag == *tag) {
+                Some(r) => {
+                    // GitLab lists a release's links newest first.
+                    let items = r.links.iter().rev().map(|l| link_json(st, r, l)).collect();
+                    page(st, items)
+                }
+                None => not_found(""),
+            }
+        }
+        ("GET", ["releases", tag, "assets", "links", id]) => {
+            let r = st.releases.iter().find(|r| r.tag == *tag);
+            match r.and_then(|r| {
+                r.links
+                    .iter()
+                    .find(|l| l.id.to_string() == *id)
+                    .map(|l| (r, l))
+            }) {
+                Some((r, l)) => json_answer(200, link_json(st, r, l)),
+                None => not_found(""),
+            }
+        }
+        ("POST", ["releases", tag, "assets", "links"]) => {
+            let f = fields(request);
+            let Some(r) = st.releases.iter().position(|r| r.tag == *tag) else {
+                return not_found("");
+            };
+            let missing: Vec<String> = ["name", "url"]
+                .iter()
+                .filter(|k| param(&f, k).is_none())
+                .map(|k| format!("{k} is missing"))
+                .collect();
+            if !missing.is_empty() {
+                return json_answer(400, json!({ "error": missing.join(", ") }));
+            }
+            let link = Link {
+                id: 0,
+                name: param(&f, "name").unwrap_or_default().to_owned(),
+                url: param(&f, "url").unwrap_or_default().to_owned(),
+                direct_asset_path: param(&f, "direct_asset_path")
+                    .or_else(|| param(&f, "filepath"))
+                    .map(str::to_owned),
+                link_type: param(&f, "link_type").unwrap_or("other").to_owned(),
+            };
+            if let Some(invalid) = invalid_link(&st.releases[r], None, &link) {
+                return invalid;
+            }
+            let link = Link {
+                id: st.id(),
+                ..link
+            };
+            let v = link_json(st, &st.releases[r], &link);
+            st.releases[r].links.push(link);
+            json_answer(201, v)
+        }
+        ("PUT", ["releases", tag, "assets", "links", id]) => {
+            let f = fields(request);
+            let Some(r) = st.releases.iter().position(|r| r.tag == *tag) else {
+                return not_found("");
+            };
+            let Some(i) = st.releases[r]
+                .links
+                .iter()
+                .position(|l| l.id.to_string() == *id)
+            else {
+                return not_found("");
+            };
+            let old = &st.releases[r].links[i];
+            let link = Link {
+                id: old.id,
+                name: param(&f, "name").unwrap_or(&old.name).to_owned(),
+                url: param(&f, "url").unwrap_or(&old.url).to_owned(),
+                direct_asset_path: param(&f, "direct_asset_path")
+                    .or_else(|| param(&f, "filepath"))
+                    .map(str::to_owned)
+                    .or_else(|| old.direct_asset_path.clone()),
+                link_type: param(&f, "link_type").unwrap_or(&old.link_type).to_owned(),
+            };
+            if let Some(invalid) = invalid_link(&st.releases[r], Some(link.id), &link) {
+                return invalid;
+            }
+            let v = link_json(st, &st.releases[r], &link);
+            st.releases[r].links[i] = link;
+            json_answer(200, v)
+        }
+        ("DELETE", ["releases", tag, "assets", "links", id]) => {
+            let Some(r) = st.releases.iter().position(|r| r.tag == *tag) else {
+                return not_found("");
+            };
+            let Some(i) = st.releases[r]
+                .links
+                .iter()
+                .position(|l| l.id.to_string() == *id)
+            else {
+                return not_found("");
+            };
+            let v = link_json(st, &st.releases[r], &st.releases[r].links[i]);
+            st.releases[r].links.remove(i);
+            json_answer(200, v)
         }
         ("GET", ["registry", "repositories"]) => {
             let items = st
@@ -684,8 +822,119 @@ fn release_json(st: &State, r: &Release) -> Value {
         "upcoming_release": false,
         "commit": { "id": "0".repeat(40) },
         "milestones": [],
-        "assets": { "count": 0, "sources": [], "links": [] },
+        "assets": {
+            "count": r.links.len(),
+            "sources": [],
+            "links": r.links.iter().rev().map(|l| link_json(st, r, l)).collect::<Vec<_>>(),
+        },
         "_links": { "self": format!("{}/-/releases/{}", web(st), r.tag) },
+    })
+}
+
+/// A release link as the release links API returns it: `direct_asset_url` is the
+/// permanent URL under the release page when the link has a `direct_asset_path`, and
+/// the link's own URL when not.
+fn link_json(st: &State, r: &Release, l: &Link) -> Value {
+    let direct = match &l.direct_asset_path {
+        Some(path) => format!("{}/-/releases/{}/downloads{path}", web(st), r.tag),
+        None => l.url.clone(),
+    };
+    json!({
+        "id": l.id,
+        "name": l.name,
+        "url": l.url,
+        "direct_asset_url": direct,
+        "link_type": l.link_type,
+    })
+}
+
+/// GitLab's validation of a release link (`except` is the link being updated): names
+/// and URLs unique in the release, an http(s) or ftp URL, a path from `/`.
+fn invalid_link(r: &Release, except: Option<u64>, link: &Link) -> Option<Answer> {
+    let others = || r.links.iter().filter(|l| Some(l.id) != except);
+    let mut errors = serde_json::Map::new();
+    if others().any(|l| l.name == link.name) {
+        errors.insert("name".into(), json!(["has already been taken"]));
+    }
+    if others().any(|l| l.url == link.url) {
+        errors.insert("url".into(), json!(["has already been taken"]));
+    } else if !["http://", "https://", "ftp://"]
+        .iter()
+        .any(|scheme| link.url.starts_with(scheme))
+    {
+        errors.insert(
+            "url".into(),
+            json!(["is blocked: Only allowed schemes are http, https, ftp"]),
+        );
+    }
+    if link
+        .direct_asset_path
+        .as_deref()
+        .is_some_and(|p| !p.starts_with('/') || p.ends_with('/') || p.contains("//"))
+    {
+        errors.insert("filepath".into(), json!(["is in an invalid format"]));
+    }
+    if !["other", "runbook", "image", "package"].contains(&link.link_type.as_str()) {
+        return Some(json_answer(
+            400,
+            json!({ "error": "link_type does not have a valid value" }),
+        ));
+    }
+    (!errors.is_empty()).then(|| json_answer(400, json!({ "message": errors })))
+}
+
+/// The generic packages API's checks of the names in its path.
+fn invalid_package(package: &str, version: &str, file: &str) -> Option<Answer> {
+    let plain = |s: &str, extra: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c) || extra.contains(c))
+    };
+    let invalid = if !plain(package, "+") {
+        "package_name"
+    } else if !plain(version, "+") || version.starts_with('-') {
+        "package_version"
+    } else if !plain(file, "+~@/") || file.starts_with('/') || file.contains("..") {
+        "file_name"
+    } else {
+        return None;
+    };
+    Some(json_answer(
+        400,
+        json!({ "error": format!("{invalid} is invalid") }),
+    ))
+}
+
+/// `GET /NAMESPACE/PROJECT/-/releases/TAG/downloads/PATH`, a link's permanent URL (not
+/// under the API): a redirect to the link's URL, as GitLab answers it.
+fn direct_asset(st: &State, segs: &[&str]) -> Option<Answer> {
+    let dash = segs.iter().position(|s| *s == "-")?;
+    if segs[..dash].join("/") != st.project_path {
+        return None;
+    }
+    let ["releases", tag, "downloads", path @ ..] = &segs[dash + 1..] else {
+        return None;
+    };
+    let path = format!("/{}", path.join("/"));
+    let link = st.releases.iter().find(|r| r.tag == *tag).and_then(|r| {
+        r.links
+            .iter()
+            .find(|l| l.direct_asset_path.as_deref() == Some(path.as_str()))
+    });
+    Some(match link {
+        Some(l) => Answer {
+            status: 302,
+            headers: vec![
+                ("location".into(), l.url.clone()),
+                ("content-type".into(), "text/html; charset=utf-8".into()),
+            ],
+            body: format!(
+                "<html><body>You are being <a href=\"{}\">redirected</a>.</body></html>",
+                l.url
+            )
+            .into_bytes(),
+        },
+        None => not_found(""),
     })
 }
 
