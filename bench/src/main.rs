@@ -21,9 +21,9 @@ mod docker;
 mod image_version;
 mod orig;
 mod repo_sign;
+mod verify_release;
 
-const USAGE: &str =
-    "usage: cargo xtask bench changelog|repo-sign|docker|dget|image-version|orig [ARGS...]";
+const USAGE: &str = "usage: cargo xtask bench changelog|repo-sign|docker|dget|image-version|orig|verify-release [ARGS...]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,6 +43,8 @@ fn main() -> anyhow::Result<()> {
         "image-version" => image_version::run(args),
         // `[--iterations N] [--regenerate]`: proving the gbp flow's orig tarball.
         "orig" => orig::run(args),
+        // `[--iterations N]`: a rehearsed release checked as anyone checks it.
+        "verify-release" => verify_release::run(args),
         other => bail!("unknown benchmark `{other}`; {USAGE}"),
     }
 }

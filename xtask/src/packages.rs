@@ -91,9 +91,12 @@ pub fn bench(name: &str, args: &[String]) -> anyhow::Result<Vec<&'static str>> {
         "image-version" => &["skopeo", "docker-registry", "tar"],
         // `git archive`, `tar` and `diff -r`.
         "orig" => &["git", "tar", "diffutils"],
+        // A rehearsed release; `curl`, `gpgv`, `git verify-tag` (gpg), `apt-get update`
+        // and `skopeo inspect`.
+        "verify-release" => return Ok([&["time", "curl", "apt"], REHEARSAL].concat()),
         other => {
             bail!(
-                "unknown benchmark `{other}`; benchmarks: changelog, repo-sign, docker, dget, image-version, orig"
+                "unknown benchmark `{other}`; benchmarks: changelog, repo-sign, docker, dget, image-version, orig, verify-release"
             )
         }
     });
