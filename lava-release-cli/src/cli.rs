@@ -110,6 +110,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check, with no token and no checkout, that what is published under VERSION is
+    /// what its signed release manifest says (docs/manifest.md): the tag, the
+    /// pipeline, each apt suite, each image tag. Exit status 0 only if every check
+    /// passes.
+    VerifyRelease {
+        /// The release version.
+        #[arg(value_name = "VERSION")]
+        version: ReleaseVersion,
+        /// The release key's certificate (default: signing.public_key, else the key
+        /// signing.keyserver serves for signing.release_key).
+        #[arg(long, value_name = "FILE")]
+        keyring: Option<PathBuf>,
+        /// Print JSON for other tooling.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the effective configuration, secrets redacted, with the file of each value.
     Config {
         /// Print JSON for other tooling (docs/config-json.md).
@@ -312,6 +328,40 @@ pub fn execute(cli: Cli, env: Env) -> anyhow::Result<()> {
         Command::Repo { command } => {
             let settings = Settings::discover(&cli.repo, cli.config.as_deref(), &env)?;
             repo_command(&settings, &env, command, verbosity)?;
+        }
+        Command::VerifyRelease {
+            version,
+            keyring,
+            json,
+        } => {
+            let settings = Settings::discover(&cli.repo, cli.config.as_deref(), &env)?;
+            let verification = crate::verify_release::verify_release(
+                &settings,
+                &env,
+                &version.to_string(),
+                keyring.as_deref(),
+            )?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&ui::versioned(
+                        serde_json::to_value(&verification).expect("plain data")
+                    ))
+                    .expect("plain data")
+                );
+            } else {
+                print!("{}", ui::render_verification(&verification, &palette));
+            }
+            let failed: Vec<_> = verification.failures().collect();
+            if let Some(first) = failed.first() {
+                anyhow::bail!(
+                    "{} of {} check(s) of release {version} failed; the first: {}: {}",
+                    failed.len(),
+                    verification.checks.len(),
+                    first.claim,
+                    first.evidence
+                );
+            }
         }
         Command::Config { json } => {
             let settings = Settings::discover(&cli.repo, cli.config.as_deref(), &env)?;

@@ -61,6 +61,9 @@ pub struct Project {
     /// Push the release commit to the branch and wait for its pipeline before pushing
     /// the tag (`push-branch`, `wait-branch-ci`), as LAVA's release script does.
     pub push_branch_first: bool,
+    /// The URL anyone clones the project from, as the release manifest records it for
+    /// `verify-release` (default: `{gitlab.url}/{gitlab.project}.git`).
+    pub public_git: Option<String>,
 }
 
 impl Default for Project {
@@ -75,6 +78,7 @@ impl Default for Project {
             remote: "origin".into(),
             fork: None,
             push_branch_first: true,
+            public_git: None,
         }
     }
 }
@@ -232,6 +236,10 @@ pub struct Signing {
     /// The release key's public certificate, for checks that must not unlock the key
     /// (default: read from the key file or the gpg-agent's keyring).
     pub public_key: Option<PathBuf>,
+    /// A keyserver speaking the VKS API (`https://keys.openpgp.org`) from which
+    /// `verify-release` fetches the release key by the manifest's fingerprint, when
+    /// neither `--keyring` nor `signing.public_key` names it.
+    pub keyserver: Option<String>,
     /// The GnuPG home whose gpg-agent holds the key, when there is no key file
     /// (default: GnuPG's own default).
     pub gnupg_home: Option<PathBuf>,
@@ -249,6 +257,7 @@ impl Default for Signing {
             passphrase_env: None,
             passphrase_file: None,
             public_key: None,
+            keyserver: None,
             gnupg_home: None,
             pinentry_loopback: false,
         }
@@ -723,6 +732,7 @@ impl Debian {
             passphrase_env: self.passphrase_env.clone(),
             passphrase_file: self.passphrase_file.clone(),
             public_key: None,
+            keyserver: None,
             gnupg_home: self.gnupg_home.clone(),
             // The Debian Developer's agent asks through its own pinentry.
             pinentry_loopback: false,

@@ -18,6 +18,7 @@ pub mod env;
 pub mod error;
 pub mod gbp_conf;
 pub mod journal;
+pub mod manifest;
 pub mod notes;
 pub mod ops;
 pub mod packages;
@@ -28,6 +29,7 @@ pub mod signing;
 pub mod stages;
 pub mod step;
 pub mod ui;
+pub mod verify_release;
 pub mod version;
 
 pub use env::Env;

@@ -29,6 +29,7 @@ use crate::stages::fork_wait_ci::ForkWaitCi;
 use crate::stages::import_orig::ImportOrig;
 use crate::stages::lab_sync::LabSync;
 use crate::stages::local_tag::LocalTag;
+use crate::stages::manifest::ManifestStage;
 use crate::stages::milestone_check::MilestoneCheck;
 use crate::stages::preflight::Preflight;
 use crate::stages::push_branch::PushBranch;
@@ -90,6 +91,8 @@ pub fn plan(config: &Config, release: &Release) -> Plan {
     plan.add::<ReleaseNotes>(config);
     plan.add::<CloseMilestone>(config);
     plan.add::<Announce>(config);
+    // One signed statement of everything published above, attached to the release.
+    plan.add::<ManifestStage>(config);
     plan.add::<LabSync>(config);
     plan
 }
@@ -223,6 +226,7 @@ mod tests {
             docker-publish [true] copy lava-dispatcher, lava-server for amd64, aarch64 from registry.gitlab.com/lava/lava/{arch}/{image}:{version} to lavasoftware/{arch}-{image} as 2024.05 and latest, with manifest lists lavasoftware/{image}
             release-notes [true] create or update the GitLab release of tag 2024.05 with the changelog entry and commits
             close-milestone [true] close milestone 2024.05 of https://gitlab.com/lava/lava
+            manifest [true] write lava-2024.05.manifest.json (the tag, its pipeline, CI's Debian files, the apt suites, the images, the announcement), sign it with the release key and attach it to the GitLab release of tag 2024.05
             lab-sync [true] copy the device types (etc/dispatcher-config/device-types, or lava_scheduler_app/tests/device-types in trees before 2019.09) to ssh://review.linaro.org:29418/lava/lava-lab:shared/device-types and push it to refs/for/master for review
             ");
     }
@@ -278,7 +282,7 @@ mod tests {
         assert!(!names(&format!("[announce]\nenabled = false\n{smtp}")).contains("announce"));
         assert!(
             names(&format!("[announce]\n{smtp}"))
-                .ends_with("release-notes close-milestone announce lab-sync")
+                .ends_with("release-notes close-milestone announce manifest lab-sync")
         );
         let config = Config::from_toml(
             "[announce]\nsmtp = \"smtps://mail.example.org\"\nsign = true\nsmtp_password = \"hunter2\"\n",
@@ -327,7 +331,7 @@ mod tests {
         let plan = plan(&Config::default(), &release("2024.05"));
         assert_eq!(
             plan.position("changlog").unwrap_err().to_string(),
-            "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag, signed-tag, push-branch, wait-branch-ci, push-tag, wait-ci, ci-artifacts, consistency, apt-publish, docker-publish, release-notes, close-milestone, lab-sync"
+            "unknown stage `changlog`; the stages are: preflight, milestone-check, changelog, local-tag, signed-tag, push-branch, wait-branch-ci, push-tag, wait-ci, ci-artifacts, consistency, apt-publish, docker-publish, release-notes, close-milestone, manifest, lab-sync"
         );
     }
 }

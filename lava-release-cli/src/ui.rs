@@ -165,6 +165,35 @@ pub fn render_readiness(problems: &[String], p: &Palette) -> String {
     out
 }
 
+/// `verify-release`: where the manifest was read, then one line per check, `ok` or
+/// `FAIL`, the claim and its evidence.
+pub fn render_verification(v: &crate::verify_release::Verification, p: &Palette) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "release {}: manifest {}", v.version, v.manifest_url);
+    for check in &v.checks {
+        let (style, label) = if check.pass {
+            (&p.done, "ok  ")
+        } else {
+            (&p.bad, "FAIL")
+        };
+        let _ = writeln!(
+            out,
+            "{}  {}: {}",
+            style.apply_to(label),
+            check.claim,
+            check.evidence
+        );
+    }
+    let failed = v.failures().count();
+    let _ = writeln!(
+        out,
+        "{} of {} check(s) passed",
+        v.checks.len() - failed,
+        v.checks.len()
+    );
+    out
+}
+
 /// The journal: the latest outcome of each stage, then the full history.
 pub fn render_journal(journal: &Journal, p: &Palette) -> String {
     let mut out = String::new();

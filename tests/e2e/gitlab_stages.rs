@@ -301,12 +301,18 @@ fn the_release_is_created_once_and_the_token_never_shows() {
     assert_success(&second);
     let gitlab = sb.gitlab().unwrap();
     assert_eq!(gitlab.releases().len(), 1);
-    let release_writes = gitlab
-        .writes()
+    let writes = gitlab.writes();
+    let release_writes = writes
         .iter()
-        .filter(|r| format!("{r:?}").contains("releases"))
+        .filter(|r| r.path.contains("/releases") && !r.path.contains("/assets/links"))
         .count();
     assert_eq!(release_writes, 1, "created once, never rewritten");
+    // The manifest and its signature: each linked from the release once.
+    let links = writes
+        .iter()
+        .filter(|r| r.path.ends_with("/assets/links"))
+        .count();
+    assert_eq!(links, 2, "{writes:?}");
     assert_eq!(gitlab.milestone_state(V).as_deref(), Some("closed"));
     let journal =
         std::fs::read_to_string(sb.repo().join(format!(".git/lava-release/{V}.json"))).unwrap();

@@ -12,6 +12,7 @@ mod gbp_flow;
 mod git_stages;
 mod gitlab_stages;
 mod gpg_agent;
+mod manifest;
 mod rehearsal;
 mod release;
 mod repo_stages;

@@ -97,6 +97,7 @@ fn release_commit_is_written_once_and_read_back_by_dpkg() {
             "consistency",
             "release-notes",
             "close-milestone",
+            "manifest",
             "lab-sync"
         ]
     );

@@ -351,6 +351,8 @@ impl Rehearsal {
             sandbox.add_gitlab_keys("artifact_jobs = [\"debian/12\", \"debian/13\"]")?;
         } else {
             sandbox.replace_section("repo", &apt.config_toml())?;
+            // Where users read the site, as the release manifest records it.
+            sandbox.add_keys("repo", &format!("url = {:?}", debian.repository_url()))?;
             let dir = apt.uploads()[0].to_owned();
             jobs.push(JobSpec::new("debian-bookworm", "build").artifacts(zip_dir(&dir)?));
             remove_files(&dir)?;
@@ -426,6 +428,12 @@ impl Rehearsal {
             Images::USER,
             password,
         )
+    }
+
+    /// The Docker credentials file (`docker.docker_config`) with the hub stand-in's
+    /// login, as skopeo's `--authfile` takes it.
+    pub fn docker_authfile(&self) -> &Path {
+        &self.images.authfile
     }
 
     /// The messages the announcement list's server received.
@@ -514,6 +522,28 @@ impl Rehearsal {
         })
     }
 
+    /// `lava-release verify-release VERSION ARGS` as anyone runs it: from a directory
+    /// that is no repository, with the configuration but no GitLab token, and the
+    /// release key's certificate as `--keyring`. Its output whatever its exit status.
+    pub fn verify_release(&self, args: &[&str]) -> anyhow::Result<Output> {
+        let anywhere = tempfile::tempdir()?;
+        let (_, public) = self.sandbox.release_key();
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("-C")
+            .arg(anywhere.path())
+            .arg("--config")
+            .arg(self.sandbox.config())
+            .args(["verify-release", &self.version, "--keyring"])
+            .arg(&public)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("GITLAB_TOKEN")
+            .env_remove("LAVA_RELEASE_FAILPOINT")
+            .stdin(std::process::Stdio::null());
+        cmd.output()
+            .with_context(|| format!("cannot run {}", self.bin.display()))
+    }
+
     /// The journal, as `lava-release status VERSION --json` prints it.
     pub fn journal(&self) -> anyhow::Result<serde_json::Value> {
         let out = sandbox::run(self.command(&["status", &self.version, "--json"]), None)?;
@@ -595,6 +625,8 @@ impl Rehearsal {
 
         check_announcement(&mut report, sandbox, smtp, version);
 
+        check_verify_release(&mut report, self);
+
         let plan = sandbox::run(self.command(&["plan", version, "--json"]), None)?;
         let plan: serde_json::Value = serde_json::from_slice(&plan.stdout)?;
         let stages = plan["stages"].as_array().cloned().unwrap_or_default();
@@ -606,6 +638,56 @@ impl Rehearsal {
         );
         Ok(report)
     }
+}
+
+/// `lava-release verify-release VERSION` as anyone runs it: outside the repository,
+/// with no GitLab token, the release key's certificate given. Every check passes.
+fn check_verify_release(report: &mut Report, rehearsal: &Rehearsal) {
+    let (passed, detail) = match rehearsal.verify_release(&["--json"]) {
+        Ok(out) => {
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            let checks = json["checks"].as_array().cloned().unwrap_or_default();
+            let failed: Vec<String> = checks
+                .iter()
+                .filter(|c| c["pass"] != true)
+                .map(|c| format!("{}: {}", c["claim"], c["evidence"]))
+                .collect();
+            let images = checks
+                .iter()
+                .filter(|c| c["claim"].as_str().is_some_and(|s| s.starts_with("image ")))
+                .count();
+            let suites = checks
+                .iter()
+                .filter(|c| {
+                    c["claim"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with("apt suite "))
+                })
+                .count();
+            (
+                out.status.success() && failed.is_empty() && images > 0 && suites > 0,
+                if failed.is_empty() {
+                    format!(
+                        "{} checks passed ({suites} apt suites, {images} image tags){}",
+                        checks.len(),
+                        if out.status.success() {
+                            ""
+                        } else {
+                            "; but it exited non-zero"
+                        }
+                    )
+                } else {
+                    failed.join("; ")
+                },
+            )
+        }
+        Err(e) => (false, format!("{e:#}")),
+    };
+    report.record(
+        "verify-release passes every check (lava-release verify-release)",
+        passed,
+        detail,
+    );
 }
 
 fn check_changelog(report: &mut Report, sandbox: &Sandbox, version: &str) -> anyhow::Result<()> {

@@ -128,6 +128,29 @@ impl RepoRehearsal {
         })
     }
 
+    /// Removes source `package` and its binaries from `suite` (`reprepro removesrc`)
+    /// and publishes the site again as `tag`, signed with the release key: a suite that
+    /// lost the release.
+    pub fn remove_source(&self, suite: &str, package: &str, tag: &str) -> anyhow::Result<()> {
+        let mut cmd = Command::new("reprepro");
+        cmd.arg("-b")
+            .arg(self.site.root().join("current-release"))
+            .args(["removesrc", suite, package]);
+        crate::sandbox::run(cmd, None)?;
+        let signer = crate::keys::signer_from_files(
+            &self.secret_key,
+            &self.public_key_armored(),
+            SystemTime::now(),
+        )?;
+        sign_and_keep(self.site.root(), &signer, tag)
+    }
+
+    /// Signs every suite again with `signer` and publishes the site as `tag`: a
+    /// repository re-signed with another key.
+    pub fn sign_again(&self, signer: &lava_signing::Signer, tag: &str) -> anyhow::Result<()> {
+        sign_and_keep(self.site.root(), signer, tag)
+    }
+
     fn public_key_armored(&self) -> PathBuf {
         self.secret_key.with_file_name("release.pub")
     }

@@ -279,8 +279,9 @@ impl Sandbox {
         key.write_secret_key(&secret)?;
         key.write_public_key(&public)?;
         let config = format!(
-            "[project]\nfork = {fork:?}\n\n[signing]\nrelease_key = \"{fpr}\"\nkey_file = {secret:?}\npublic_key = {public:?}\n\n[lab]\nurl = {lab:?}",
+            "[project]\nfork = {fork:?}\npublic_git = {origin:?}\n\n[signing]\nrelease_key = \"{fpr}\"\nkey_file = {secret:?}\npublic_key = {public:?}\n\n[lab]\nurl = {lab:?}",
             fork = self.fork().display().to_string(),
+            origin = self.origin().display().to_string(),
             fpr = key.fingerprint().to_hex(),
             secret = secret.display().to_string(),
             public = public.display().to_string(),

@@ -32,6 +32,12 @@ pub fn gitlab_client(config: &Config, env: &Env, project: &str) -> anyhow::Resul
     build(config, project, token)
 }
 
+/// A client for `project` with no token at all, as anyone reads a public project
+/// (`verify-release`).
+pub fn anonymous_client(config: &Config, project: &str) -> anyhow::Result<GitLab> {
+    build(config, project, lava_gitlab::Token::anonymous())
+}
+
 /// A writing client for `project` (see [`writer`]).
 pub fn gitlab_writer(config: &Config, env: &Env, project: &str) -> anyhow::Result<GitLab> {
     let Some(token) = token(config, env)? else {

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use lava_announce::{Announcement, Email, Password, Smtp, TlsMode};
-use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::{Config, SmtpTls};
 use crate::error::UsageError;
 use crate::notes::ReleaseContent;
+use crate::shared::announce::{Sent, State};
 use crate::step::{Absent, Context, Credential, Need, Status, Step};
 use crate::version::Release;
 
@@ -33,28 +33,6 @@ pub struct Announce {
     pub smtp: String,
     /// Whether the mail is PGP/MIME-signed with the release key.
     pub sign: bool,
-}
-
-/// What `VERSION-announce.json` records.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct State {
-    /// The prepared message's Message-ID.
-    message_id: String,
-    /// When the message was composed (RFC 3339).
-    prepared_at: String,
-    /// Set once the server accepted the message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    sent: Option<Sent>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Sent {
-    /// The server, `smtp://HOST:PORT`.
-    server: String,
-    /// When it accepted the message (RFC 3339).
-    at: String,
-    /// Its reply.
-    reply: String,
 }
 
 /// How far the stage got.
@@ -235,16 +213,7 @@ impl Announce {
     }
 
     fn load(&self, ctx: &Context<'_>) -> anyhow::Result<Option<State>> {
-        let path = self.path(ctx, ".json");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                Ok(Some(serde_json::from_str(&text).with_context(|| {
-                    format!("{} is corrupt", path.display())
-                })?))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-        }
+        State::load(ctx, &self.version)
     }
 
     fn progress(&self, ctx: &Context<'_>) -> anyhow::Result<Progress> {

@@ -23,6 +23,7 @@ pub mod fork_wait_ci;
 pub mod import_orig;
 pub mod lab_sync;
 pub mod local_tag;
+pub mod manifest;
 pub mod milestone_check;
 pub mod preflight;
 pub mod push_branch;
