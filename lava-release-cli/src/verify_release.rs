@@ -219,27 +219,9 @@ fn release_tag(manifest: &Manifest, keyring: &lava_signing::Keyring) -> anyhow::
     let tag = &manifest.tag;
     let git = &manifest.project.git;
     let claim = format!("tag {} on {git}", tag.name);
-    let scratch = tempfile::tempdir().context("cannot make a scratch directory")?;
-    let found = match lava_git::read_remote_tag(
-        git,
-        &tag.name,
-        &scratch.path().join("tag.git"),
-        &lava_git::Network::default(),
-    ) {
-        Ok(found) => found,
-        Err(e) => return Ok(Check::fail(claim, crate::error::one_line(&e.into()))),
-    };
-    let Some(found) = found else {
-        return Ok(Check::fail(claim, format!("{git} has no tag {}", tag.name)));
-    };
-    let lava_git::TagRef::Annotated(object) = found else {
-        return Ok(Check::fail(
-            claim,
-            format!(
-                "the manifest says an annotated tag {}, but {git} has a lightweight tag",
-                tag.object
-            ),
-        ));
+    let object = match remote_tag(git, &tag.name, &tag.object)? {
+        Ok(object) => object,
+        Err(evidence) => return Ok(Check::fail(claim, evidence)),
     };
     if object.id != tag.object {
         return Ok(Check::fail(
@@ -464,33 +446,42 @@ fn platforms(image: &manifest::Image) -> String {
 /// A packaging tag, on its remote, at the same object.
 fn packaging_tag(tag: &manifest::GitTag) -> anyhow::Result<Check> {
     let claim = format!("tag {} on {}", tag.name, tag.remote);
+    Ok(match remote_tag(&tag.remote, &tag.name, &tag.object)? {
+        Err(evidence) => Check::fail(claim, evidence),
+        Ok(found) if found.id != tag.object => Check::fail(
+            claim,
+            format!(
+                "the manifest says tag object {}, but {} has {}",
+                tag.object, tag.remote, found.id
+            ),
+        ),
+        Ok(found) => Check::pass(
+            claim,
+            format!("tag object {} at commit {}", found.id, found.target),
+        ),
+    })
+}
+
+/// Annotated tag `name` as `url` publishes it, or why it is not there as the
+/// manifest's `object`: the fetch failed, there is no such tag, or it is lightweight.
+fn remote_tag(
+    url: &str,
+    name: &str,
+    object: &str,
+) -> anyhow::Result<Result<lava_git::TagObject, String>> {
     let scratch = tempfile::tempdir().context("cannot make a scratch directory")?;
-    Ok(
-        match lava_git::read_remote_tag(
-            &tag.remote,
-            &tag.name,
-            &scratch.path().join("tag.git"),
-            &lava_git::Network::default(),
-        ) {
-            Err(e) => Check::fail(claim, crate::error::one_line(&e.into())),
-            Ok(None) => Check::fail(claim, format!("{} has no tag {}", tag.remote, tag.name)),
-            Ok(Some(lava_git::TagRef::Annotated(found))) if found.id == tag.object => Check::pass(
-                claim,
-                format!("tag object {} at commit {}", found.id, found.target),
-            ),
-            Ok(Some(found)) => Check::fail(
-                claim,
-                format!(
-                    "the manifest says tag object {}, but {} has {}",
-                    tag.object,
-                    tag.remote,
-                    match found {
-                        lava_git::TagRef::Annotated(t) => t.id,
-                        lava_git::TagRef::Lightweight { commit } =>
-                            format!("a lightweight tag at {commit}"),
-                    }
-                ),
-            ),
-        },
-    )
+    let found = lava_git::read_remote_tag(
+        url,
+        name,
+        &scratch.path().join("tag.git"),
+        &lava_git::Network::default(),
+    );
+    Ok(match found {
+        Err(e) => Err(crate::error::one_line(&e.into())),
+        Ok(None) => Err(format!("{url} has no tag {name}")),
+        Ok(Some(lava_git::TagRef::Lightweight { commit })) => Err(format!(
+            "the manifest says tag object {object}, but {url} has a lightweight tag at {commit}"
+        )),
+        Ok(Some(lava_git::TagRef::Annotated(tag))) => Ok(tag),
+    })
 }
