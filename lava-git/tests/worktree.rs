@@ -364,3 +364,45 @@ fn open_finds_the_top_of_the_working_tree_and_refuses_bare_repositories() {
         "{err}"
     );
 }
+
+#[test]
+fn a_remote_tag_is_read_by_a_shallow_fetch_of_it_alone_over_both_transports() {
+    let (fixture, first, _) = two_commits();
+    let url = fixture.path.display().to_string();
+    let object = fixture.git(&["rev-parse", "2024.01"]);
+    for transport in [lava_git::Transport::Git, lava_git::Transport::Libgit2] {
+        let net = lava_git::Network {
+            transport,
+            ..lava_git::Network::default()
+        };
+        let scratch = tempfile::tempdir().unwrap();
+        let read = |name: &str| {
+            let dir = scratch.path().join(name.replace('.', "-"));
+            let found = lava_git::read_remote_tag(&url, name, &dir, &net).unwrap();
+            (found, dir)
+        };
+        let (found, dir) = read("2024.01");
+        let Some(lava_git::TagRef::Annotated(tag)) = found else {
+            panic!("{transport:?}: 2024.01 is an annotated tag, read {found:?}");
+        };
+        assert_eq!(
+            (tag.id.as_str(), tag.target.as_str()),
+            (object.trim(), first.as_str())
+        );
+        // Only the tag came: the scratch repository is shallow, at the tagged commit
+        // (libgit2 cannot fetch shallow from a path, and fetches it whole).
+        let shallow = std::fs::read_to_string(dir.join("shallow")).ok();
+        match transport {
+            lava_git::Transport::Git => assert_eq!(shallow.unwrap().trim(), first),
+            lava_git::Transport::Libgit2 => assert_eq!(shallow, None),
+        }
+        assert_eq!(
+            read("light").0,
+            Some(lava_git::TagRef::Lightweight {
+                commit: first.clone()
+            }),
+            "{transport:?}"
+        );
+        assert_eq!(read("2099.01").0, None, "{transport:?}");
+    }
+}

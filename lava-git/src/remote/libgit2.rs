@@ -124,7 +124,10 @@ pub(super) fn fetch(
     opts.remote_callbacks(callbacks(net, &attempts))
         .download_tags(git2::AutotagOption::None)
         .update_fetchhead(false);
-    if let Some(depth) = depth {
+    // libgit2's local transport cannot fetch shallow ("shallow fetch is not supported
+    // by the local transport"); from a path on this machine the whole history is cheap.
+    let local = remote.starts_with("file://") || Path::new(remote).exists();
+    if let Some(depth) = depth.filter(|_| !local) {
         opts.depth(i32::try_from(depth).unwrap_or(i32::MAX));
     }
     handle.fetch(refspecs, Some(&mut opts), None).map_err(err)
