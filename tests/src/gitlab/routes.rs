@@ -503,18 +503,13 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
                 None => not_found(""),
             }
         }
-        ("GET", ["releases", tag, "assets", "links", id]) => {
-            let r = st.releases.iter().find(|r| r.tag == *tag);
-            match r.and_then(|r| {
-                r.links
-                    .iter()
-                    .find(|l| l.id.to_string() == *id)
-                    .map(|l| (r, l))
-            }) {
-                Some((r, l)) => json_answer(200, link_json(st, r, l)),
-                None => not_found(""),
-            }
-        }
+        ("GET", ["releases", tag, "assets", "links", id]) => match link_at(st, tag, id) {
+            Some((r, i)) => json_answer(
+                200,
+                link_json(st, &st.releases[r], &st.releases[r].links[i]),
+            ),
+            None => not_found(""),
+        },
         ("POST", ["releases", tag, "assets", "links"]) => {
             let f = fields(request);
             let Some(r) = st.releases.iter().position(|r| r.tag == *tag) else {
@@ -550,14 +545,7 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
         }
         ("PUT", ["releases", tag, "assets", "links", id]) => {
             let f = fields(request);
-            let Some(r) = st.releases.iter().position(|r| r.tag == *tag) else {
-                return not_found("");
-            };
-            let Some(i) = st.releases[r]
-                .links
-                .iter()
-                .position(|l| l.id.to_string() == *id)
-            else {
+            let Some((r, i)) = link_at(st, tag, id) else {
                 return not_found("");
             };
             let old = &st.releases[r].links[i];
@@ -579,14 +567,7 @@ fn route(st: &mut State, request: &HttpRequest, path: &str, query: &str) -> Answ
             json_answer(200, v)
         }
         ("DELETE", ["releases", tag, "assets", "links", id]) => {
-            let Some(r) = st.releases.iter().position(|r| r.tag == *tag) else {
-                return not_found("");
-            };
-            let Some(i) = st.releases[r]
-                .links
-                .iter()
-                .position(|l| l.id.to_string() == *id)
-            else {
+            let Some((r, i)) = link_at(st, tag, id) else {
                 return not_found("");
             };
             let v = link_json(st, &st.releases[r], &st.releases[r].links[i]);
@@ -810,6 +791,16 @@ fn item_json(st: &State, kind: &str, i: &super::Item) -> Value {
         "milestone": m.map(|m| milestone_json(st, m)),
         "web_url": format!("{}/-/{kind}/{}", web(st), i.iid),
     })
+}
+
+/// The release of `tag` and its link `id`, as indices into `st.releases` and its links.
+fn link_at(st: &State, tag: &str, id: &str) -> Option<(usize, usize)> {
+    let r = st.releases.iter().position(|r| r.tag == tag)?;
+    let i = st.releases[r]
+        .links
+        .iter()
+        .position(|l| l.id.to_string() == id)?;
+    Some((r, i))
 }
 
 fn release_json(st: &State, r: &Release) -> Value {
